@@ -1,0 +1,60 @@
+#include "space/frost_net.h"
+
+namespace frostnas {
+
+namespace {
+ConvBnAct make(const ConvLayer& c) {
+  return ConvBnAct(ConvBnActOptions(c.in_channels, c.out_channels, c.kernel)
+                       .stride(c.stride)
+                       .groups(c.groups)
+                       .relu(c.relu));
+}
+}  // namespace
+
+FrostNetImpl::FrostNetImpl(const NetSpec& spec) : spec_(spec), resolved_(resolve(spec)) {
+  stem = register_module("stem", make(resolved_.stem));
+  blocks = register_module("blocks", torch::nn::Sequential());
+  for (const auto& b : resolved_.blocks) {
+    blocks->push_back(FrostBlock(FrostBlockOptions(b.in_channels, b.out_channels)
+                                     .kernel(b.spec.kernel)
+                                     .expansion(b.spec.expansion)
+                                     .reduction(b.spec.reduction)
+                                     .stride(b.spec.stride)
+                                     .type(b.spec.type)
+                                     .input_size(b.in_size)));
+  }
+  head = register_module("head", make(resolved_.head));
+  dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+  classifier = register_module(
+      "classifier",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.head.channels, spec.num_classes, 1).bias(true)));
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_normal_(classifier->weight, 0.0, torch::kFanOut, torch::kReLU);
+  torch::nn::init::zeros_(classifier->bias);
+}
+
+torch::Tensor FrostNetImpl::features(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == spec_.in_channels, "FrostNet expects [N, ",
+              spec_.in_channels, ", H, W], got ", x.sizes());
+  return head->forward(blocks->forward(stem->forward(x)));
+}
+
+torch::Tensor FrostNetImpl::forward(torch::Tensor x) {
+  auto y = torch::adaptive_avg_pool2d(features(std::move(x)), {1, 1});
+  y = classifier->forward(dropout->forward(y));
+  return y.flatten(1);
+}
+
+FrostNet build_model(const NetSpec& spec, torch::Device device) {
+  FrostNet net(spec);
+  net->to(device);
+  return net;
+}
+
+int64_t count_parameters(torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace frostnas

@@ -1,0 +1,197 @@
+#include "space/net_spec.h"
+
+#include <cstdio>
+
+#include "space/channels.h"
+#include "space/json_reader.h"
+
+namespace frostnas {
+
+std::string to_string(BlockType type) {
+  switch (type) {
+    case BlockType::kFrost:
+      return "frost";
+    case BlockType::kMBConv:
+      return "mbconv";
+  }
+  return "frost";
+}
+
+std::vector<std::string> block_type_names() { return {"frost", "mbconv"}; }
+
+const std::vector<int64_t>& allowed_kernels() {
+  static const std::vector<int64_t> k{3, 5, 7};
+  return k;
+}
+
+const std::vector<int64_t>& allowed_strides() {
+  static const std::vector<int64_t> s{1, 2};
+  return s;
+}
+
+size_t NetSpec::num_blocks() const {
+  size_t n = 0;
+  for (const auto& s : stages) n += s.blocks.size();
+  return n;
+}
+
+std::vector<BlockSpec> NetSpec::blocks() const {
+  std::vector<BlockSpec> out;
+  for (const auto& s : stages) out.insert(out.end(), s.blocks.begin(), s.blocks.end());
+  return out;
+}
+
+bool NetSpec::operator==(const NetSpec& o) const {
+  return name == o.name && in_channels == o.in_channels && input_size == o.input_size &&
+         num_classes == o.num_classes && width_mult == o.width_mult && stem == o.stem &&
+         stages == o.stages && head == o.head && dropout == o.dropout;
+}
+
+nlohmann::json to_json(const BlockSpec& b) {
+  return {{"type", to_string(b.type)}, {"kernel", b.kernel},       {"out_channels", b.out_channels},
+          {"expansion", b.expansion},  {"reduction", b.reduction}, {"stride", b.stride}};
+}
+
+nlohmann::json to_json(const NetSpec& net) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& s : net.stages) {
+    nlohmann::json blocks = nlohmann::json::array();
+    for (const auto& b : s.blocks) blocks.push_back(to_json(b));
+    stages.push_back({{"blocks", blocks}});
+  }
+  return {{"format", kArchFormat},
+          {"name", net.name},
+          {"in_channels", net.in_channels},
+          {"input_size", net.input_size},
+          {"num_classes", net.num_classes},
+          {"width_mult", net.width_mult},
+          {"stem",
+           {{"channels", net.stem.channels},
+            {"kernel", net.stem.kernel},
+            {"stride", net.stem.stride}}},
+          {"stages", stages},
+          {"head", {{"channels", net.head.channels}}},
+          {"dropout", net.dropout}};
+}
+
+namespace {
+
+BlockType parse_block_type(const JsonReader& r) {
+  const std::string t = r.has("type") ? r.get_string_in("type", block_type_names()) : "frost";
+  return t == "mbconv" ? BlockType::kMBConv : BlockType::kFrost;
+}
+
+BlockSpec parse_block(const JsonReader& r) {
+  r.expect_object({"type", "kernel", "out_channels", "expansion", "reduction", "stride"});
+  BlockSpec b;
+  b.type = parse_block_type(r);
+  b.kernel = r.get_int_in("kernel", allowed_kernels());
+  b.out_channels = r.get_int("out_channels", kMinChannels, kMaxChannels);
+  b.expansion = r.get_int("expansion", 1, kMaxExpansion);
+  b.reduction = r.get_int("reduction", 1, kMaxReduction);
+  b.stride = r.get_int_in("stride", allowed_strides());
+  return b;
+}
+
+}  // namespace
+
+NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source) {
+  JsonReader r(j, source);
+  r.expect_object({"format", "name", "in_channels", "input_size", "num_classes", "width_mult",
+                   "stem", "stages", "head", "dropout"});
+  const std::string format = r.get_string("format");
+  if (format != kArchFormat) {
+    r.fail_at("format", "\"" + format + "\" is not an architecture (allowed: " + kArchFormat + ")");
+  }
+  NetSpec net;
+  net.name = r.get_string_or("name", "unnamed");
+  net.in_channels = r.get_int("in_channels", 1, 64);
+  net.input_size = r.get_int("input_size", 8, 1024);
+  net.num_classes = r.get_int("num_classes", 2, 100000);
+  net.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
+  const JsonReader stem = r.at("stem");
+  stem.expect_object({"channels", "kernel", "stride"});
+  net.stem.channels = stem.get_int("channels", kMinChannels, kMaxChannels);
+  net.stem.kernel = stem.get_int_in("kernel", allowed_kernels());
+  net.stem.stride = stem.get_int_in("stride", allowed_strides());
+  const JsonReader stages = r.at("stages");
+  stages.expect_array();
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const JsonReader stage = stages.at(i);
+    stage.expect_object({"blocks"});
+    const JsonReader blocks = stage.at("blocks");
+    blocks.expect_array();
+    StageSpec s;
+    for (size_t b = 0; b < blocks.size(); ++b) s.blocks.push_back(parse_block(blocks.at(b)));
+    net.stages.push_back(std::move(s));
+  }
+  const JsonReader head = r.at("head");
+  head.expect_object({"channels"});
+  net.head.channels = head.get_int("channels", kMinChannels, kMaxChannels);
+  net.dropout = r.get_double_or("dropout", 0.2, 0.0, 0.99);
+  validate(net, source);
+  return net;
+}
+
+void validate(const NetSpec& net, const std::string& source) {
+  auto fail = [&](const std::string& path, const std::string& msg) {
+    throw InputError(source + ": " + path + ": " + msg);
+  };
+  if (!(net.width_mult > 0.0 && net.width_mult <= kMaxWidthMult)) {
+    fail("$.width_mult", std::to_string(net.width_mult) + " is out of range (allowed: (0, 4])");
+  }
+  if (net.stages.empty()) fail("$.stages", "must not be empty");
+  int64_t size = conv_out_size(net.input_size, net.stem.kernel, net.stem.stride);
+  int64_t channels = scaled_stem_channels(net.stem.channels, net.width_mult);
+  for (size_t s = 0; s < net.stages.size(); ++s) {
+    const auto& stage = net.stages[s];
+    const std::string stage_path = "$.stages[" + std::to_string(s) + "]";
+    if (stage.blocks.empty()) fail(stage_path + ".blocks", "an empty stage (a stage needs at least one block)");
+    for (size_t b = 0; b < stage.blocks.size(); ++b) {
+      const auto& block = stage.blocks[b];
+      const std::string path = stage_path + ".blocks[" + std::to_string(b) + "]";
+      const int64_t out = scaled_channels(block.out_channels, net.width_mult);
+      if (out < channels) {
+        fail(path + ".out_channels",
+             std::to_string(block.out_channels) + " does not fit the previous stage: " +
+                 std::to_string(out) + " channels after width scaling, fewer than the " +
+                 std::to_string(channels) + " coming in (allowed: at least " +
+                 std::to_string(channels) + ")");
+      }
+      if (size == 1 && block.stride == 2) {
+        fail(path + ".stride", "2 would shrink a 1x1 feature map (input_size " +
+                                   std::to_string(net.input_size) + " is too small; allowed: 1)");
+      }
+      size = conv_out_size(size, block.kernel, block.stride);
+      channels = out;
+    }
+  }
+}
+
+NetSpec load_net_spec(const std::string& path) { return net_spec_from_json(load_json_file(path), path); }
+
+void save_net_spec(const NetSpec& net, const std::string& path) { save_json_file(to_json(net), path); }
+
+std::string arch_hash(const NetSpec& net) {
+  nlohmann::json j = to_json(net);
+  j.erase("name");
+  // FNV-1a over the canonical dump: stable across runs and platforms.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : j.dump()) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string format_width(double width_mult) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", width_mult);
+  std::string s = buf;
+  while (s.size() > 3 && s.back() == '0') s.pop_back();
+  return s;
+}
+
+}  // namespace frostnas

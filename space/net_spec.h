@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace frostnas {
+
+/// The "format" field of an architecture file.
+constexpr const char* kArchFormat = "frostnas.arch/1";
+
+/// Which bottleneck a block is.
+/// - kFrost: the reference Frost bottleneck (squeeze-and-concatenate branch,
+///   falling back to MBConv when in_channels / RF < 8, no expansion when EF = 1).
+/// - kMBConv: an inverted residual without the squeeze branch (MobileNetV2-style).
+enum class BlockType { kFrost, kMBConv };
+
+std::string to_string(BlockType type);
+/// Allowed names: "frost", "mbconv".
+std::vector<std::string> block_type_names();
+
+/// Allowed values of the architecture fields (shared by validation and messages).
+const std::vector<int64_t>& allowed_kernels();  ///< 3, 5, 7
+const std::vector<int64_t>& allowed_strides();  ///< 1, 2
+constexpr int64_t kMaxExpansion = 8;
+constexpr int64_t kMaxReduction = 16;
+constexpr int64_t kMinChannels = 1;
+constexpr int64_t kMaxChannels = 4096;
+constexpr double kMaxWidthMult = 4.0;
+
+/// One bottleneck block: `[k, c, e, r, s]` of the reference plus its type.
+/// `out_channels` is the base width, scaled by the network's width multiplier.
+struct BlockSpec {
+  BlockType type = BlockType::kFrost;
+  int64_t kernel = 3;
+  int64_t out_channels = 16;
+  int64_t expansion = 1;  ///< EF
+  int64_t reduction = 4;  ///< RF
+  int64_t stride = 1;
+
+  bool operator==(const BlockSpec& o) const {
+    return type == o.type && kernel == o.kernel && out_channels == o.out_channels &&
+           expansion == o.expansion && reduction == o.reduction && stride == o.stride;
+  }
+  bool operator!=(const BlockSpec& o) const { return !(*this == o); }
+};
+
+/// A stage: blocks run in order (the reference's layer1..layer5).
+struct StageSpec {
+  std::vector<BlockSpec> blocks;
+  bool operator==(const StageSpec& o) const { return blocks == o.blocks; }
+};
+
+/// The stem: ConvBNReLU(in_channels -> channels, kernel, stride); channels are
+/// scaled by min(1, width_mult).
+struct StemSpec {
+  int64_t channels = 32;
+  int64_t kernel = 3;
+  int64_t stride = 2;
+  bool operator==(const StemSpec& o) const {
+    return channels == o.channels && kernel == o.kernel && stride == o.stride;
+  }
+};
+
+/// The head: ConvBNReLU(C_last -> channels, 1x1), global average pool, dropout,
+/// Conv2d(channels -> num_classes, 1x1) with bias. Not scaled by width.
+struct HeadSpec {
+  int64_t channels = 1280;
+  bool operator==(const HeadSpec& o) const { return channels == o.channels; }
+};
+
+/// A whole network, as a plain value type that round-trips to JSON.
+struct NetSpec {
+  std::string name = "unnamed";
+  int64_t in_channels = 3;
+  int64_t input_size = 224;
+  int64_t num_classes = 1000;
+  double width_mult = 1.0;
+  StemSpec stem;
+  std::vector<StageSpec> stages;
+  HeadSpec head;
+  double dropout = 0.2;
+
+  /// Number of blocks over all stages.
+  size_t num_blocks() const;
+  /// All blocks in order.
+  std::vector<BlockSpec> blocks() const;
+
+  bool operator==(const NetSpec& o) const;
+  bool operator!=(const NetSpec& o) const { return !(*this == o); }
+};
+
+nlohmann::json to_json(const BlockSpec& block);
+nlohmann::json to_json(const NetSpec& net);
+
+/// Parses and validates an architecture. `source` names the input in errors
+/// (a file name). Throws InputError with the JSON path and the allowed values.
+NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source);
+
+/// Checks what no single field shows: every feature map stays at least 1x1,
+/// channels never shrink from one block to the next. Throws InputError.
+void validate(const NetSpec& net, const std::string& source);
+
+/// Reads an architecture file.
+NetSpec load_net_spec(const std::string& path);
+/// Writes an architecture file atomically.
+void save_net_spec(const NetSpec& net, const std::string& path);
+
+/// A stable 16-hex-digit hash of the architecture (its canonical JSON without the name).
+std::string arch_hash(const NetSpec& net);
+
+/// `1.0`, `0.35`: the width as it appears in built-in names.
+std::string format_width(double width_mult);
+
+}  // namespace frostnas
