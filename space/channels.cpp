@@ -5,7 +5,8 @@
 namespace frostnas {
 
 int64_t make_divisible(double v, int64_t divisor) {
-  int64_t new_v = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+  int64_t new_v =
+      std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
   if (static_cast<double>(new_v) < 0.9 * v) new_v += divisor;
   return new_v;
 }

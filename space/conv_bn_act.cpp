@@ -4,12 +4,12 @@ namespace frostnas {
 
 ConvBnActImpl::ConvBnActImpl(const ConvBnActOptions& opts) : options(opts) {
   conv = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(opts.in_channels(), opts.out_channels(),
-                                                         opts.kernel())
-                                    .stride(opts.stride())
-                                    .padding((opts.kernel() - 1) / 2)
-                                    .groups(opts.groups())
-                                    .bias(false)));
+      "conv", torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(opts.in_channels(), opts.out_channels(), opts.kernel())
+                      .stride(opts.stride())
+                      .padding((opts.kernel() - 1) / 2)
+                      .groups(opts.groups())
+                      .bias(false)));
   bn = register_module("bn", torch::nn::BatchNorm2d(opts.out_channels()));
   reset_parameters();
 }

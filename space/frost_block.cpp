@@ -25,7 +25,8 @@ BlockSpec spec_of(const FrostBlockOptions& o) {
 FrostBlockImpl::FrostBlockImpl(const FrostBlockOptions& opts)
     : options(opts),
       resolved_(resolve_block(spec_of(opts), opts.in_channels(), opts.input_size(), 1.0)) {
-  TORCH_CHECK(opts.in_channels() > 0 && opts.out_channels() > 0, "FrostBlock: channels must be positive");
+  TORCH_CHECK(opts.in_channels() > 0 && opts.out_channels() > 0,
+              "FrostBlock: channels must be positive");
   TORCH_CHECK(opts.expansion() >= 1 && opts.reduction() >= 1, "FrostBlock: EF and RF must be >= 1");
   for (const auto& c : resolved_.convs) {
     if (c.role == "squeeze") squeeze = register_module("squeeze", make(c));

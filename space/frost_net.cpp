@@ -27,7 +27,8 @@ FrostNetImpl::FrostNetImpl(const NetSpec& spec) : spec_(spec), resolved_(resolve
   dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
   classifier = register_module(
       "classifier",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.head.channels, spec.num_classes, 1).bias(true)));
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(spec.head.channels, spec.num_classes, 1).bias(true)));
   torch::NoGradGuard no_grad;
   torch::nn::init::kaiming_normal_(classifier->weight, 0.0, torch::kFanOut, torch::kReLU);
   torch::nn::init::zeros_(classifier->bias);

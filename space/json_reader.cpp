@@ -124,7 +124,8 @@ int64_t JsonReader::as_int(const nlohmann::json& v, const std::string& key) cons
   if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
+      return static_cast<int64_t>(d);
   }
   const std::string msg = std::string("expected an integer, got ") + type_name(v);
   if (key.empty()) fail(msg);

@@ -59,19 +59,18 @@ nlohmann::json to_json(const NetSpec& net) {
     for (const auto& b : s.blocks) blocks.push_back(to_json(b));
     stages.push_back({{"blocks", blocks}});
   }
-  return {{"format", kArchFormat},
-          {"name", net.name},
-          {"in_channels", net.in_channels},
-          {"input_size", net.input_size},
-          {"num_classes", net.num_classes},
-          {"width_mult", net.width_mult},
-          {"stem",
-           {{"channels", net.stem.channels},
-            {"kernel", net.stem.kernel},
-            {"stride", net.stem.stride}}},
-          {"stages", stages},
-          {"head", {{"channels", net.head.channels}}},
-          {"dropout", net.dropout}};
+  return {
+      {"format", kArchFormat},
+      {"name", net.name},
+      {"in_channels", net.in_channels},
+      {"input_size", net.input_size},
+      {"num_classes", net.num_classes},
+      {"width_mult", net.width_mult},
+      {"stem",
+       {{"channels", net.stem.channels}, {"kernel", net.stem.kernel}, {"stride", net.stem.stride}}},
+      {"stages", stages},
+      {"head", {{"channels", net.head.channels}}},
+      {"dropout", net.dropout}};
 }
 
 namespace {
@@ -146,17 +145,18 @@ void validate(const NetSpec& net, const std::string& source) {
   for (size_t s = 0; s < net.stages.size(); ++s) {
     const auto& stage = net.stages[s];
     const std::string stage_path = "$.stages[" + std::to_string(s) + "]";
-    if (stage.blocks.empty()) fail(stage_path + ".blocks", "an empty stage (a stage needs at least one block)");
+    if (stage.blocks.empty())
+      fail(stage_path + ".blocks", "an empty stage (a stage needs at least one block)");
     for (size_t b = 0; b < stage.blocks.size(); ++b) {
       const auto& block = stage.blocks[b];
       const std::string path = stage_path + ".blocks[" + std::to_string(b) + "]";
       const int64_t out = scaled_channels(block.out_channels, net.width_mult);
-      if (out < channels) {
+      if (out < channels && !(s == 0 && b == 0)) {
         fail(path + ".out_channels",
-             std::to_string(block.out_channels) + " does not fit the previous stage: " +
-                 std::to_string(out) + " channels after width scaling, fewer than the " +
-                 std::to_string(channels) + " coming in (allowed: at least " +
-                 std::to_string(channels) + ")");
+             std::to_string(block.out_channels) +
+                 " does not fit the previous stage: " + std::to_string(out) +
+                 " channels after width scaling, fewer than the " + std::to_string(channels) +
+                 " coming in (allowed: at least " + std::to_string(channels) + ")");
       }
       if (size == 1 && block.stride == 2) {
         fail(path + ".stride", "2 would shrink a 1x1 feature map (input_size " +
@@ -168,9 +168,13 @@ void validate(const NetSpec& net, const std::string& source) {
   }
 }
 
-NetSpec load_net_spec(const std::string& path) { return net_spec_from_json(load_json_file(path), path); }
+NetSpec load_net_spec(const std::string& path) {
+  return net_spec_from_json(load_json_file(path), path);
+}
 
-void save_net_spec(const NetSpec& net, const std::string& path) { save_json_file(to_json(net), path); }
+void save_net_spec(const NetSpec& net, const std::string& path) {
+  save_json_file(to_json(net), path);
+}
 
 std::string arch_hash(const NetSpec& net) {
   nlohmann::json j = to_json(net);

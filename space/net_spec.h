@@ -99,8 +99,9 @@ nlohmann::json to_json(const NetSpec& net);
 /// (a file name). Throws InputError with the JSON path and the allowed values.
 NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source);
 
-/// Checks what no single field shows: every feature map stays at least 1x1,
-/// channels never shrink from one block to the next. Throws InputError.
+/// Checks what no single field shows: no stride 2 on a 1x1 feature map, and
+/// channels never shrink from one block to the next (the stem, often wider than
+/// the first block, excepted). Throws InputError.
 void validate(const NetSpec& net, const std::string& source);
 
 /// Reads an architecture file.

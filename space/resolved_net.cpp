@@ -56,8 +56,7 @@ ResolvedBlock resolve_block(const BlockSpec& spec, int64_t in_channels, int64_t 
   b.out_size = conv_out_size(in_size, spec.kernel, spec.stride);
   b.residual = spec.stride == 1 && in_channels == b.out_channels;
 
-  const bool squeeze_possible =
-      spec.type == BlockType::kFrost && in_channels / spec.reduction >= 8;
+  const bool squeeze_possible = spec.type == BlockType::kFrost && in_channels / spec.reduction >= 8;
   if (spec.expansion == 1) {
     b.kind = BlockKind::kDepthwise;
     b.mid_channels = in_channels;
@@ -72,10 +71,12 @@ ResolvedBlock resolve_block(const BlockSpec& spec, int64_t in_channels, int64_t 
   b.hidden_channels = b.mid_channels * spec.expansion;
 
   if (b.kind == BlockKind::kFrost) {
-    b.convs.push_back(make_conv("squeeze", in_channels, b.squeeze_channels, 1, 1, 1, in_size, true));
+    b.convs.push_back(
+        make_conv("squeeze", in_channels, b.squeeze_channels, 1, 1, 1, in_size, true));
   }
   if (b.kind != BlockKind::kDepthwise) {
-    b.convs.push_back(make_conv("expand", b.mid_channels, b.hidden_channels, 1, 1, 1, in_size, true));
+    b.convs.push_back(
+        make_conv("expand", b.mid_channels, b.hidden_channels, 1, 1, 1, in_size, true));
   }
   b.convs.push_back(make_conv("depthwise", b.hidden_channels, b.hidden_channels, spec.kernel,
                               spec.stride, b.hidden_channels, in_size, true));
@@ -123,8 +124,9 @@ int64_t ResolvedNet::macs() const {
 ResolvedNet resolve(const NetSpec& net) {
   ResolvedNet r;
   r.spec = net;
-  r.stem = make_conv("stem", net.in_channels, scaled_stem_channels(net.stem.channels, net.width_mult),
-                     net.stem.kernel, net.stem.stride, 1, net.input_size, true);
+  r.stem =
+      make_conv("stem", net.in_channels, scaled_stem_channels(net.stem.channels, net.width_mult),
+                net.stem.kernel, net.stem.stride, 1, net.input_size, true);
   int64_t channels = r.stem.out_channels;
   int64_t size = r.stem.out_size;
   for (size_t s = 0; s < net.stages.size(); ++s) {

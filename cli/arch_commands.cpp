@@ -1,0 +1,115 @@
+// `frostnas arch list|show|sample` and `frostnas space show`.
+#include <iostream>
+
+#include "cli/command.h"
+#include "space/arch_report.h"
+#include "space/builtin_archs.h"
+#include "space/error.h"
+#include "space/search_space.h"
+
+namespace frostnas::cli {
+namespace {
+
+int arch_list(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  for (const auto& name : builtin_arch_names()) {
+    const ResolvedNet r = resolve(builtin_arch(name));
+    std::printf("%-22s %12s params %9.1f M MACs\n", name.c_str(), format_count(r.params()).c_str(),
+                r.macs() / 1e6);
+  }
+  return 0;
+}
+
+int arch_show(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("arch", po::value<std::string>(), "built-in name or JSON file")(
+      "input-size", po::value<int64_t>(), "override the input side (default: the architecture's)")(
+      "in-channels", po::value<int64_t>(), "override the input channels")(
+      "classes", po::value<int64_t>(), "override the number of classes")(
+      "json", po::bool_switch()->default_value(false), "print one JSON object");
+  po::positional_options_description positional;
+  positional.add("arch", 1);
+  po::variables_map vm;
+  if (!parse_args(self, args, options, positional, vm)) return 0;
+  NetSpec net = load_arch(require_positional(vm, "arch", "ARCH (a built-in name or a JSON file)"));
+  auto check = [](const char* option, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi) {
+      throw InputError(std::string("--") + option + ": " + std::to_string(v) +
+                       " is out of range (allowed: " + std::to_string(lo) + ".." +
+                       std::to_string(hi) + ")");
+    }
+    return v;
+  };
+  if (vm.count("input-size"))
+    net.input_size = check("input-size", vm["input-size"].as<int64_t>(), 8, 1024);
+  if (vm.count("in-channels"))
+    net.in_channels = check("in-channels", vm["in-channels"].as<int64_t>(), 1, 64);
+  if (vm.count("classes"))
+    net.num_classes = check("classes", vm["classes"].as<int64_t>(), 2, 100000);
+  validate(net, "command line");
+  const ResolvedNet r = resolve(net);
+  if (vm["json"].as<bool>()) {
+    std::cout << describe_json(r).dump(2) << "\n";
+  } else {
+    std::cout << describe(r);
+  }
+  return 0;
+}
+
+int arch_sample(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("space", po::value<std::string>(), "frostnas.space/1 JSON file")(
+      "seed", po::value<int64_t>()->default_value(0), "random seed (>= 0)")(
+      "out", po::value<std::string>(), "write the architecture JSON here (default: stdout)");
+  po::positional_options_description positional;
+  positional.add("space", 1);
+  po::variables_map vm;
+  if (!parse_args(self, args, options, positional, vm)) return 0;
+  const SearchSpace space = load_search_space(require_positional(vm, "space", "SPACE.json"));
+  const int64_t seed = vm["seed"].as<int64_t>();
+  if (seed < 0)
+    throw InputError("--seed: " + std::to_string(seed) + " is out of range (allowed: >= 0)");
+  const NetSpec net = sample(space, static_cast<uint64_t>(seed));
+  if (vm.count("out")) {
+    const std::string out = vm["out"].as<std::string>();
+    save_net_spec(net, out);
+    const ResolvedNet r = resolve(net);
+    std::cout << "wrote " << out << ": " << net.name << ", " << format_count(r.params())
+              << " parameters, " << r.macs() / 1e6 << " M MACs\n";
+  } else {
+    std::cout << to_json(net).dump(2) << "\n";
+  }
+  return 0;
+}
+
+int space_show(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("space", po::value<std::string>(), "frostnas.space/1 JSON file")(
+      "json", po::bool_switch()->default_value(false), "print one JSON object");
+  po::positional_options_description positional;
+  positional.add("space", 1);
+  po::variables_map vm;
+  if (!parse_args(self, args, options, positional, vm)) return 0;
+  const SearchSpace space = load_search_space(require_positional(vm, "space", "SPACE.json"));
+  if (vm["json"].as<bool>()) {
+    std::cout << describe_json(space).dump(2) << "\n";
+  } else {
+    std::cout << describe(space);
+  }
+  return 0;
+}
+
+const RegisterCommand kArchList({"arch list", "frostnas arch list",
+                                 "List the built-in architectures", arch_list});
+const RegisterCommand kArchShow({"arch show", "frostnas arch show ARCH [options]",
+                                 "Describe an architecture: blocks, shapes, parameters, MACs",
+                                 arch_show});
+const RegisterCommand kArchSample({"arch sample", "frostnas arch sample SPACE.json [options]",
+                                   "Sample an architecture from a search space", arch_sample});
+const RegisterCommand kSpaceShow({"space show", "frostnas space show SPACE.json [options]",
+                                  "Describe a search space", space_show});
+
+}  // namespace
+}  // namespace frostnas::cli

@@ -1,0 +1,35 @@
+#include "cli/command.h"
+
+#include <iostream>
+
+#include "space/error.h"
+
+namespace frostnas::cli {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> all;
+  return all;
+}
+
+RegisterCommand::RegisterCommand(Command c) { commands().push_back(std::move(c)); }
+
+bool parse_args(const Command& command, const std::vector<std::string>& args,
+                po::options_description& options,
+                const po::positional_options_description& positional, po::variables_map& vm) {
+  options.add_options()("help,h", "show this help");
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "Usage: " << command.usage << "\n" << command.summary << "\n\n" << options << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+std::string require_positional(const po::variables_map& vm, const std::string& name,
+                               const std::string& what) {
+  if (!vm.count(name)) throw InputError("missing " + what + " (see --help)");
+  return vm[name].as<std::string>();
+}
+
+}  // namespace frostnas::cli

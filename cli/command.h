@@ -1,0 +1,41 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+namespace frostnas::cli {
+
+namespace po = boost::program_options;
+
+/// One `frostnas` command ("arch show", "train", ...): its summary and handler.
+/// The handler gets itself (for --help) and the arguments after the command words,
+/// and returns the exit status.
+struct Command {
+  std::string name;
+  std::string usage;    ///< e.g. "frostnas arch show ARCH [options]"
+  std::string summary;  ///< one line for `frostnas --help`
+  std::function<int(const struct Command&, const std::vector<std::string>&)> run;
+};
+
+/// The command registry; commands register themselves from their source files.
+std::vector<Command>& commands();
+/// Registers a command at static-initialisation time.
+struct RegisterCommand {
+  explicit RegisterCommand(Command c);
+};
+
+/// Parses `args` against `options` (and positionals). Returns false when --help
+/// was given (the help has been printed: the command should return 0).
+/// Throws po::error on bad options.
+bool parse_args(const Command& command, const std::vector<std::string>& args,
+                po::options_description& options,
+                const po::positional_options_description& positional, po::variables_map& vm);
+
+/// Throws InputError("<option>: <message>") for a required positional missing.
+std::string require_positional(const po::variables_map& vm, const std::string& name,
+                               const std::string& what);
+
+}  // namespace frostnas::cli

@@ -1,0 +1,79 @@
+#include "controllers/evolution_strategy.h"
+
+#include "controllers/rng_state.h"
+#include "space/json_reader.h"
+
+namespace frostnas {
+
+EvolutionStrategy::EvolutionStrategy(const SearchSpace& space, uint64_t seed,
+                                     EvolutionOptions options)
+    : space_(space), decisions_(decisions(space)), options_(options), rng_(seed) {}
+
+Choices EvolutionStrategy::mutate(const Choices& parent) {
+  Choices child = parent;
+  for (int64_t m = 0; m < options_.mutations(); ++m) {
+    const int64_t d = uniform_index(rng_, static_cast<int64_t>(decisions_.size()));
+    const int64_t n = static_cast<int64_t>(decisions_[d].options.size());
+    // A different option of the same decision: shift by 1..n-1.
+    child[d] = (child[d] + 1 + uniform_index(rng_, n - 1)) % n;
+  }
+  return child;
+}
+
+Choices EvolutionStrategy::propose() {
+  if (decisions_.empty()) return {};
+  if (static_cast<int64_t>(population_.size()) < options_.population()) {
+    return sample_choices(space_, rng_);
+  }
+  const Member* best = nullptr;
+  for (int64_t i = 0; i < options_.sample_size(); ++i) {
+    const Member& m = population_[uniform_index(rng_, static_cast<int64_t>(population_.size()))];
+    if (!best || m.reward > best->reward) best = &m;
+  }
+  return mutate(best->choices);
+}
+
+void EvolutionStrategy::observe(const Choices& choices, double reward) {
+  population_.push_back({choices, reward});
+  while (static_cast<int64_t>(population_.size()) > options_.population()) population_.pop_front();
+}
+
+nlohmann::json EvolutionStrategy::state() const {
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& m : population_)
+    members.push_back({{"choices", m.choices}, {"reward", m.reward}});
+  return {{"rng", save_rng(rng_)}, {"population", members}};
+}
+
+void EvolutionStrategy::load_state(const nlohmann::json& state) {
+  JsonReader r(state, "evolution strategy state");
+  r.expect_object({"rng", "population"});
+  load_rng(rng_, r.get_string("rng"));
+  const JsonReader members = r.at("population");
+  members.expect_array(/*allow_empty=*/true);
+  std::deque<Member> population;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const JsonReader m = members.at(i);
+    m.expect_object({"choices", "reward"});
+    Member member;
+    member.choices = m.at("choices").value().get<Choices>();
+    if (member.choices.size() != decisions_.size())
+      m.fail_at("choices", "wrong length for this space");
+    member.reward = m.get_double("reward", -1e300, 1e300);
+    population.push_back(std::move(member));
+  }
+  population_ = std::move(population);
+}
+
+std::unique_ptr<Strategy> make_evolution_strategy(const SearchSpace& space, uint64_t seed,
+                                                  const nlohmann::json& options) {
+  JsonReader r(options, "strategy options (evolution)");
+  r.expect_object({"population", "sample_size", "mutations"});
+  EvolutionOptions o;
+  o.population(r.get_int_or("population", o.population(), 2, 100000));
+  o.sample_size(r.get_int_or("sample_size", o.sample_size(), 1, o.population()));
+  o.mutations(r.get_int_or("mutations", o.mutations(), 1, 100));
+  return std::make_unique<EvolutionStrategy>(space, seed, o);
+}
+
+}  // namespace frostnas

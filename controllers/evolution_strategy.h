@@ -1,0 +1,52 @@
+#pragma once
+
+#include <deque>
+#include <random>
+
+#include <torch/arg.h>
+
+#include "controllers/strategy.h"
+
+namespace frostnas {
+
+/// Options of regularized (aging) evolution (Real et al., 2019).
+struct EvolutionOptions {
+  TORCH_ARG(int64_t, population) = 20;  ///< P: members kept, the oldest dies first
+  TORCH_ARG(int64_t, sample_size) = 5;  ///< S: tournament size
+  TORCH_ARG(int64_t, mutations) = 1;    ///< decisions changed per child
+};
+
+/// Regularized evolution: the first `population` proposals are uniform samples;
+/// then each proposal mutates one decision of the best of `sample_size` members
+/// drawn at random; every observed child joins the population and the oldest
+/// member leaves.
+class EvolutionStrategy : public Strategy {
+ public:
+  EvolutionStrategy(const SearchSpace& space, uint64_t seed, EvolutionOptions options = {});
+  std::string name() const override { return "evolution"; }
+  Choices propose() override;
+  void observe(const Choices& choices, double reward) override;
+  nlohmann::json state() const override;
+  void load_state(const nlohmann::json& state) override;
+
+  struct Member {
+    Choices choices;
+    double reward = 0.0;
+  };
+  const std::deque<Member>& population() const { return population_; }
+
+ private:
+  Choices mutate(const Choices& parent);
+
+  SearchSpace space_;
+  std::vector<Decision> decisions_;
+  EvolutionOptions options_;
+  std::mt19937_64 rng_;
+  std::deque<Member> population_;
+};
+
+/// Factory for the registry; options: {"population", "sample_size", "mutations"}.
+std::unique_ptr<Strategy> make_evolution_strategy(const SearchSpace& space, uint64_t seed,
+                                                  const nlohmann::json& options);
+
+}  // namespace frostnas

@@ -1,0 +1,48 @@
+#include "controllers/strategy.h"
+
+#include <map>
+
+#include "controllers/evolution_strategy.h"
+#include "controllers/random_strategy.h"
+#include "controllers/rl_controller.h"
+#include "space/error.h"
+#include "space/json_reader.h"
+
+namespace frostnas {
+
+namespace {
+// Built-ins are listed here rather than self-registered: objects of a static
+// library that nothing references would be dropped by the linker.
+std::map<std::string, StrategyFactory>& registry() {
+  static std::map<std::string, StrategyFactory> r{
+      {"evolution", make_evolution_strategy},
+      {"random", make_random_strategy},
+      {"rl", make_rl_controller},
+  };
+  return r;
+}
+}  // namespace
+
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
+
+void register_strategy(const std::string& name, StrategyFactory factory) {
+  if (!registry().emplace(name, std::move(factory)).second) {
+    throw std::logic_error("strategy \"" + name + "\" registered twice");
+  }
+}
+
+std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space,
+                                        uint64_t seed, const nlohmann::json& options) {
+  auto it = registry().find(name);
+  if (it == registry().end()) {
+    throw InputError("unknown strategy \"" + name +
+                     "\" (allowed: " + join_strings(strategy_names()) + ")");
+  }
+  return it->second(space, seed, options);
+}
+
+}  // namespace frostnas

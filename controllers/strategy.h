@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "space/search_space.h"
+
+namespace frostnas {
+
+/// A search strategy: proposes architectures of a search space as choice vectors
+/// and learns from their rewards. Strategies never train or measure anything:
+/// an evaluator scores what they propose and the driver reports the reward back.
+///
+/// Protocol: `propose()` then `observe()` of that proposal, in order. The whole
+/// state (random streams included) round-trips through `state()` / `load_state()`,
+/// so a search resumed from a saved state makes exactly the proposals an
+/// uninterrupted one would.
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual std::string name() const = 0;
+  /// The next choice vector to evaluate (see `decisions(space)`).
+  virtual Choices propose() = 0;
+  /// The reward of an evaluated proposal (higher is better).
+  virtual void observe(const Choices& choices, double reward) = 0;
+  /// Everything needed to continue exactly from here.
+  virtual nlohmann::json state() const = 0;
+  virtual void load_state(const nlohmann::json& state) = 0;
+};
+
+/// Constructs a strategy over `space` with the given seed and options object
+/// (strategy-specific fields; unknown fields are rejected).
+using StrategyFactory = std::function<std::unique_ptr<Strategy>(
+    const SearchSpace& space, uint64_t seed, const nlohmann::json& options)>;
+
+/// Names of the registered strategies ("evolution", "random", "rl").
+std::vector<std::string> strategy_names();
+/// Registers a strategy under `name` (replacing none: duplicate names throw).
+void register_strategy(const std::string& name, StrategyFactory factory);
+/// Makes a strategy by name; throws InputError listing the known names.
+std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space,
+                                        uint64_t seed,
+                                        const nlohmann::json& options = nlohmann::json::object());
+
+}  // namespace frostnas

@@ -1,0 +1,451 @@
+#include "space/search_space.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "space/channels.h"
+#include "space/json_reader.h"
+
+namespace frostnas {
+
+namespace {
+
+const std::vector<int64_t>& space_expansions() {
+  static const std::vector<int64_t> v{1, 3, 6};
+  return v;
+}
+
+const std::vector<int64_t>& space_reductions() {
+  static const std::vector<int64_t> v{1, 2, 4, 8};
+  return v;
+}
+
+std::vector<const SlotSpec*> flat_slots(const SearchSpace& space) {
+  std::vector<const SlotSpec*> out;
+  for (const auto& st : space.stages)
+    for (const auto& sl : st.slots) out.push_back(&sl);
+  return out;
+}
+
+bool fits(const SlotSpec& slot, const BlockSpec& b) {
+  auto in = [](const std::vector<int64_t>& v, int64_t x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  return slot.type == b.type && slot.out_channels == b.out_channels && slot.stride == b.stride &&
+         in(slot.kernels, b.kernel) && in(slot.expansions, b.expansion) &&
+         in(slot.reductions, b.reduction);
+}
+
+int64_t index_of(const std::vector<int64_t>& v, int64_t x) {
+  return std::find(v.begin(), v.end(), x) - v.begin();
+}
+
+}  // namespace
+
+bool SlotSpec::operator==(const SlotSpec& o) const {
+  return type == o.type && out_channels == o.out_channels && stride == o.stride &&
+         kernels == o.kernels && expansions == o.expansions && reductions == o.reductions &&
+         skippable == o.skippable;
+}
+
+size_t SearchSpace::num_slots() const {
+  size_t n = 0;
+  for (const auto& s : stages) n += s.slots.size();
+  return n;
+}
+
+bool SearchSpace::operator==(const SearchSpace& o) const {
+  return name == o.name && in_channels == o.in_channels && input_size == o.input_size &&
+         num_classes == o.num_classes && width_mult == o.width_mult && stem == o.stem &&
+         stages == o.stages && head == o.head && dropout == o.dropout;
+}
+
+std::string Decision::name() const {
+  static const char* kinds[] = {"kernel", "expansion", "reduction", "skip"};
+  return "slot" + std::to_string(slot) + "." + kinds[static_cast<int>(kind)];
+}
+
+std::vector<Decision> decisions(const SearchSpace& space) {
+  std::vector<Decision> out;
+  int slot_index = 0;
+  for (size_t s = 0; s < space.stages.size(); ++s) {
+    for (const auto& slot : space.stages[s].slots) {
+      auto add = [&](Decision::Kind kind, const std::vector<int64_t>& options) {
+        if (options.size() < 2) return;
+        Decision d;
+        d.kind = kind;
+        d.stage = static_cast<int>(s);
+        d.slot = slot_index;
+        d.options = options;
+        out.push_back(std::move(d));
+      };
+      add(Decision::Kind::kKernel, slot.kernels);
+      add(Decision::Kind::kExpansion, slot.expansions);
+      add(Decision::Kind::kReduction, slot.reductions);
+      if (slot.skippable) add(Decision::Kind::kSkip, {0, 1});
+      ++slot_index;
+    }
+  }
+  return out;
+}
+
+NetSpec skeleton(const SearchSpace& space) {
+  NetSpec net;
+  net.name = space.name;
+  net.in_channels = space.in_channels;
+  net.input_size = space.input_size;
+  net.num_classes = space.num_classes;
+  net.width_mult = space.width_mult;
+  net.stem = space.stem;
+  net.head = space.head;
+  net.dropout = space.dropout;
+  for (const auto& st : space.stages) {
+    StageSpec stage;
+    for (const auto& slot : st.slots) {
+      BlockSpec b;
+      b.type = slot.type;
+      b.out_channels = slot.out_channels;
+      b.stride = slot.stride;
+      b.kernel = slot.kernels.front();
+      b.expansion = slot.expansions.front();
+      b.reduction = slot.reductions.front();
+      stage.blocks.push_back(b);
+    }
+    net.stages.push_back(std::move(stage));
+  }
+  return net;
+}
+
+NetSpec decode(const SearchSpace& space, const Choices& choices) {
+  const auto ds = decisions(space);
+  if (choices.size() != ds.size()) {
+    throw InputError("choice vector has " + std::to_string(choices.size()) + " entries (allowed: " +
+                     std::to_string(ds.size()) + " for space " + space.name + ")");
+  }
+  for (size_t i = 0; i < ds.size(); ++i) {
+    if (choices[i] < 0 || choices[i] >= static_cast<int64_t>(ds[i].options.size())) {
+      throw InputError("choice " + ds[i].name() + " = " + std::to_string(choices[i]) +
+                       " is out of range (allowed: 0.." + std::to_string(ds[i].options.size() - 1) +
+                       ")");
+    }
+  }
+  NetSpec full = skeleton(space);
+  std::vector<BlockSpec*> blocks;
+  for (auto& st : full.stages)
+    for (auto& b : st.blocks) blocks.push_back(&b);
+  std::vector<bool> skipped(blocks.size(), false);
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const int64_t v = ds[i].options[choices[i]];
+    BlockSpec& b = *blocks[ds[i].slot];
+    switch (ds[i].kind) {
+      case Decision::Kind::kKernel:
+        b.kernel = v;
+        break;
+      case Decision::Kind::kExpansion:
+        b.expansion = v;
+        break;
+      case Decision::Kind::kReduction:
+        b.reduction = v;
+        break;
+      case Decision::Kind::kSkip:
+        skipped[ds[i].slot] = v == 1;
+        break;
+    }
+  }
+  NetSpec net = full;
+  net.stages.clear();
+  size_t k = 0;
+  for (const auto& st : full.stages) {
+    StageSpec stage;
+    for (const auto& b : st.blocks) {
+      if (!skipped[k++]) stage.blocks.push_back(b);
+    }
+    if (!stage.blocks.empty()) net.stages.push_back(std::move(stage));
+  }
+  net.name = space.name + "-" + arch_hash(net).substr(0, 8);
+  return net;
+}
+
+Choices encode(const SearchSpace& space, const NetSpec& net) {
+  auto mismatch = [&](const std::string& field) {
+    throw InputError("architecture " + net.name + ": " + field + " differs from space " +
+                     space.name + " (not a point of the space)");
+  };
+  if (net.in_channels != space.in_channels) mismatch("in_channels");
+  if (net.input_size != space.input_size) mismatch("input_size");
+  if (net.num_classes != space.num_classes) mismatch("num_classes");
+  if (net.width_mult != space.width_mult) mismatch("width_mult");
+  if (!(net.stem == space.stem)) mismatch("stem");
+  if (!(net.head == space.head)) mismatch("head");
+
+  const auto slots = flat_slots(space);
+  const auto blocks = net.blocks();
+  // take[s] = block index held by slot s, or -1 when the slot is skipped.
+  std::vector<int64_t> take(slots.size(), -1);
+  std::set<std::pair<size_t, size_t>> dead;
+  size_t furthest = 0;
+  std::function<bool(size_t, size_t)> match = [&](size_t s, size_t b) -> bool {
+    furthest = std::max(furthest, b);
+    if (s == slots.size()) return b == blocks.size();
+    if (dead.count({s, b})) return false;
+    if (b < blocks.size() && fits(*slots[s], blocks[b])) {
+      take[s] = static_cast<int64_t>(b);
+      if (match(s + 1, b + 1)) return true;
+    }
+    if (slots[s]->skippable) {
+      take[s] = -1;
+      if (match(s + 1, b)) return true;
+    }
+    dead.insert({s, b});
+    return false;
+  };
+  if (!match(0, 0)) {
+    if (furthest >= blocks.size()) {
+      throw InputError("architecture " + net.name + ": has too few blocks for space " + space.name);
+    }
+    throw InputError("architecture " + net.name + ": block " + std::to_string(furthest) +
+                     " fits no slot of space " + space.name + " (not a point of the space)");
+  }
+  Choices choices;
+  for (const auto& d : decisions(space)) {
+    const int64_t b = take[d.slot];
+    if (d.kind == Decision::Kind::kSkip) {
+      choices.push_back(b < 0 ? 1 : 0);
+    } else if (b < 0) {
+      choices.push_back(0);
+    } else {
+      const BlockSpec& block = blocks[b];
+      const int64_t v = d.kind == Decision::Kind::kKernel      ? block.kernel
+                        : d.kind == Decision::Kind::kExpansion ? block.expansion
+                                                               : block.reduction;
+      choices.push_back(index_of(d.options, v));
+    }
+  }
+  return choices;
+}
+
+bool contains(const SearchSpace& space, const NetSpec& net) {
+  try {
+    encode(space, net);
+    return true;
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
+int64_t uniform_index(std::mt19937_64& rng, int64_t n) {
+  // Rejection sampling: std::uniform_int_distribution differs between libraries.
+  const uint64_t un = static_cast<uint64_t>(n);
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % un;
+  uint64_t x;
+  do {
+    x = rng();
+  } while (x >= limit);
+  return static_cast<int64_t>(x % un);
+}
+
+Choices sample_choices(const SearchSpace& space, std::mt19937_64& rng) {
+  Choices c;
+  for (const auto& d : decisions(space)) c.push_back(uniform_index(rng, d.options.size()));
+  return c;
+}
+
+NetSpec sample(const SearchSpace& space, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return decode(space, sample_choices(space, rng));
+}
+
+double space_size(const SearchSpace& space) { return std::pow(10.0, space_log10_size(space)); }
+
+double space_log10_size(const SearchSpace& space) {
+  double l = 0.0;
+  for (const auto& d : decisions(space)) l += std::log10(static_cast<double>(d.options.size()));
+  return l;
+}
+
+std::vector<SpaceBlock> distinct_blocks(const SearchSpace& space) {
+  std::vector<SpaceBlock> out;
+  std::map<std::string, size_t> by_key;
+  int64_t channels = scaled_stem_channels(space.stem.channels, space.width_mult);
+  int64_t size = conv_out_size(space.input_size, space.stem.kernel, space.stem.stride);
+  int slot_index = 0;
+  for (size_t s = 0; s < space.stages.size(); ++s) {
+    for (const auto& slot : space.stages[s].slots) {
+      ResolvedBlock last;
+      for (int64_t k : slot.kernels) {
+        for (int64_t e : slot.expansions) {
+          for (int64_t r : slot.reductions) {
+            BlockSpec spec;
+            spec.type = slot.type;
+            spec.kernel = k;
+            spec.out_channels = slot.out_channels;
+            spec.expansion = e;
+            spec.reduction = r;
+            spec.stride = slot.stride;
+            ResolvedBlock b = resolve_block(spec, channels, size, space.width_mult);
+            b.stage = static_cast<int>(s);
+            const std::string key = b.key();
+            auto it = by_key.find(key);
+            if (it == by_key.end()) {
+              by_key[key] = out.size();
+              out.push_back({b, {slot_index}});
+            } else if (out[it->second].slots.back() != slot_index) {
+              out[it->second].slots.push_back(slot_index);
+            }
+            last = b;
+          }
+        }
+      }
+      channels = last.out_channels;
+      size = last.out_size;
+      ++slot_index;
+    }
+  }
+  return out;
+}
+
+nlohmann::json to_json(const SearchSpace& space) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& st : space.stages) {
+    nlohmann::json slots = nlohmann::json::array();
+    for (const auto& sl : st.slots) {
+      slots.push_back({{"type", to_string(sl.type)},
+                       {"out_channels", sl.out_channels},
+                       {"stride", sl.stride},
+                       {"kernels", sl.kernels},
+                       {"expansions", sl.expansions},
+                       {"reductions", sl.reductions},
+                       {"skippable", sl.skippable}});
+    }
+    stages.push_back({{"slots", slots}});
+  }
+  return {{"format", kSpaceFormat},
+          {"name", space.name},
+          {"in_channels", space.in_channels},
+          {"input_size", space.input_size},
+          {"num_classes", space.num_classes},
+          {"width_mult", space.width_mult},
+          {"stem",
+           {{"channels", space.stem.channels},
+            {"kernel", space.stem.kernel},
+            {"stride", space.stem.stride}}},
+          {"stages", stages},
+          {"head", {{"channels", space.head.channels}}},
+          {"dropout", space.dropout}};
+}
+
+namespace {
+
+std::vector<int64_t> parse_options(const JsonReader& r, const std::vector<int64_t>& allowed) {
+  r.expect_array();
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < r.size(); ++i) {
+    const int64_t v = r.at(i).as_int_in(allowed);
+    if (std::find(out.begin(), out.end(), v) != out.end()) {
+      r.at(i).fail(std::to_string(v) + " is listed twice (allowed: each of " + join_ints(allowed) +
+                   " at most once)");
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source) {
+  JsonReader r(j, source);
+  r.expect_object({"format", "name", "in_channels", "input_size", "num_classes", "width_mult",
+                   "stem", "choices", "stages", "head", "dropout"});
+  const std::string format = r.get_string("format");
+  if (format != kSpaceFormat) {
+    r.fail_at("format", "\"" + format + "\" is not a search space (allowed: " + kSpaceFormat + ")");
+  }
+  SearchSpace space;
+  space.name = r.get_string_or("name", "space");
+  space.in_channels = r.get_int("in_channels", 1, 64);
+  space.input_size = r.get_int("input_size", 8, 1024);
+  space.num_classes = r.get_int("num_classes", 2, 100000);
+  space.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
+  const JsonReader stem = r.at("stem");
+  stem.expect_object({"channels", "kernel", "stride"});
+  space.stem.channels = stem.get_int("channels", kMinChannels, kMaxChannels);
+  space.stem.kernel = stem.get_int_in("kernel", allowed_kernels());
+  space.stem.stride = stem.get_int_in("stride", allowed_strides());
+  const JsonReader head = r.at("head");
+  head.expect_object({"channels"});
+  space.head.channels = head.get_int("channels", kMinChannels, kMaxChannels);
+  space.dropout = r.get_double_or("dropout", 0.2, 0.0, 0.99);
+
+  SlotSpec defaults;
+  if (r.has("choices")) {
+    const JsonReader c = r.at("choices");
+    c.expect_object({"kernels", "expansions", "reductions"});
+    if (c.has("kernels")) defaults.kernels = parse_options(c.at("kernels"), allowed_kernels());
+    if (c.has("expansions"))
+      defaults.expansions = parse_options(c.at("expansions"), space_expansions());
+    if (c.has("reductions"))
+      defaults.reductions = parse_options(c.at("reductions"), space_reductions());
+  }
+
+  const JsonReader stages = r.at("stages");
+  stages.expect_array();
+  int64_t channels = scaled_stem_channels(space.stem.channels, space.width_mult);
+  bool any_fixed = false;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const JsonReader stage = stages.at(s);
+    stage.expect_object({"slots"});
+    const JsonReader slots = stage.at("slots");
+    if (!slots.value().is_array() || slots.size() == 0) {
+      slots.fail("an empty stage (a stage needs at least one slot)");
+    }
+    SpaceStage st;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const JsonReader sr = slots.at(i);
+      sr.expect_object(
+          {"type", "out_channels", "stride", "kernels", "expansions", "reductions", "skippable"});
+      SlotSpec slot = defaults;
+      if (sr.has("type")) {
+        slot.type = sr.get_string_in("type", block_type_names()) == "mbconv" ? BlockType::kMBConv
+                                                                             : BlockType::kFrost;
+      }
+      slot.out_channels = sr.get_int("out_channels", kMinChannels, kMaxChannels);
+      slot.stride = sr.get_int_in("stride", allowed_strides());
+      if (sr.has("kernels")) slot.kernels = parse_options(sr.at("kernels"), allowed_kernels());
+      if (sr.has("expansions"))
+        slot.expansions = parse_options(sr.at("expansions"), space_expansions());
+      if (sr.has("reductions"))
+        slot.reductions = parse_options(sr.at("reductions"), space_reductions());
+      slot.skippable = sr.get_bool_or("skippable", false);
+      const int64_t out = scaled_channels(slot.out_channels, space.width_mult);
+      if (out < channels && !(s == 0 && i == 0)) {
+        sr.fail_at("out_channels", std::to_string(slot.out_channels) +
+                                       " does not fit the previous stage: " + std::to_string(out) +
+                                       " channels after width scaling, fewer than the " +
+                                       std::to_string(channels) + " coming in (allowed: at least " +
+                                       std::to_string(channels) + ")");
+      }
+      if (slot.skippable && (slot.stride != 1 || out != channels)) {
+        sr.fail_at("skippable",
+                   "a skippable slot must keep its input shape (allowed: true only with stride 1 "
+                   "and out_channels giving the " +
+                       std::to_string(channels) + " channels coming in)");
+      }
+      any_fixed = any_fixed || !slot.skippable;
+      channels = out;
+      st.slots.push_back(std::move(slot));
+    }
+    space.stages.push_back(std::move(st));
+  }
+  if (!any_fixed) r.fail_at("stages", "every slot is skippable (allowed: at least one fixed slot)");
+  return space;
+}
+
+SearchSpace load_search_space(const std::string& path) {
+  return search_space_from_json(load_json_file(path), path);
+}
+
+}  // namespace frostnas
