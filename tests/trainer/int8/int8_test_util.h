@@ -1,0 +1,72 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include "space/net_spec.h"
+#include "space/resolved_net.h"
+#include "trainer/quant/act_fake_quant.h"
+#include "trainer/quant/qat_block.h"
+#include "trainer/quant/qat_net.h"
+
+namespace frostnas::testing {
+
+/// 28x28x1, stem 16: a depthwise block, an MBConv fallback (stride 2), a residual Frost
+/// block and a stride-2 Frost block, head 64, 10 classes.
+inline NetSpec tiny_spec() {
+  NetSpec s;
+  s.name = "tiny";
+  s.in_channels = 1;
+  s.input_size = 28;
+  s.num_classes = 10;
+  s.stem.channels = 16;
+  s.stem.kernel = 3;
+  s.stem.stride = 2;
+  BlockSpec dw{BlockType::kFrost, 3, 16, 1, 1, 1};
+  BlockSpec mb{BlockType::kFrost, 5, 24, 3, 4, 2};
+  BlockSpec fr{BlockType::kFrost, 3, 24, 3, 2, 1};
+  BlockSpec fr2{BlockType::kFrost, 5, 32, 3, 2, 2};
+  s.stages = {StageSpec{{dw}}, StageSpec{{mb, fr}}, StageSpec{{fr2}}};
+  s.head.channels = 64;
+  s.dropout = 0.2;
+  return s;
+}
+
+/// Random but plausible BN statistics and affine parameters.
+inline void perturb_bn(torch::nn::Module& m, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : m.named_buffers()) {
+    if (item.key().find("running_mean") != std::string::npos) item.value().uniform_(-0.3, 0.3);
+    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
+  }
+  for (auto& item : m.named_parameters()) {
+    if (item.key().find("bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
+    if (item.key().find("bn.bias") != std::string::npos) item.value().uniform_(-0.2, 0.2);
+  }
+}
+
+/// QAT-trains `model` (preceded by `input_fq`) a few SGD steps on random data against
+/// random targets, then freezes observers and BN and puts both in eval mode.
+template <class Model>
+void qat_train_and_freeze(Model& model, ActFakeQuantImpl& input_fq,
+                          const std::vector<int64_t>& input_shape, int steps, uint64_t seed) {
+  torch::manual_seed(seed);
+  apply_qat_mode(*model, QatMode::qat());
+  input_fq.set_qat_mode(QatMode::qat());
+  model->train();
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  for (int i = 0; i < steps; ++i) {
+    auto x = torch::randn(input_shape);
+    auto y = model->forward(input_fq.forward(x));
+    auto loss = (y - torch::randn_like(y)).pow(2).mean();
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  const QatMode frozen{true, true, false, true};
+  apply_qat_mode(*model, frozen);
+  input_fq.set_qat_mode(frozen);
+  model->eval();
+}
+
+}  // namespace frostnas::testing

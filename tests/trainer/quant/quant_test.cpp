@@ -1,0 +1,315 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "space/error.h"
+#include "space/frost_net.h"
+#include "space/resolved_net.h"
+#include "trainer/quant/act_fake_quant.h"
+#include "trainer/quant/qat_checkpoint.h"
+#include "trainer/quant/qat_conv_bn_act.h"
+#include "trainer/quant/qat_net.h"
+#include "trainer/quant/quant_engine.h"
+
+using namespace frostnas;
+
+namespace {
+
+NetSpec tiny_spec() {
+  NetSpec s;
+  s.name = "tiny";
+  s.in_channels = 1;
+  s.input_size = 28;
+  s.num_classes = 10;
+  s.stem.channels = 16;
+  s.stem.kernel = 3;
+  s.stem.stride = 2;
+  BlockSpec dw{BlockType::kFrost, 3, 16, 1, 1, 1};
+  BlockSpec mb{BlockType::kFrost, 5, 24, 3, 4, 2};   // 16 / 4 < 8: MBConv fallback
+  BlockSpec fr{BlockType::kFrost, 3, 24, 3, 2, 1};   // squeeze 16, residual
+  BlockSpec fr2{BlockType::kFrost, 3, 32, 3, 2, 2};  // squeeze, stride 2
+  s.stages = {StageSpec{{dw}}, StageSpec{{mb, fr}}, StageSpec{{fr2}}};
+  s.head.channels = 64;
+  s.dropout = 0.2;
+  return s;
+}
+
+ConvLayer conv_layer(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t groups,
+                     bool relu) {
+  ConvLayer c;
+  c.role = "expand";
+  c.in_channels = in;
+  c.out_channels = out;
+  c.kernel = k;
+  c.stride = stride;
+  c.groups = groups;
+  c.in_size = 8;
+  c.relu = relu;
+  return c;
+}
+
+void perturb_bn(torch::nn::Module& m, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : m.named_buffers()) {
+    if (item.key().find("running_mean") != std::string::npos) item.value().uniform_(-0.3, 0.3);
+    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
+  }
+  for (auto& item : m.named_parameters()) {
+    if (item.key().find("bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
+    if (item.key().find("bn.bias") != std::string::npos) item.value().uniform_(-0.2, 0.2);
+  }
+}
+
+}  // namespace
+
+TEST(QuantEngine, ParsesNamesAndListsAllowedOnError) {
+  EXPECT_EQ(parse_quant_engine("onednn"), QuantEngine::kOneDNN);
+  EXPECT_EQ(parse_quant_engine("qnnpack"), QuantEngine::kQNNPACK);
+  EXPECT_EQ(to_string(QuantEngine::kQNNPACK), "qnnpack");
+  EXPECT_EQ(activation_quant_max(QuantEngine::kOneDNN), 127);
+  EXPECT_EQ(activation_quant_max(QuantEngine::kQNNPACK), 255);
+  try {
+    parse_quant_engine("fbgemm", "--engine");
+    FAIL() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--engine: unknown quantization engine 'fbgemm' (allowed: onednn, qnnpack)");
+  }
+}
+
+TEST(ActFakeQuant, HandComputedQParams) {
+  ActFakeQuant fq(act_fake_quant_options(QuantEngine::kOneDNN));
+  fq->enable_observer(true);
+  fq->enable_fake_quant(true);
+  auto x = torch::tensor({-1.0f, 0.5f, 3.0f});
+  auto y = fq->forward(x);
+  EXPECT_FLOAT_EQ(fq->running_min.item<float>(), -1.0f);
+  EXPECT_FLOAT_EQ(fq->running_max.item<float>(), 3.0f);
+  QParams q = fq->qparams();
+  EXPECT_EQ(q.scale, static_cast<double>(static_cast<float>(4.0 / 127.0)));
+  EXPECT_EQ(q.zero_point, 32);  // 31.75 rounded
+  // -1 -> code 32 - 31.75 -> 0 ... values come back on the grid.
+  auto codes = torch::round(y / q.scale) + q.zero_point;
+  EXPECT_TRUE(torch::allclose(codes, torch::tensor({0.0f, 48.0f, 127.0f}), 0, 1e-4));
+  // Second batch moves the range by 1 %.
+  fq->forward(torch::tensor({-2.0f, 5.0f}));
+  EXPECT_NEAR(fq->running_min.item<float>(), -1.01f, 1e-6);
+  EXPECT_NEAR(fq->running_max.item<float>(), 3.02f, 1e-6);
+}
+
+TEST(ActFakeQuant, MatchesFusedOpAndSaturatesAtDtypeRange) {
+  torch::manual_seed(1);
+  ActFakeQuant fq(act_fake_quant_options(QuantEngine::kOneDNN));
+  fq->enable_observer(true);
+  fq->enable_fake_quant(true);
+  auto rmin = torch::full({1}, std::numeric_limits<float>::infinity());
+  auto rmax = torch::full({1}, -std::numeric_limits<float>::infinity());
+  auto scale = torch::ones({1});
+  auto zp = torch::zeros({1}, torch::kInt);
+  auto on = torch::ones({1}, torch::kLong);
+  for (int i = 0; i < 5; ++i) {
+    auto x = torch::randn({4, 3, 5, 5}) * (1 + i) + 0.3;
+    auto y = fq->forward(x);
+    auto ref =
+        torch::fused_moving_avg_obs_fake_quant(x, on, on, rmin, rmax, scale, zp, 0.01, 0, 127, 0);
+    EXPECT_NEAR(fq->running_min.item<float>(), rmin.item<float>(), 1e-6);
+    EXPECT_NEAR(fq->running_max.item<float>(), rmax.item<float>(), 1e-6);
+    EXPECT_EQ(fq->scale.item<float>(), scale.item<float>());
+    EXPECT_EQ(fq->zero_point.item<int>(), zp.item<int>());
+    // Inside the observed range both agree; above it ours keeps codes up to 255.
+    auto inside = (x <= rmax) & (x >= rmin);
+    EXPECT_TRUE(torch::equal(y.masked_select(inside), ref.masked_select(inside)));
+  }
+  fq->enable_observer(false);
+  QParams q = fq->qparams();
+  const double top = (255 - q.zero_point) * q.scale;
+  auto y = fq->forward(torch::tensor({1e6f}));
+  EXPECT_NEAR(y.item<float>(), top, 1e-4);
+}
+
+TEST(ActFakeQuant, GradientIsStraightThrough) {
+  ActFakeQuant fq(act_fake_quant_options(QuantEngine::kOneDNN));
+  fq->enable_observer(true);
+  fq->enable_fake_quant(true);
+  fq->forward(torch::tensor({0.0f, 1.0f}));
+  auto x = torch::tensor({0.2f, 0.7f, 100.0f}, torch::requires_grad());
+  fq->enable_observer(false);
+  fq->forward(x).sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({1.0f, 1.0f, 0.0f})));
+}
+
+TEST(WeightFakeQuant, PerChannelSymmetricCodes) {
+  auto w = torch::tensor({{1.27f, -0.5f, 0.01f}, {-2.54f, 1.0f, 0.0f}}).reshape({2, 3, 1, 1});
+  auto s = weight_scales(w);
+  EXPECT_NEAR(s[0].item<float>(), 0.01f, 1e-7);
+  EXPECT_NEAR(s[1].item<float>(), 0.02f, 1e-7);
+  auto [codes, scales] = quantize_weight_codes(w);
+  EXPECT_TRUE(
+      torch::equal(codes.flatten(), torch::tensor({127, -50, 1, -127, 50, 0}, torch::kChar)));
+  auto fq = fake_quantize_weight(w);
+  EXPECT_TRUE(torch::allclose(fq, codes.to(torch::kFloat) * scales.reshape({2, 1, 1, 1})));
+}
+
+TEST(QatConvBnAct, FloatModeIsConvBnReLUOnTheSameParameters) {
+  torch::manual_seed(2);
+  auto layer = conv_layer(4, 6, 3, 1, 1, true);
+  QatConvBnAct q(layer);
+  ConvBnAct f(ConvBnActOptions(4, 6, 3));
+  perturb_bn(*q, 3);
+  {
+    torch::NoGradGuard g;
+    f->conv->weight.copy_(q->conv->weight);
+    f->bn->weight.copy_(q->bn->weight);
+    f->bn->bias.copy_(q->bn->bias);
+    f->bn->running_mean.copy_(q->bn->running_mean);
+    f->bn->running_var.copy_(q->bn->running_var);
+  }
+  auto x = torch::randn({2, 4, 8, 8});
+  EXPECT_TRUE(torch::allclose(q->forward(x), f->forward(x), 1e-5, 1e-6));  // train mode
+  EXPECT_TRUE(torch::allclose(q->bn->running_mean, f->bn->running_mean));
+  q->eval();
+  f->eval();
+  EXPECT_TRUE(torch::allclose(q->forward(x), f->forward(x), 1e-5, 1e-6));
+  // Folding without fake quant is the same function (train: batch stats, eval: running).
+  auto fold = QatMode{true, false, false, false};
+  q->set_qat_mode(fold);
+  EXPECT_TRUE(torch::allclose(q->forward(x), f->forward(x), 1e-4, 1e-5));
+  q->train();
+  f->train();
+  EXPECT_TRUE(torch::allclose(q->forward(x), f->forward(x), 1e-4, 1e-5));
+}
+
+TEST(QatConvBnAct, FreezeBnUsesRunningStatsInTraining) {
+  torch::manual_seed(4);
+  QatConvBnAct q(conv_layer(4, 6, 3, 2, 1, false));
+  perturb_bn(*q, 5);
+  q->set_qat_mode(QatMode{true, false, false, true});
+  q->train();
+  auto mean_before = q->bn->running_mean.clone();
+  auto x = torch::randn({3, 4, 8, 8});
+  auto y_train = q->forward(x);
+  EXPECT_TRUE(torch::equal(mean_before, q->bn->running_mean));
+  q->eval();
+  EXPECT_TRUE(torch::allclose(y_train, q->forward(x), 1e-5, 1e-6));
+  auto [w, b] = q->folded_weight_and_bias();
+  auto ref = torch::conv2d(x, w, b, 2, 1);
+  EXPECT_TRUE(torch::allclose(y_train, ref, 1e-4, 1e-5));
+}
+
+TEST(QatNet, SharesFrostNetParametersAndForward) {
+  torch::manual_seed(6);
+  NetSpec spec = tiny_spec();
+  FrostNet f(spec);
+  QatNet q(spec);
+  perturb_bn(*f, 7);
+  auto fp = f->named_parameters();
+  auto qp = q->named_parameters();
+  EXPECT_EQ(fp.size(), qp.size());
+  for (const auto& item : fp) {
+    ASSERT_NE(qp.find(item.key()), nullptr) << item.key();
+    EXPECT_EQ(qp[item.key()].sizes(), item.value().sizes()) << item.key();
+  }
+  copy_float_weights(*f, *q);
+  f->eval();
+  q->eval();
+  auto x = torch::randn({2, 1, 28, 28});
+  auto yf = f->forward(x);
+  EXPECT_EQ(yf.sizes(), (std::vector<int64_t>{2, 10}));
+  EXPECT_TRUE(torch::allclose(q->forward(x), yf, 1e-5, 1e-6));
+  // Same tensors in every mode: optimizer state carries over to QAT.
+  std::vector<void*> before;
+  for (auto& p : q->parameters()) before.push_back(p.unsafeGetTensorImpl());
+  q->enable_qat();
+  std::vector<void*> after;
+  for (auto& p : q->parameters()) after.push_back(p.unsafeGetTensorImpl());
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(q->mode(), QatMode::qat());
+  // QAT trains: every parameter gets a gradient.
+  q->train();
+  auto loss = torch::nn::functional::cross_entropy(q->forward(x), torch::tensor({1, 7}));
+  loss.backward();
+  for (const auto& item : q->named_parameters()) {
+    ASSERT_TRUE(item.value().grad().defined()) << item.key();
+    EXPECT_GT(item.value().grad().abs().sum().item<float>(), 0) << item.key();
+  }
+  EXPECT_TRUE(q->head->out_fq->calibrated());
+  q->freeze_observers();
+  q->freeze_bn();
+  EXPECT_EQ(q->mode(), (QatMode{true, true, false, true}));
+  auto rmax = q->head->out_fq->running_max.clone();
+  q->forward(x * 3);
+  EXPECT_TRUE(torch::equal(rmax, q->head->out_fq->running_max));
+}
+
+TEST(QatNet, FakeQuantLogitsStayCloseToFloat) {
+  torch::manual_seed(8);
+  QatNet q(tiny_spec());
+  perturb_bn(*q, 9);
+  q->eval();
+  auto x = torch::randn({4, 1, 28, 28});
+  auto y_float = q->forward(x);
+  q->enable_qat();
+  q->freeze_bn();
+  for (int i = 0; i < 3; ++i) q->forward(x);
+  q->freeze_observers();
+  auto y_q = q->forward(x);
+  EXPECT_FALSE(torch::equal(y_q, y_float));
+  auto err = (y_q - y_float).abs().max().item<float>();
+  EXPECT_LT(err, 0.25 * y_float.abs().max().item<float>() + 1e-3);
+  q->enable_fake_quant(false);
+  EXPECT_TRUE(torch::allclose(q->forward(x), y_float, 1e-4, 1e-4));
+}
+
+TEST(QatCheckpoint, RoundTripsStateAndMode) {
+  torch::manual_seed(10);
+  QatNet q(tiny_spec());
+  perturb_bn(*q, 11);
+  q->enable_qat();
+  q->train();
+  auto x = torch::randn({4, 1, 28, 28});
+  q->forward(x);
+  q->freeze_observers();
+  q->freeze_bn();
+  q->eval();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "frostnas_quant_test_ckpt.pt").string();
+  save_qat_checkpoint(*q, path);
+  QatNet r = load_qat_checkpoint(path);
+  r->eval();
+  EXPECT_EQ(r->mode(), q->mode());
+  EXPECT_EQ(r->spec(), q->spec());
+  EXPECT_TRUE(torch::equal(r->forward(x), q->forward(x)));
+  EXPECT_TRUE(torch::equal(r->stem->out_fq->running_max, q->stem->out_fq->running_max));
+
+  // Truncated file.
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  try {
+    load_qat_checkpoint(path);
+    FAIL() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
+  }
+  std::remove(path.c_str());
+  EXPECT_THROW(load_qat_checkpoint(path), InputError);
+
+  // A checkpoint of another architecture refuses to load into this one.
+  NetSpec other = tiny_spec();
+  other.head.channels = 32;
+  QatNet o(other);
+  save_qat_checkpoint(*o, path);
+  try {
+    load_qat_checkpoint_into(path, *q);
+    FAIL() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": field 'arch': differs from the network's");
+  }
+  std::remove(path.c_str());
+}

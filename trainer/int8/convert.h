@@ -1,0 +1,34 @@
+#pragma once
+
+#include "space/conv_bn_act.h"
+#include "space/frost_block.h"
+#include "space/frost_net.h"
+#include "trainer/int8/folded_fp32.h"
+#include "trainer/int8/int8_block.h"
+#include "trainer/int8/int8_conv.h"
+#include "trainer/int8/int8_net.h"
+#include "trainer/quant/qat_block.h"
+#include "trainer/quant/qat_conv_bn_act.h"
+#include "trainer/quant/qat_net.h"
+
+namespace frostnas {
+
+/// QAT -> INT8. BN is folded with its running statistics, weights are quantized per
+/// channel exactly as fake_quantize_weight does, and every scale / zero point is the
+/// one the layer's fake quantizer computes from its observer min/max. The observers
+/// must have seen data (TORCH_CHECK otherwise). Matches the QatNet in eval mode with
+/// BN frozen or in eval.
+Int8ConvBnAct convert_to_int8(QatConvBnActImpl& conv, QuantEngine engine);
+Int8Block convert_to_int8(QatBlockImpl& block, QuantEngine engine);
+/// Uses the network's engine.
+Int8Net convert_to_int8(QatNetImpl& net);
+
+/// Float -> FP32 inference model with BN folded (running statistics), channels-last.
+FoldedConv fold_to_fp32(QatConvBnActImpl& conv);
+FoldedConv fold_to_fp32(ConvBnActImpl& conv);
+FoldedBlock fold_to_fp32(QatBlockImpl& block);
+FoldedBlock fold_to_fp32(FrostBlockImpl& block);
+FoldedNet fold_to_fp32(QatNetImpl& net);
+FoldedNet fold_to_fp32(FrostNetImpl& net);
+
+}  // namespace frostnas

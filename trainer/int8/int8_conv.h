@@ -1,0 +1,42 @@
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include "space/resolved_net.h"
+#include "trainer/int8/int8_ops.h"
+#include "trainer/quant/quant_engine.h"
+
+namespace frostnas {
+
+/// One INT8 convolution with BN folded and ReLU fused (stem, squeeze, expand,
+/// depthwise, project, head, or the 1x1 classifier with bias): per-channel symmetric
+/// qint8 weights (codes -127..127), float bias, requantized to `out` qparams.
+/// quint8 channels-last [N, in, H, W] -> quint8 channels-last [N, out, H', W'].
+class Int8ConvBnAct {
+ public:
+  /// codes: kChar [out, in / groups, k, k]; scales: [out]; bias: float [out].
+  /// Packs for `engine` (the engine must be available).
+  Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tensor scales, at::Tensor bias,
+                QParams out, QuantEngine engine);
+  /// Quantizes a float (BN-folded) weight the way fake_quantize_weight does.
+  static Int8ConvBnAct from_float(const ConvLayer& layer, const at::Tensor& weight,
+                                  const at::Tensor& bias, QParams out, QuantEngine engine);
+
+  at::Tensor forward(const at::Tensor& qx) const;
+
+  const ConvLayer& layer() const { return layer_; }
+  QParams out_qparams() const { return out_; }
+  QuantEngine engine() const { return engine_; }
+  const at::Tensor& codes() const { return codes_; }
+  const at::Tensor& scales() const { return scales_; }
+  const at::Tensor& bias() const { return bias_; }
+
+ private:
+  ConvLayer layer_;
+  at::Tensor codes_, scales_, bias_;
+  QParams out_;
+  QuantEngine engine_;
+  ConvPacked packed_;
+};
+
+}  // namespace frostnas

@@ -1,0 +1,122 @@
+#include "trainer/quant/act_fake_quant.h"
+
+#include <limits>
+
+namespace frostnas {
+
+ActFakeQuantOptions act_fake_quant_options(QuantEngine engine) {
+  return ActFakeQuantOptions().quant_min(0).quant_max(activation_quant_max(engine));
+}
+
+ActFakeQuantImpl::ActFakeQuantImpl(const ActFakeQuantOptions& opts) : options(opts) {
+  TORCH_CHECK(opts.quant_min() >= kActivationDtypeMin && opts.quant_max() <= kActivationDtypeMax &&
+                  opts.quant_min() < opts.quant_max(),
+              "ActFakeQuant: quant range must lie in 0..255");
+  const float inf = std::numeric_limits<float>::infinity();
+  running_min = register_buffer("running_min", torch::full({1}, inf));
+  running_max = register_buffer("running_max", torch::full({1}, -inf));
+  scale = register_buffer("scale", torch::ones({1}));
+  zero_point = register_buffer("zero_point", torch::zeros({1}, torch::kInt));
+}
+
+void ActFakeQuantImpl::set_qat_mode(const QatMode& mode) {
+  observer_enabled_ = mode.observers;
+  fake_quant_enabled_ = mode.fake_quant;
+}
+
+bool ActFakeQuantImpl::calibrated() const {
+  return !std::isinf(running_min.item<float>()) && !std::isinf(running_max.item<float>());
+}
+
+bool ActFakeQuantImpl::fused_path() const {
+  return !options.clamp_to_dtype() || options.quant_max() == kActivationDtypeMax;
+}
+
+torch::Tensor ActFakeQuantImpl::flag(bool on, const torch::Device& device) {
+  if (!on_.defined() || on_.device() != device) {
+    on_ = torch::ones({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+    off_ = torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  }
+  return on ? on_ : off_;
+}
+
+void ActFakeQuantImpl::update_qparams() {
+  // Observer off, fake quant on, on a one-element dummy: the op recomputes scale and
+  // zero point from running_min / running_max exactly as in training.
+  auto dummy = torch::zeros({1}, running_min.options());
+  torch::fused_moving_avg_obs_fake_quant(
+      dummy, flag(false, dummy.device()), flag(true, dummy.device()), running_min, running_max,
+      scale, zero_point, options.averaging_constant(), options.quant_min(), options.quant_max(), 0);
+}
+
+QParams ActFakeQuantImpl::qparams() {
+  TORCH_CHECK(calibrated(), "ActFakeQuant: no batch observed yet, qparams undefined");
+  torch::NoGradGuard no_grad;
+  update_qparams();
+  return {static_cast<double>(scale.item<float>()), zero_point.item<int64_t>()};
+}
+
+torch::Tensor ActFakeQuantImpl::fake_quantize(const torch::Tensor& x) {
+  const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
+  return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, options.quant_min(), qmax);
+}
+
+torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
+  if (!observer_enabled_ && !fake_quant_enabled_) return x;
+  if (fused_path()) {
+    return torch::fused_moving_avg_obs_fake_quant(
+        x, flag(observer_enabled_, x.device()), flag(fake_quant_enabled_, x.device()), running_min,
+        running_max, scale, zero_point, options.averaging_constant(), options.quant_min(),
+        options.quant_max(), 0);
+  }
+  if (observer_enabled_) {
+    // The fused op's moving average, in float: first batch sets the range.
+    torch::NoGradGuard no_grad;
+    auto mm = torch::aminmax(x.detach());
+    const auto c = static_cast<float>(options.averaging_constant());
+    auto lo = std::get<0>(mm).reshape({1}).to(torch::kFloat);
+    auto hi = std::get<1>(mm).reshape({1}).to(torch::kFloat);
+    running_min.copy_(
+        torch::where(torch::isinf(running_min), lo, running_min + c * (lo - running_min)));
+    running_max.copy_(
+        torch::where(torch::isinf(running_max), hi, running_max + c * (hi - running_max)));
+  }
+  if (!fake_quant_enabled_) return x;
+  TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
+  {
+    torch::NoGradGuard no_grad;
+    update_qparams();
+  }
+  return fake_quantize(x);
+}
+
+torch::Tensor weight_scales(const torch::Tensor& weight) {
+  torch::NoGradGuard no_grad;
+  auto amax = weight.detach().abs().reshape({weight.size(0), -1}).amax(1).to(torch::kFloat);
+  return torch::clamp_min(amax / static_cast<float>(kWeightQuantMax),
+                          std::numeric_limits<float>::epsilon());
+}
+
+torch::Tensor fake_quantize_weight(const torch::Tensor& weight) {
+  auto scales = weight_scales(weight);
+  auto zps = torch::zeros({weight.size(0)},
+                          torch::TensorOptions().dtype(torch::kInt).device(weight.device()));
+  return torch::fake_quantize_per_channel_affine(weight, scales, zps, 0, kWeightQuantMin,
+                                                 kWeightQuantMax);
+}
+
+std::pair<torch::Tensor, torch::Tensor> quantize_weight_codes(const torch::Tensor& weight) {
+  torch::NoGradGuard no_grad;
+  auto scales = weight_scales(weight);
+  auto fq = fake_quantize_weight(weight.detach());
+  std::vector<int64_t> shape(weight.dim(), 1);
+  shape[0] = -1;
+  // fq = code * scale exactly up to float rounding, far below half a step.
+  auto codes = torch::round(fq / scales.reshape(shape))
+                   .clamp(kWeightQuantMin, kWeightQuantMax)
+                   .to(torch::kChar)
+                   .contiguous();
+  return {codes, scales};
+}
+
+}  // namespace frostnas

@@ -1,0 +1,62 @@
+#include "trainer/quant/qat_conv_bn_act.h"
+
+namespace frostnas {
+
+QatConvBnActImpl::QatConvBnActImpl(const ConvLayer& layer, QuantEngine engine) : layer_(layer) {
+  TORCH_CHECK(layer.batch_norm && !layer.bias, "QatConvBnAct: layer '", layer.role,
+              "' must be a bias-free conv with BN");
+  conv = register_module(
+      "conv", torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(layer.in_channels, layer.out_channels, layer.kernel)
+                      .stride(layer.stride)
+                      .padding(layer.padding())
+                      .groups(layer.groups)
+                      .bias(false)));
+  bn = register_module("bn", torch::nn::BatchNorm2d(layer.out_channels));
+  out_fq = register_module("out_fq", ActFakeQuant(act_fake_quant_options(engine)));
+  reset_parameters();
+}
+
+void QatConvBnActImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  torch::nn::init::ones_(bn->weight);
+  torch::nn::init::zeros_(bn->bias);
+}
+
+void QatConvBnActImpl::set_qat_mode(const QatMode& mode) { mode_ = mode; }
+
+torch::Tensor QatConvBnActImpl::bn_scale_factor() const {
+  return bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
+}
+
+std::pair<torch::Tensor, torch::Tensor> QatConvBnActImpl::folded_weight_and_bias() const {
+  torch::NoGradGuard no_grad;
+  auto sf = bn_scale_factor();
+  auto w = conv->weight * sf.reshape({-1, 1, 1, 1});
+  auto b = bn->bias - bn->running_mean * sf;
+  return {w.detach().clone(), b.detach().clone()};
+}
+
+torch::Tensor QatConvBnActImpl::batch_norm(const torch::Tensor& y) {
+  if (!mode_.bn_frozen) return bn->forward(y);
+  return torch::batch_norm(y, bn->weight, bn->bias, bn->running_mean, bn->running_var,
+                           /*training=*/false, 0.0, bn->options.eps(), /*cudnn_enabled=*/false);
+}
+
+torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y;
+  if (!mode_.fold_bn) {
+    y = batch_norm(conv->forward(x));
+  } else {
+    auto sf = bn_scale_factor();
+    auto w = conv->weight * sf.reshape({-1, 1, 1, 1});
+    if (mode_.fake_quant) w = fake_quantize_weight(w);
+    y = torch::conv2d(x, w, {}, layer_.stride, layer_.padding(), 1, layer_.groups);
+    y = batch_norm(y / sf.reshape({1, -1, 1, 1}));
+  }
+  if (layer_.relu) y = torch::relu(y);
+  return out_fq->forward(y);
+}
+
+}  // namespace frostnas
