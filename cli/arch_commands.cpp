@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "search/latency/latency_model.h"
+#include "search/latency/latency_table.h"
 #include "space/arch_report.h"
 #include "space/builtin_archs.h"
 #include "space/error.h"
@@ -28,11 +30,19 @@ int arch_show(const Command& self, const std::vector<std::string>& args) {
       "input-size", po::value<int64_t>(), "override the input side (default: the architecture's)")(
       "in-channels", po::value<int64_t>(), "override the input channels")(
       "classes", po::value<int64_t>(), "override the number of classes")(
-      "json", po::bool_switch()->default_value(false), "print one JSON object");
+      "json", po::bool_switch()->default_value(false), "print one JSON object")(
+      "latency", po::bool_switch()->default_value(false),
+      "add the INT8 and FP32 latency predicted by the table in --db")(
+      "db", po::value<std::string>(), "experiment database holding the latency table")(
+      "engine", po::value<std::string>()->default_value("onednn"),
+      "latency table of this INT8 engine: onednn or qnnpack")(
+      "threads", po::value<int64_t>()->default_value(1), "latency table of this thread count");
   po::positional_options_description positional;
   positional.add("arch", 1);
   po::variables_map vm;
   if (!parse_args(self, args, options, positional, vm)) return 0;
+  const bool latency = vm["latency"].as<bool>();
+  if (latency && !vm.count("db")) throw InputError("--latency: missing --db FILE");
   NetSpec net = load_arch(require_positional(vm, "arch", "ARCH (a built-in name or a JSON file)"));
   auto check = [](const char* option, int64_t v, int64_t lo, int64_t hi) {
     if (v < lo || v > hi) {
@@ -50,10 +60,32 @@ int arch_show(const Command& self, const std::vector<std::string>& args) {
     net.num_classes = check("classes", vm["classes"].as<int64_t>(), 2, 100000);
   validate(net, "command line");
   const ResolvedNet r = resolve(net);
+  nlohmann::json lat;
+  if (latency) {
+    const QuantEngine engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
+    const int64_t threads = check("threads", vm["threads"].as<int64_t>(), 1, 256);
+    const std::string db = vm["db"].as<std::string>();
+    const MachineTable mt = open_machine_table(db, engine, threads);
+    const double int8 = TableLatencyModel(mt.table, Precision::kInt8).predict_ms(net);
+    const double fp32 = TableLatencyModel(mt.table, Precision::kFP32).predict_ms(net);
+    lat = {{"int8_ms", int8},    {"fp32_ms", fp32}, {"engine", to_string(engine)},
+           {"threads", threads}, {"db", db},        {"fingerprint", mt.fingerprint.id}};
+  }
   if (vm["json"].as<bool>()) {
-    std::cout << describe_json(r).dump(2) << "\n";
+    nlohmann::json j = describe_json(r);
+    if (latency) j["latency"] = lat;
+    std::cout << j.dump(2) << "\n";
   } else {
     std::cout << describe(r);
+    if (latency) {
+      std::printf(
+          "predicted latency (%s, %lld thread(s), batch 1): INT8 %.3f ms, FP32 %.3f ms "
+          "(INT8 %+.1f%%)\n",
+          lat["engine"].get<std::string>().c_str(),
+          static_cast<long long>(lat["threads"].get<int64_t>()), lat["int8_ms"].get<double>(),
+          lat["fp32_ms"].get<double>(),
+          100.0 * (lat["int8_ms"].get<double>() / lat["fp32_ms"].get<double>() - 1.0));
+    }
   }
   return 0;
 }

@@ -1,0 +1,112 @@
+// FP32 vs INT8 batch-1 latency of the official FrostNets at 224x224 on 1 and 2 threads,
+// all measured in one run (networks and precisions interleaved per round).
+//
+//   ninja -C build-lut latency_frostnet && build-lut/bench/latency_frostnet
+//   build-lut/bench/latency_frostnet --engine qnnpack --rounds 30 --threads 1,2
+//
+// INT8 = Int8Net (real quantized kernels of the engine, after QAT calibration on random
+// data), FP32 = FoldedNet (BN folded, channels-last). The reduction rate is
+// 1 - INT8 / FP32 (the FrostNet paper reports about 65% on its CPU).
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "search/latency/lut_measurer.h"
+#include "search/latency/timing.h"
+#include "space/builtin_archs.h"
+#include "space/error.h"
+
+namespace po = boost::program_options;
+using namespace frostnas;
+
+namespace {
+
+std::vector<int64_t> parse_threads(const std::string& s) {
+  std::vector<int64_t> out;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    const int64_t t = std::stoll(part);
+    if (t < 1 || t > 256) throw InputError("--threads: " + part + " is out of range (1..256)");
+    out.push_back(t);
+  }
+  if (out.empty()) throw InputError("--threads: empty list");
+  return out;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    po::options_description options("latency_frostnet options");
+    options.add_options()("help,h", "show this help")(
+        "engine", po::value<std::string>()->default_value("onednn"), "onednn or qnnpack")(
+        "threads", po::value<std::string>()->default_value("1,2"),
+        "thread counts, comma-separated")("rounds", po::value<int64_t>()->default_value(20),
+                                          "timed interleaved rounds")(
+        "input-size", po::value<int64_t>()->default_value(224), "input side")(
+        "width", po::value<std::string>()->default_value("1.0"), "width multiplier of the names");
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, options), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << options << "\n";
+      return 0;
+    }
+    const QuantEngine engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
+    const std::vector<int64_t> threads = parse_threads(vm["threads"].as<std::string>());
+    int64_t max_threads = 1;
+    for (int64_t t : threads) max_threads = std::max(max_threads, t);
+    // GOMP_SPINCOUNT (QNNPACK on several threads) must be set before libgomp loads.
+    reexec_with_thread_env(std::vector<std::string>(argv, argv + argc), max_threads, engine);
+
+    TimingOptions timing;
+    timing.rounds = vm["rounds"].as<int64_t>();
+    timing.warmup = 3;
+    std::vector<BuiltNet> nets;
+    for (const char* variant : {"small", "base", "large"}) {
+      NetSpec spec =
+          builtin_arch(std::string("frostnet-") + variant + "-" + vm["width"].as<std::string>());
+      spec.input_size = vm["input-size"].as<int64_t>();
+      nets.push_back(build_net(spec, engine, 0));
+    }
+    std::printf("engine %s, input %lldx%lld, batch 1, %lld rounds, CPU %s, load average %s\n",
+                to_string(engine).c_str(), static_cast<long long>(nets[0].spec.input_size),
+                static_cast<long long>(nets[0].spec.input_size),
+                static_cast<long long>(timing.rounds), cpu_model_name().c_str(),
+                load_average().c_str());
+    std::printf("%-22s %7s %12s %12s %12s\n", "network", "threads", "FP32 ms", "INT8 ms",
+                "INT8 saves");
+    for (int64_t t : threads) {
+      apply_thread_settings(t);
+      timing.seed = static_cast<uint64_t>(t);
+      const auto r = time_networks(nets, engine, timing);
+      for (size_t i = 0; i < nets.size(); ++i) {
+        std::printf("%-22s %7lld %7.2f+-%-4.2f %7.2f+-%-4.2f %11.1f%%\n", nets[i].spec.name.c_str(),
+                    static_cast<long long>(t), r[i].fp32.median_ms, r[i].fp32.spread_ms,
+                    r[i].int8.median_ms, r[i].int8.spread_ms,
+                    100.0 * (1.0 - r[i].int8.median_ms / r[i].fp32.median_ms));
+      }
+    }
+    std::printf("load average after: %s (+- is the interquartile range)\n", load_average().c_str());
+    return 0;
+  } catch (const InputError& e) {
+    std::cerr << "latency_frostnet: error: " << e.what() << "\n";
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << "latency_frostnet: error: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,331 @@
+// `frostnas lut build|show|validate`: the latency lookup table of a search space.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "search/latency/latency_model.h"
+#include "search/latency/latency_table.h"
+#include "search/latency/lut_measurer.h"
+#include "search/latency/timing.h"
+#include "search/store/store.h"
+#include "space/error.h"
+#include "space/search_space.h"
+#include "trainer/progress_bar.h"
+
+namespace frostnas::cli {
+namespace {
+
+int64_t check_range(const po::variables_map& vm, const char* option, int64_t lo, int64_t hi) {
+  const int64_t v = vm[option].as<int64_t>();
+  if (v < lo || v > hi) {
+    throw InputError(std::string("--") + option + ": " + std::to_string(v) +
+                     " is out of range (allowed: " + std::to_string(lo) + ".." +
+                     std::to_string(hi) + ")");
+  }
+  return v;
+}
+
+std::string require(const po::variables_map& vm, const char* option, const std::string& what) {
+  if (!vm.count(option)) throw InputError(std::string("missing --") + option + " " + what);
+  return vm[option].as<std::string>();
+}
+
+QuantEngine engine_option(const po::variables_map& vm) {
+  const QuantEngine engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
+  if (!quant_engine_available(engine)) {
+    throw InputError("--engine: " + to_string(engine) + " is not available in this LibTorch build");
+  }
+  return engine;
+}
+
+SearchSpace space_option(const po::variables_map& vm) {
+  SearchSpace space = load_search_space(require(vm, "space", "SPACE.json"));
+  if (vm.count("input-size")) space.input_size = check_range(vm, "input-size", 8, 1024);
+  validate(skeleton(space), "--input-size " + std::to_string(space.input_size));
+  return space;
+}
+
+void add_machine_options(po::options_description& options) {
+  options.add_options()("engine", po::value<std::string>()->default_value("onednn"),
+                        "INT8 engine: onednn or qnnpack")(
+      "threads", po::value<int64_t>()->default_value(1), "intra-op threads (1..256)");
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a.empty() ? "unknown" : a + " " + b + " " + c;
+}
+
+std::string with_args(const char* cmd_a, const char* cmd_b, const std::vector<std::string>& args,
+                      std::vector<std::string>& argv) {
+  argv = {"frostnas", cmd_a, cmd_b};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return {};
+}
+
+TimingOptions timing_option(const po::variables_map& vm, uint64_t seed) {
+  TimingOptions t;
+  t.rounds = check_range(vm, "rounds", 1, 10000);
+  t.warmup = check_range(vm, "warmup", 0, 1000);
+  t.seed = seed;
+  return t;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string describe_correction(const LinearCorrection& c) {
+  if (c.networks == 0) return "none";
+  return fmt("%.4f", c.scale) + " * sum " + (c.per_block_ms < 0 ? "- " : "+ ") +
+         fmt("%.4f", std::abs(c.per_block_ms)) + " ms/block " + (c.offset_ms < 0 ? "- " : "+ ") +
+         fmt("%.3f", std::abs(c.offset_ms)) + " ms (" + std::to_string(c.networks) + " networks)";
+}
+
+int lut_build(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("space", po::value<std::string>(), "frostnas.space/1 JSON file")(
+      "db", po::value<std::string>(), "experiment database (SQLite; created when missing)")(
+      "input-size", po::value<int64_t>(), "override the space's input side (8..1024)")(
+      "force", po::bool_switch()->default_value(false), "re-measure existing entries")(
+      "rounds", po::value<int64_t>()->default_value(30), "timed interleaved rounds per entry")(
+      "warmup", po::value<int64_t>()->default_value(3), "untimed calls per entry first")(
+      "calibration", po::value<int64_t>()->default_value(10),
+      "networks measured end to end to fit the correction (0: none)")(
+      "chunk", po::value<int64_t>()->default_value(16), "entries interleaved per store write");
+  add_machine_options(options);
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  const QuantEngine engine = engine_option(vm);
+  const int64_t threads = check_range(vm, "threads", 1, 256);
+  const SearchSpace space = space_option(vm);
+  const std::string db = require(vm, "db", "FILE (the experiment database)");
+  const TimingOptions timing = timing_option(vm, 0);
+  LutBuildOptions build;
+  build.force = vm["force"].as<bool>();
+  build.calibration_networks = check_range(vm, "calibration", 0, 1000);
+  build.chunk = static_cast<size_t>(check_range(vm, "chunk", 1, 100000));
+
+  std::vector<std::string> argv;
+  with_args("lut", "build", args, argv);
+  reexec_with_thread_env(argv, threads, engine);
+  apply_thread_settings(threads);
+
+  Store store(db);
+  const Fingerprint fp = machine_fingerprint(engine, threads);
+  std::cout << "lut build: space " << space.name << " at " << space.input_size << "x"
+            << space.input_size << ", " << fp.cpu_model << ", " << fp.engine << ", " << threads
+            << " thread(s), load average " << load_average() << "\n";
+  TorchMeasureOptions mo;
+  mo.engine = engine;
+  mo.timing = timing;
+  TorchLutMeasurer measurer(mo);
+  std::unique_ptr<ProgressBar> bar;
+  auto progress = [&](size_t done, size_t total) {
+    if (!bar) bar = std::make_unique<ProgressBar>("entries", static_cast<int64_t>(total));
+    bar->update(static_cast<int64_t>(done));
+  };
+  NetMeasureFn calibrate = [&](const std::vector<NetSpec>& nets) {
+    if (bar) bar->finish();
+    ProgressBar cbar("calibration networks", static_cast<int64_t>(nets.size()));
+    TimingOptions t = timing;
+    t.seed = 1;
+    auto out = measure_networks(nets, engine, t, build.calibration_seed, 32,
+                                [&](size_t done) { cbar.update(static_cast<int64_t>(done)); });
+    cbar.finish();
+    return out;
+  };
+  const LutBuildReport r =
+      build_latency_table(store, fp, space, measurer, calibrate, build, progress);
+  if (bar) bar->finish();
+  std::cout << "lut build: " << r.items << " entries (" << r.measured << " measured, " << r.reused
+            << " reused) in " << ProgressBar::format_duration(r.seconds) << " into " << db
+            << " (fingerprint " << r.fingerprint_id << ")\n";
+  std::cout << "correction int8: " << describe_correction(r.int8) << (r.calibrated ? "" : " (kept)")
+            << "\n";
+  std::cout << "correction fp32: " << describe_correction(r.fp32) << (r.calibrated ? "" : " (kept)")
+            << "\n";
+  return 0;
+}
+
+int lut_show(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("db", po::value<std::string>(), "experiment database")(
+      "json", po::bool_switch()->default_value(false), "print one JSON object");
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  const std::string db = require(vm, "db", "FILE (the experiment database)");
+  if (!std::filesystem::is_regular_file(db)) throw InputError("--db: " + db + ": no such file");
+  Store store(db);
+  nlohmann::json all = nlohmann::json::array();
+  const bool json = vm["json"].as<bool>();
+  for (const auto& fp : store.list_fingerprints()) {
+    const LatencyTable t = load_latency_table(store, fp.id);
+    if (json) {
+      nlohmann::json j = to_json(fp);
+      j["entries"] = nlohmann::json::array();
+      for (const auto& [k, e] : t.entries()) j["entries"].push_back(to_json(e));
+      all.push_back(j);
+      continue;
+    }
+    std::cout << "fingerprint " << fp.id << ": " << fp.cpu_model << ", " << fp.cores << " cores, "
+              << fp.engine << ", " << fp.threads << " thread(s), LibTorch " << fp.torch_version
+              << ", " << fp.text << ": " << t.size() << " entries\n";
+    std::cout << "  correction int8: " << describe_correction(t.correction(Precision::kInt8))
+              << "\n  correction fp32: " << describe_correction(t.correction(Precision::kFP32))
+              << "\n";
+    std::printf("  %-64s %10s %10s %10s %8s\n", "key", "int8 ms", "fp32 ms", "int8/fp32", "spread");
+    std::map<std::string, int> keys;
+    for (const auto& [k, e] : t.entries())
+      if (k.first.rfind("calib:", 0) != 0) keys[k.first] = 1;
+    for (const auto& [key, unused] : keys) {
+      const auto i8 = t.find(key, Precision::kInt8);
+      const auto f32 = t.find(key, Precision::kFP32);
+      const double a = i8 ? i8->median_ms : NAN, b = f32 ? f32->median_ms : NAN;
+      const double spread =
+          std::max(i8 && a > 0 ? i8->spread_ms / a : 0.0, f32 && b > 0 ? f32->spread_ms / b : 0.0);
+      std::printf("  %-64s %10.4f %10.4f %10.3f %7.1f%%\n", key.c_str(), a, b, a / b,
+                  100.0 * spread);
+    }
+  }
+  if (json) std::cout << nlohmann::json{{"db", db}, {"fingerprints", all}}.dump() << "\n";
+  return 0;
+}
+
+int lut_validate(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("space", po::value<std::string>(), "frostnas.space/1 JSON file")(
+      "db", po::value<std::string>(), "experiment database holding the table")(
+      "samples", po::value<int64_t>(), "architectures to sample and measure (1..10000)")(
+      "seed", po::value<int64_t>()->default_value(0), "first sample seed (>= 0)")(
+      "input-size", po::value<int64_t>(), "override the space's input side (8..1024)")(
+      "rounds", po::value<int64_t>()->default_value(40), "timed interleaved rounds per network")(
+      "warmup", po::value<int64_t>()->default_value(3), "untimed calls per network first")(
+      "uncorrected", po::bool_switch()->default_value(false), "predict with the raw sum")(
+      "json", po::bool_switch()->default_value(false), "print one JSON object");
+  add_machine_options(options);
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  const QuantEngine engine = engine_option(vm);
+  const int64_t threads = check_range(vm, "threads", 1, 256);
+  const SearchSpace space = space_option(vm);
+  const std::string db = require(vm, "db", "FILE (the experiment database)");
+  if (!vm.count("samples")) throw InputError("missing --samples N (architectures to measure)");
+  const int64_t samples = check_range(vm, "samples", 1, 10000);
+  const int64_t seed = check_range(vm, "seed", 0, INT64_MAX);
+  const TimingOptions timing = timing_option(vm, static_cast<uint64_t>(seed));
+  const bool json = vm["json"].as<bool>();
+  const bool corrected = !vm["uncorrected"].as<bool>();
+
+  const MachineTable mt = open_machine_table(db, engine, threads);
+  std::vector<NetSpec> nets;
+  for (int64_t i = 0; i < samples; ++i) nets.push_back(sample(space, seed + i));
+  const TableLatencyModel m8(mt.table, Precision::kInt8, corrected);
+  const TableLatencyModel m32(mt.table, Precision::kFP32, corrected);
+  for (const auto& n : nets) {
+    for (const auto* m : {&m8, &m32}) {
+      const auto missing = m->missing_keys(n);
+      if (!missing.empty()) {
+        throw InputError(db + ": the table lacks " + to_string(m->precision()) + " entry " +
+                         missing.front() + " (run frostnas lut build for this space)");
+      }
+    }
+  }
+
+  std::vector<std::string> argv;
+  with_args("lut", "validate", args, argv);
+  reexec_with_thread_env(argv, threads, engine);
+  apply_thread_settings(threads);
+  const std::string load_before = load_average();
+  std::unique_ptr<ProgressBar> bar;
+  if (!json) bar = std::make_unique<ProgressBar>("networks", samples);
+  const auto measured =
+      measure_networks(nets, engine, timing, static_cast<uint64_t>(seed), 32, [&](size_t done) {
+        if (bar) bar->update(static_cast<int64_t>(done));
+      });
+  if (bar) bar->finish();
+  std::vector<double> p8, q8, p32, q32;
+  nlohmann::json rows = nlohmann::json::array();
+  if (!json) {
+    std::printf("%6s %6s %10s %10s %8s %10s %10s %8s\n", "seed", "blocks", "int8 pred", "int8 meas",
+                "err", "fp32 pred", "fp32 meas", "err");
+  }
+  for (size_t i = 0; i < nets.size(); ++i) {
+    p8.push_back(m8.predict_ms(nets[i]));
+    q8.push_back(measured[i].int8.median_ms);
+    p32.push_back(m32.predict_ms(nets[i]));
+    q32.push_back(measured[i].fp32.median_ms);
+    const double e8 = 100.0 * (p8.back() - q8.back()) / q8.back();
+    const double e32 = 100.0 * (p32.back() - q32.back()) / q32.back();
+    rows.push_back({{"seed", seed + static_cast<int64_t>(i)},
+                    {"hash", arch_hash(nets[i])},
+                    {"blocks", nets[i].num_blocks()},
+                    {"int8_predicted_ms", p8.back()},
+                    {"int8_measured_ms", q8.back()},
+                    {"int8_spread_ms", measured[i].int8.spread_ms},
+                    {"fp32_predicted_ms", p32.back()},
+                    {"fp32_measured_ms", q32.back()},
+                    {"fp32_spread_ms", measured[i].fp32.spread_ms}});
+    if (!json) {
+      std::printf("%6lld %6zu %10.3f %10.3f %+7.1f%% %10.3f %10.3f %+7.1f%%\n",
+                  static_cast<long long>(seed + static_cast<int64_t>(i)), nets[i].num_blocks(),
+                  p8.back(), q8.back(), e8, p32.back(), q32.back(), e32);
+    }
+  }
+  const ErrorStats s8 = error_stats(p8, q8), s32 = error_stats(p32, q32);
+  const std::string load_after = load_average();
+  if (json) {
+    auto stats = [](const ErrorStats& s) {
+      return nlohmann::json{{"mdape_pct", s.mdape_pct},
+                            {"within_10_pct", s.within_pct},
+                            {"mean_signed_pct", s.mean_signed_pct}};
+    };
+    std::cout << nlohmann::json{{"space", space.name},
+                                {"input_size", space.input_size},
+                                {"engine", to_string(engine)},
+                                {"threads", threads},
+                                {"corrected", corrected},
+                                {"samples", samples},
+                                {"load_average_before", load_before},
+                                {"load_average_after", load_after},
+                                {"networks", rows},
+                                {"int8", stats(s8)},
+                                {"fp32", stats(s32)}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << "load average before " << load_before << ", after " << load_after << "; bias int8 "
+            << fmt("%+.1f", s8.mean_signed_pct) << "%, fp32 " << fmt("%+.1f", s32.mean_signed_pct)
+            << "%\n";
+  std::cout << "lut validate: " << samples << " networks: int8 MdAPE " << fmt("%.1f", s8.mdape_pct)
+            << "%, " << fmt("%.1f", s8.within_pct) << "% within +-10%; fp32 MdAPE "
+            << fmt("%.1f", s32.mdape_pct) << "%, " << fmt("%.1f", s32.within_pct)
+            << "% within +-10%\n";
+  return 0;
+}
+
+const RegisterCommand kLutBuild(
+    {"lut build", "frostnas lut build --space SPACE.json --db FILE [options]",
+     "Measure the INT8 / FP32 latency table of a search space on this machine", lut_build});
+const RegisterCommand kLutShow({"lut show", "frostnas lut show --db FILE [options]",
+                                "List the latency tables of a database", lut_show});
+const RegisterCommand kLutValidate(
+    {"lut validate", "frostnas lut validate --space SPACE.json --db FILE --samples N [options]",
+     "Compare table predictions with end-to-end measurements of sampled networks", lut_validate});
+
+}  // namespace
+}  // namespace frostnas::cli

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "search/latency/latency_key.h"
+#include "search/latency/timing.h"
+#include "space/net_spec.h"
+#include "trainer/int8/folded_fp32.h"
+#include "trainer/int8/int8_block.h"
+#include "trainer/int8/int8_net.h"
+#include "trainer/quant/quant_engine.h"
+
+namespace frostnas {
+
+/// The INT8 and FP32 latency of one table item.
+struct ItemTiming {
+  Timing int8;
+  Timing fp32;
+};
+
+/// Measures table items. The table builder calls it in chunks; tests inject a fake
+/// to count measurements without timing anything.
+class LutMeasurer {
+ public:
+  virtual ~LutMeasurer() = default;
+  /// One ItemTiming per item, in order.
+  virtual std::vector<ItemTiming> measure(const std::vector<LutItem>& items) = 0;
+};
+
+/// What the real measurer needs.
+struct TorchMeasureOptions {
+  QuantEngine engine = QuantEngine::kOneDNN;
+  TimingOptions timing;
+  int64_t calibration_batches = 2;  ///< QAT observer batches before conversion
+  int64_t calibration_batch_size = 2;
+  uint64_t seed = 0;  ///< random weights and inputs
+};
+
+/// Builds every item for real and times it at batch 1: a QatBlock (or the space's
+/// skeleton QatNet for the stem, head and io) with seeded random weights is run for a
+/// few calibration batches in QAT mode, frozen, and converted with convert_to_int8
+/// (the INT8 side, under the engine) and fold_to_fp32 (the FP32 side). INT8 and FP32
+/// calls of all items of a chunk are interleaved in every round.
+class TorchLutMeasurer : public LutMeasurer {
+ public:
+  explicit TorchLutMeasurer(TorchMeasureOptions options) : options_(options) {}
+  std::vector<ItemTiming> measure(const std::vector<LutItem>& items) override;
+
+ private:
+  TorchMeasureOptions options_;
+};
+
+/// A whole network as real INT8 and FP32 inference models (the validation side).
+struct BuiltNet {
+  NetSpec spec;
+  std::shared_ptr<Int8Net> int8;
+  std::shared_ptr<FoldedNet> fp32;
+  at::Tensor input;  ///< float [1, in_channels, H, W]
+};
+
+/// A QatNet of `spec` with seeded random weights, calibrated on random batches in
+/// QAT mode, frozen, then converted to INT8 (`engine`) and folded to FP32.
+BuiltNet build_net(const NetSpec& spec, QuantEngine engine, uint64_t seed,
+                   int64_t calibration_batches = 2, int64_t calibration_batch_size = 2);
+
+/// End-to-end latency of whole networks: Int8Net::forward and FoldedNet::forward of a
+/// float input at batch 1, all networks and both precisions interleaved per round.
+struct NetTiming {
+  Timing int8;
+  Timing fp32;
+};
+std::vector<NetTiming> time_networks(const std::vector<BuiltNet>& nets, QuantEngine engine,
+                                     const TimingOptions& timing);
+
+/// Builds and times `specs` in groups of `group` networks (memory), calling
+/// `progress(done)` after each group.
+std::vector<NetTiming> measure_networks(const std::vector<NetSpec>& specs, QuantEngine engine,
+                                        const TimingOptions& timing, uint64_t seed,
+                                        int64_t group = 6,
+                                        const std::function<void(size_t)>& progress = {});
+
+}  // namespace frostnas
