@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "trainer/data/transforms.h"
+#include "trainer/optim/optimizer_factory.h"
+#include "trainer/quant/quant_engine.h"
+
+namespace frostnas {
+
+/// How quantization enters training.
+/// - kStatAssist: `fp_warmup_epochs` in full precision with the optimizer in warm-up mode,
+///   then fake quantization on the same weights and optimizer state (REFERENCE section 2);
+/// - kPlain: fake quantization from the first step, optimizer out of warm-up from the start;
+/// - kNone: float training, then post-training quantization (calibration batches).
+enum class QatScheme { kStatAssist, kPlain, kNone };
+
+std::string to_string(QatScheme scheme);
+/// Allowed names: "statassist", "plain", "none".
+std::vector<std::string> qat_scheme_names();
+/// Throws InputError "<field>: unknown value 'x' (allowed: statassist, plain, none)".
+QatScheme parse_qat_scheme(const std::string& name, const std::string& field = "qat");
+
+/// Everything train_model needs besides the architecture and the data.
+struct TrainConfig {
+  int64_t epochs = 1;
+  int64_t batch_size = 64;
+  /// Optimizer and its hyper-parameters (name qsgd by default: GradBoost SGD).
+  OptimizerConfig optimizer;
+  /// LR schedule over the whole run: one of schedule_names() (constant, cosine, step).
+  std::string schedule = "cosine";
+  /// Linear LR warm-up, in epochs (may be fractional).
+  double lr_warmup_epochs = 0.0;
+  /// Weight-decay scale of BN/bias parameters (official script: 0.01); depthwise: none.
+  double other_weight_decay_scale = 0.01;
+  /// Label smoothing of the cross-entropy loss.
+  double label_smoothing = 0.0;
+
+  QatScheme qat = QatScheme::kStatAssist;
+  /// StatAssist: full-precision epochs before fake quantization (fractional: switch at
+  /// step round(fp_warmup_epochs * steps_per_epoch)).
+  double fp_warmup_epochs = 1.0;
+  /// Epoch (0-based) from whose start the activation observers are frozen; -1: never
+  /// during training (they are frozen before evaluation and conversion anyway).
+  int64_t freeze_observers_epoch = -1;
+  /// Epoch (0-based) from whose start BN uses and keeps its running statistics; -1: never.
+  int64_t freeze_bn_epoch = -1;
+  /// kNone: number of training batches (no augmentation) the observers see.
+  int64_t calibration_batches = 16;
+  /// kNone: fake quantization on during calibration (off: observers see float activations).
+  bool calibration_fake_quant = false;
+
+  QuantEngine engine = QuantEngine::kOneDNN;
+  /// Augmentation and input adaptation of training batches (normalize, size and channels
+  /// are shared with evaluation; pad and flip apply to training only).
+  TransformOptions transform;
+  int64_t eval_batch_size = 256;
+
+  /// Stop training once this many seconds of training have passed (0: no budget). The LR
+  /// schedule then runs on the fraction max(step / total_steps, elapsed / budget), so that
+  /// it reaches its end when the budget does.
+  double time_budget_s = 0.0;
+  /// torch::set_num_threads (and OpenBLAS's count when available); 0 leaves them.
+  int64_t threads = 0;
+  /// Seeds weight init, shuffling, augmentation, dropout and GradBoost noise.
+  uint64_t seed = 0;
+  torch::Device device = torch::kCPU;
+
+  /// Which accuracies to compute at the end.
+  bool eval_int8 = true;
+  bool eval_fp32 = true;
+
+  /// Directory for the resume checkpoint (written on interruption and, if
+  /// `checkpoint_each_epoch`, after every epoch); empty: none.
+  std::string checkpoint_dir;
+  bool checkpoint_each_epoch = true;
+
+  /// Progress output: one bar per epoch on stderr (quiet: plain lines every 10 s).
+  bool progress = false;
+  bool quiet = false;
+};
+
+/// Throws InputError naming the field (as its command-line option) and the allowed values
+/// on any out-of-range value.
+void validate(const TrainConfig& config);
+
+/// The configuration as JSON (every field, optimizer included).
+nlohmann::json to_json(const TrainConfig& config);
+/// Reads what to_json wrote (missing fields keep their defaults). Throws InputError.
+TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& source);
+
+/// The optimizer a scheme uses when none is given: qsgd for statassist, sgd otherwise.
+std::string default_optimizer(QatScheme scheme);
+
+}  // namespace frostnas

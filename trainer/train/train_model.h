@@ -1,0 +1,143 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "space/net_spec.h"
+#include "trainer/data/image_dataset.h"
+#include "trainer/int8/int8_net.h"
+#include "trainer/quant/qat_net.h"
+#include "trainer/train/train_config.h"
+
+namespace frostnas {
+
+/// The data of one training run. `val` and `test` may be empty (size 0): they are then
+/// not evaluated. Evaluation normalises every split with the training set's mean/std.
+struct DataSplits {
+  ImageDataset train;
+  ImageDataset val;
+  ImageDataset test;
+};
+
+/// Accuracies (top-1, percent) of one split; NaN where not computed.
+struct SplitAccuracy {
+  double qat_acc;   ///< fake-quantized network (eval mode, BN and observers frozen)
+  double int8_acc;  ///< real INT8 network from convert_to_int8
+  double fp32_acc;  ///< the same weights in float mode (BN running statistics)
+  int64_t samples = 0;
+  SplitAccuracy();
+};
+
+/// Where training stands, given to the callbacks. `net` and `optimizer` are the live
+/// objects (for tests and monitoring; do not keep the pointers).
+struct StepInfo {
+  int64_t epoch = 0;          ///< 0-based
+  int64_t step_in_epoch = 0;  ///< 0-based index of the batch just trained (or about to be)
+  int64_t global_step = 0;    ///< optimizer steps done before this one
+  int64_t steps_per_epoch = 0;
+  int64_t total_steps = 0;
+  double loss = 0;
+  double lr = 0;
+  bool qat_active = false;
+  double elapsed_s = 0;  ///< training seconds so far (resumed runs included)
+  QatNetImpl* net = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;
+};
+
+/// Summary of one finished (or cut short) epoch.
+struct EpochInfo {
+  int64_t epoch = 0;
+  int64_t steps = 0;
+  double train_loss = 0;  ///< mean over the epoch's steps
+  double train_acc = 0;   ///< percent, on the augmented training batches
+  double seconds = 0;
+  double images_per_second = 0;
+  bool qat_active = false;  ///< at the end of the epoch
+  double lr = 0;            ///< at the last step
+};
+
+/// Hooks into the loop. All are optional.
+struct TrainCallbacks {
+  /// After every optimizer step; returning true interrupts training as SIGINT does: a
+  /// resume checkpoint is written (when TrainConfig::checkpoint_dir is set) and
+  /// train_model returns with `interrupted`.
+  std::function<bool(const StepInfo&)> on_step;
+  /// Right after the StatAssist switch to fake quantization, before that step runs.
+  std::function<void(const StepInfo&)> on_qat_switch;
+  std::function<void(const EpochInfo&)> on_epoch_end;
+  /// Polled after every step (a SIGINT handler sets it); true interrupts like on_step.
+  const std::atomic<bool>* stop_flag = nullptr;
+};
+
+/// What a run produced.
+struct TrainResult {
+  SplitAccuracy val;
+  SplitAccuracy test;
+  /// The accuracies of the reported split: test when DataSplits::test is given, else val.
+  double qat_acc;
+  double int8_acc;
+  double fp32_acc;
+  std::string eval_split;  ///< "test", "val" or "" (nothing evaluated)
+
+  double final_train_loss;  ///< mean loss of the last epoch trained
+  std::vector<EpochInfo> epochs;
+  int64_t steps = 0;  ///< optimizer steps done in total
+  int64_t steps_per_epoch = 0;
+  int64_t qat_switch_step = -1;  ///< global step from which fake quantization ran (-1: never)
+  double train_seconds = 0;      ///< training loop only (no evaluation), resumed runs included
+  double images_per_second = 0;  ///< training images per training second
+  int64_t images_seen = 0;
+
+  bool diverged = false;  ///< a non-finite loss: no accuracies, no INT8 model
+  std::string diverged_reason;
+  bool interrupted = false;       ///< stopped by a callback or the stop flag
+  bool budget_exhausted = false;  ///< stopped by TrainConfig::time_budget_s
+
+  /// The trained network (eval mode, observers and BN frozen); null if diverged early.
+  QatNet net{nullptr};
+  /// The INT8 network (when eval_int8 and not diverged or interrupted).
+  std::shared_ptr<Int8Net> int8;
+
+  TrainResult();
+};
+
+/// Trains `spec` (whose in_channels, input size and classes must match the data after
+/// `config.transform`; see adapt_spec_to_data) on `data.train` as `config.qat` says, then
+/// freezes, converts to INT8 and evaluates val and test. Never throws on divergence: a
+/// non-finite loss stops training and sets `diverged`. With `resume_dir` set, continues the
+/// run checkpointed there (same spec and config; see TrainConfig::checkpoint_dir): with the
+/// same seed the result equals that of an uninterrupted run (no time budget). Throws
+/// InputError on bad config values, a data/spec mismatch or an unusable checkpoint.
+TrainResult train_model(const NetSpec& spec, const TrainConfig& config, const DataSplits& data,
+                        const TrainCallbacks& callbacks = {}, const std::string& resume_dir = "");
+
+/// The architecture adapted to a data set: in_channels and num_classes from the data,
+/// input_size from `input_size` when > 0 else the data's image size. Validates the result.
+NetSpec adapt_spec_to_data(NetSpec spec, const ImageDataset& data, int64_t input_size = 0);
+
+/// The TransformOptions that feed `data` to `spec`: resize when the sizes differ and
+/// replicate a single channel when spec.in_channels > 1; `base` gives pad/flip/normalize.
+TransformOptions input_transform_for(const NetSpec& spec, const ImageDataset& data,
+                                     TransformOptions base = {});
+
+/// Once per process: glibc malloc tunables (mmap threshold 32 MiB, trim threshold 1 GiB,
+/// REFERENCE section 8). With threads > 0 also torch::set_num_threads and OpenBLAS's
+/// thread count (when the OpenBLAS in use exports openblas_set_num_threads).
+void configure_runtime(int64_t threads);
+
+/// The file names of a resume checkpoint directory.
+constexpr const char* kResumeStateFile = "state.json";
+constexpr const char* kResumeModelFile = "model.pt";
+constexpr const char* kResumeOptimizerFile = "optimizer.pt";
+
+/// Whether `dir` holds a resume checkpoint (its state.json).
+bool has_resume_checkpoint(const std::string& dir);
+
+}  // namespace frostnas
