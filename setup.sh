@@ -47,10 +47,9 @@ case "$mode" in
     ;;
   run)
     cmake --build "$build_dir" -j "$jobs" --target frostnas
-    # Main job (until the search lands): the default search space and architecture.
-    "$build_dir/frostnas" space show experiments/spaces/proxy.json
-    echo
-    "$build_dir/frostnas" arch show frostnet-small-1.0
+    # Main job: an RL search over the proxy space on Fashion-MNIST with an INT8
+    # latency target; the latency table is measured on the way.
+    "$build_dir/frostnas" search --config experiments/quickstart.json --db runs/frostnas.sqlite
     ;;
   test)
     cmake --build "$build_dir" -j "$jobs"
