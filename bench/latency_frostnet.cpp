@@ -1,8 +1,8 @@
 // FP32 vs INT8 batch-1 latency of the official FrostNets at 224x224 on 1 and 2 threads,
 // all measured in one run (networks and precisions interleaved per round).
 //
-//   ninja -C build-lut latency_frostnet && build-lut/bench/latency_frostnet
-//   build-lut/bench/latency_frostnet --engine qnnpack --rounds 30 --threads 1,2
+//   ninja -C build latency_frostnet && build/bench/latency_frostnet
+//   build/bench/latency_frostnet --engine qnnpack --rounds 30 --threads 1,2
 //
 // INT8 = Int8Net (real quantized kernels of the engine, after QAT calibration on random
 // data), FP32 = FoldedNet (BN folded, channels-last). The reduction rate is

@@ -4,13 +4,13 @@
 #   float training + post-training quantization (sgd).
 # Prints a table of the mean and spread (sample std, min..max) of the INT8 test accuracy.
 #
-#   ninja -C build-train qat_fashion_mnist
+#   ninja -C build qat_fashion_mnist
 #   BUDGET=900 EPOCHS=8 SEEDS="0 1 2" bench/qat_ablation.sh [extra qat_fashion_mnist options]
 #
-# Environment: BIN (default build-train/bench/qat_fashion_mnist), BUDGET seconds per run,
+# Environment: BIN (default build/bench/qat_fashion_mnist), BUDGET seconds per run,
 # EPOCHS, SEEDS, OUT (directory for the per-run logs, default /tmp/frostnas_ablation).
 set -eu
-BIN=${BIN:-build-train/bench/qat_fashion_mnist}
+BIN=${BIN:-build/bench/qat_fashion_mnist}
 BUDGET=${BUDGET:-900}
 EPOCHS=${EPOCHS:-8}
 SEEDS=${SEEDS:-"0 1 2"}

@@ -1,8 +1,8 @@
 // QAT on Fashion-MNIST from scratch: INT8 test accuracy, fake-quant accuracy, training
 // time and throughput, peak memory (max RSS) and the machine's load average.
 //
-//   ninja -C build-train qat_fashion_mnist
-//   OPENBLAS_NUM_THREADS=2 build-train/bench/qat_fashion_mnist
+//   ninja -C build qat_fashion_mnist
+//   OPENBLAS_NUM_THREADS=2 build/bench/qat_fashion_mnist
 //       --arch experiments/archs/proxy_default.json --epochs 8 --batch-size 128 --lr 0.1
 //       --pad 2 --time-budget 900 --threads 2 --seed 0 [--qat statassist --optimizer qsgd]
 //

@@ -4,8 +4,8 @@
 // side is measured before and after the Python one and averaged, so that a change of load
 // during the run biases both alike.
 //
-//   ninja -C build-train qat_vs_pytorch
-//   OPENBLAS_NUM_THREADS=2 build-train/bench/qat_vs_pytorch
+//   ninja -C build qat_vs_pytorch
+//   OPENBLAS_NUM_THREADS=2 build/bench/qat_vs_pytorch
 //       --arch experiments/archs/proxy_default.json --threads 2 --batch-size 128 --steps 20
 //
 // Needs /usr/bin/python3 with the Debian package python3-torch (1.13).

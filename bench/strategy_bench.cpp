@@ -2,13 +2,15 @@
 // samples needed to reach the top 1% of the objective, averaged over seeds.
 //
 //   build/bench/strategy_bench [--space experiments/spaces/frostnet.json]
-//       [--seeds 10] [--budget 2000]
+//       [--seeds 10] [--budget 2000] [--db runs/lut224.sqlite]
 //
 // The objective is the MnasNet reward ACC * (LAT / T)^-0.07 where ACC is a fixed,
 // seeded function of the choices (per-decision effects plus interactions of
 // neighbouring decisions, so that the landscape is not separable) and LAT the
-// network's MAC count (in millions) as a stand-in for latency.
-// The top-1% threshold is the 99th percentile of 200,000 uniform samples.
+// INT8 latency predicted by the measured lookup table of this machine (--db, built
+// with `frostnas lut build --space SPACE --db FILE --threads 1`), or the MAC count
+// in millions as a stand-in when no --db is given.
+// The top-1% threshold is the 99th percentile of 20,000 uniform samples.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,6 +22,8 @@
 #include "controllers/reward.h"
 #include "controllers/rng_state.h"
 #include "controllers/strategy.h"
+#include "search/latency/latency_model.h"
+#include "search/latency/latency_table.h"
 #include "space/search_space.h"
 
 using namespace frostnas;
@@ -65,7 +69,9 @@ int main(int argc, char** argv) {
   options.add_options()(
       "space", po::value<std::string>()->default_value("experiments/spaces/frostnet.json"),
       "search space")("seeds", po::value<int>()->default_value(10), "seeds per strategy")(
-      "budget", po::value<int>()->default_value(2000), "samples per run at most")("help", "help");
+      "budget", po::value<int>()->default_value(2000), "samples per run at most")(
+      "db", po::value<std::string>(), "database with the space's latency table (onednn, 1 thread)")(
+      "help", "help");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, options), vm);
   if (vm.count("help")) {
@@ -76,9 +82,18 @@ int main(int argc, char** argv) {
   const int seeds = vm["seeds"].as<int>();
   const int budget = vm["budget"].as<int>();
   const SyntheticObjective objective(space, 12345);
-  auto latency = [&](const Choices& c) {
+  std::function<double(const Choices&)> latency = [&](const Choices& c) {
     return static_cast<double>(resolve(decode(space, c)).macs()) / 1e6;
   };
+  std::string latency_name = "MACs (M) stand-in";
+  std::shared_ptr<TableLatencyModel> model;
+  if (vm.count("db")) {
+    const MachineTable machine =
+        open_machine_table(vm["db"].as<std::string>(), QuantEngine::kOneDNN, 1);
+    model = std::make_shared<TableLatencyModel>(machine.table, Precision::kInt8);
+    latency = [&](const Choices& c) { return model->predict_ms(decode(space, c)); };
+    latency_name = "INT8 lookup table (ms)";
+  }
 
   // Target T: the median latency of uniform samples; threshold: 99th percentile reward.
   std::mt19937_64 rng(777);
@@ -99,8 +114,9 @@ int main(int argc, char** argv) {
   std::sort(rewards.begin(), rewards.end());
   const double threshold = rewards[rewards.size() * 99 / 100];
   std::printf(
-      "space %s, %zu decisions, latency: MACs (M) stand-in, T = %.1f, top-1%% threshold %.5f\n",
-      space.name.c_str(), decisions(space).size(), reward_options.target_ms(), threshold);
+      "space %s, %zu decisions, latency: %s, T = %.3f, top-1%% threshold %.5f\n",
+      space.name.c_str(), decisions(space).size(), latency_name.c_str(),
+      reward_options.target_ms(), threshold);
   std::printf("%-10s %8s %8s %8s %8s %s\n", "strategy", "mean", "median", "min", "max", "reached");
   for (const auto& name : strategy_names()) {
     std::vector<int> needed;
