@@ -113,10 +113,9 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < pool.size(); ++i) rewards.push_back(reward(pool[i], lats[i]));
   std::sort(rewards.begin(), rewards.end());
   const double threshold = rewards[rewards.size() * 99 / 100];
-  std::printf(
-      "space %s, %zu decisions, latency: %s, T = %.3f, top-1%% threshold %.5f\n",
-      space.name.c_str(), decisions(space).size(), latency_name.c_str(),
-      reward_options.target_ms(), threshold);
+  std::printf("space %s, %zu decisions, latency: %s, T = %.3f, top-1%% threshold %.5f\n",
+              space.name.c_str(), decisions(space).size(), latency_name.c_str(),
+              reward_options.target_ms(), threshold);
   std::printf("%-10s %8s %8s %8s %8s %s\n", "strategy", "mean", "median", "min", "max", "reached");
   for (const auto& name : strategy_names()) {
     std::vector<int> needed;
