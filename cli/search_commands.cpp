@@ -52,20 +52,22 @@ int search(const Command& self, const std::vector<std::string>& args) {
       "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
+  // Bad input is refused before the database is created or touched.
+  if (!vm.count("resume") && !vm.count("config"))
+    throw InputError("missing --config FILE (see --help)");
+  std::optional<SearchConfig> given;
+  if (vm.count("config")) given = load_search_config(vm["config"].as<std::string>());
   Store store(vm["db"].as<std::string>());
   std::optional<int64_t> resume;
   SearchConfig config;
   if (vm.count("resume")) {
     resume = vm["resume"].as<int64_t>();
     const ExperimentRecord e = store.get_experiment(*resume);
-    if (vm.count("config")) {
-      config = load_search_config(vm["config"].as<std::string>());
-    } else {
-      config = search_config_from_json(e.config,
-                                       store.path() + ": experiment " + std::to_string(e.id), ".");
-    }
+    config = given ? *given
+                   : search_config_from_json(
+                         e.config, store.path() + ": experiment " + std::to_string(e.id), ".");
   } else {
-    config = load_search_config(require_positional(vm, "config", "--config FILE"));
+    config = *given;
   }
   const bool quiet = vm["quiet"].as<bool>();
   // The table is measured on the latency's thread count; training uses its own.
