@@ -52,6 +52,28 @@ nlohmann::json to_json(const BlockSpec& b) {
           {"expansion", b.expansion},  {"reduction", b.reduction}, {"stride", b.stride}};
 }
 
+nlohmann::json to_json(const StemSpec& stem) {
+  return {{"channels", stem.channels}, {"kernel", stem.kernel}, {"stride", stem.stride}};
+}
+
+nlohmann::json to_json(const HeadSpec& head) { return {{"channels", head.channels}}; }
+
+StemSpec parse_stem(const JsonReader& r) {
+  r.expect_object({"channels", "kernel", "stride"});
+  StemSpec stem;
+  stem.channels = r.get_int("channels", kMinChannels, kMaxChannels);
+  stem.kernel = r.get_int_in("kernel", allowed_kernels());
+  stem.stride = r.get_int_in("stride", allowed_strides());
+  return stem;
+}
+
+HeadSpec parse_head(const JsonReader& r) {
+  r.expect_object({"channels"});
+  HeadSpec head;
+  head.channels = r.get_int("channels", kMinChannels, kMaxChannels);
+  return head;
+}
+
 nlohmann::json to_json(const NetSpec& net) {
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& s : net.stages) {
@@ -59,18 +81,11 @@ nlohmann::json to_json(const NetSpec& net) {
     for (const auto& b : s.blocks) blocks.push_back(to_json(b));
     stages.push_back({{"blocks", blocks}});
   }
-  return {
-      {"format", kArchFormat},
-      {"name", net.name},
-      {"in_channels", net.in_channels},
-      {"input_size", net.input_size},
-      {"num_classes", net.num_classes},
-      {"width_mult", net.width_mult},
-      {"stem",
-       {{"channels", net.stem.channels}, {"kernel", net.stem.kernel}, {"stride", net.stem.stride}}},
-      {"stages", stages},
-      {"head", {{"channels", net.head.channels}}},
-      {"dropout", net.dropout}};
+  return {{"format", kArchFormat},          {"name", net.name},
+          {"in_channels", net.in_channels}, {"input_size", net.input_size},
+          {"num_classes", net.num_classes}, {"width_mult", net.width_mult},
+          {"stem", to_json(net.stem)},      {"stages", stages},
+          {"head", to_json(net.head)},      {"dropout", net.dropout}};
 }
 
 namespace {
@@ -108,11 +123,7 @@ NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source) {
   net.input_size = r.get_int("input_size", 8, 1024);
   net.num_classes = r.get_int("num_classes", 2, 100000);
   net.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
-  const JsonReader stem = r.at("stem");
-  stem.expect_object({"channels", "kernel", "stride"});
-  net.stem.channels = stem.get_int("channels", kMinChannels, kMaxChannels);
-  net.stem.kernel = stem.get_int_in("kernel", allowed_kernels());
-  net.stem.stride = stem.get_int_in("stride", allowed_strides());
+  net.stem = parse_stem(r.at("stem"));
   const JsonReader stages = r.at("stages");
   stages.expect_array();
   for (size_t i = 0; i < stages.size(); ++i) {
@@ -124,9 +135,7 @@ NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source) {
     for (size_t b = 0; b < blocks.size(); ++b) s.blocks.push_back(parse_block(blocks.at(b)));
     net.stages.push_back(std::move(s));
   }
-  const JsonReader head = r.at("head");
-  head.expect_object({"channels"});
-  net.head.channels = head.get_int("channels", kMinChannels, kMaxChannels);
+  net.head = parse_head(r.at("head"));
   net.dropout = r.get_double_or("dropout", 0.2, 0.0, 0.99);
   validate(net, source);
   return net;

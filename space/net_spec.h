@@ -93,7 +93,14 @@ struct NetSpec {
 };
 
 nlohmann::json to_json(const BlockSpec& block);
+nlohmann::json to_json(const StemSpec& stem);
+nlohmann::json to_json(const HeadSpec& head);
 nlohmann::json to_json(const NetSpec& net);
+
+class JsonReader;
+/// The stem and head objects, shared by architecture and search-space files.
+StemSpec parse_stem(const JsonReader& r);
+HeadSpec parse_head(const JsonReader& r);
 
 /// Parses and validates an architecture. `source` names the input in errors
 /// (a file name). Throws InputError with the JSON path and the allowed values.

@@ -323,19 +323,11 @@ nlohmann::json to_json(const SearchSpace& space) {
     }
     stages.push_back({{"slots", slots}});
   }
-  return {{"format", kSpaceFormat},
-          {"name", space.name},
-          {"in_channels", space.in_channels},
-          {"input_size", space.input_size},
-          {"num_classes", space.num_classes},
-          {"width_mult", space.width_mult},
-          {"stem",
-           {{"channels", space.stem.channels},
-            {"kernel", space.stem.kernel},
-            {"stride", space.stem.stride}}},
-          {"stages", stages},
-          {"head", {{"channels", space.head.channels}}},
-          {"dropout", space.dropout}};
+  return {{"format", kSpaceFormat},           {"name", space.name},
+          {"in_channels", space.in_channels}, {"input_size", space.input_size},
+          {"num_classes", space.num_classes}, {"width_mult", space.width_mult},
+          {"stem", to_json(space.stem)},      {"stages", stages},
+          {"head", to_json(space.head)},      {"dropout", space.dropout}};
 }
 
 namespace {
@@ -370,14 +362,8 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
   space.input_size = r.get_int("input_size", 8, 1024);
   space.num_classes = r.get_int("num_classes", 2, 100000);
   space.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
-  const JsonReader stem = r.at("stem");
-  stem.expect_object({"channels", "kernel", "stride"});
-  space.stem.channels = stem.get_int("channels", kMinChannels, kMaxChannels);
-  space.stem.kernel = stem.get_int_in("kernel", allowed_kernels());
-  space.stem.stride = stem.get_int_in("stride", allowed_strides());
-  const JsonReader head = r.at("head");
-  head.expect_object({"channels"});
-  space.head.channels = head.get_int("channels", kMinChannels, kMaxChannels);
+  space.stem = parse_stem(r.at("stem"));
+  space.head = parse_head(r.at("head"));
   space.dropout = r.get_double_or("dropout", 0.2, 0.0, 0.99);
 
   SlotSpec defaults;
