@@ -1,8 +1,15 @@
 // FP32 vs INT8 batch-1 latency of the official FrostNets at 224x224 on 1 and 2 threads,
-// all measured in one run (networks and precisions interleaved per round).
+// all measured in one run: networks, precisions AND thread counts interleaved per round
+// (torch::set_num_threads before each call), so that drift of the machine's speed hits
+// every figure alike. Prints median +- interquartile range and marks rows whose IQR
+// exceeds 10% of the median as unstable.
 //
 //   ninja -C build latency_frostnet && build/bench/latency_frostnet
-//   build/bench/latency_frostnet --engine qnnpack --rounds 30 --threads 1,2
+//   GOMP_SPINCOUNT=10000 build/bench/latency_frostnet --engine qnnpack --rounds 40
+//
+// On a 2-core VM shared with other work, 2-thread figures need both cores: a preempted
+// OpenMP worker holds the other at the barrier for a scheduler slice (milliseconds),
+// so 2-thread figures are only trustworthy when the load average is below about 1.
 //
 // INT8 = Int8Net (real quantized kernels of the engine, after QAT calibration on random
 // data), FP32 = FoldedNet (BN folded, channels-last). The reduction rate is
@@ -15,6 +22,11 @@
 #include <vector>
 
 #include <boost/program_options.hpp>
+
+#include <cstdlib>
+#include <functional>
+
+#include <torch/torch.h>
 
 #include "search/latency/lut_measurer.h"
 #include "search/latency/timing.h"
@@ -54,7 +66,7 @@ int main(int argc, char** argv) {
     options.add_options()("help,h", "show this help")(
         "engine", po::value<std::string>()->default_value("onednn"), "onednn or qnnpack")(
         "threads", po::value<std::string>()->default_value("1,2"),
-        "thread counts, comma-separated")("rounds", po::value<int64_t>()->default_value(20),
+        "thread counts, comma-separated")("rounds", po::value<int64_t>()->default_value(40),
                                           "timed interleaved rounds")(
         "input-size", po::value<int64_t>()->default_value(224), "input side")(
         "width", po::value<std::string>()->default_value("1.0"), "width multiplier of the names");
@@ -82,25 +94,53 @@ int main(int argc, char** argv) {
       spec.input_size = vm["input-size"].as<int64_t>();
       nets.push_back(build_net(spec, engine, 0));
     }
-    std::printf("engine %s, input %lldx%lld, batch 1, %lld rounds, CPU %s, load average %s\n",
-                to_string(engine).c_str(), static_cast<long long>(nets[0].spec.input_size),
-                static_cast<long long>(nets[0].spec.input_size),
-                static_cast<long long>(timing.rounds), cpu_model_name().c_str(),
-                load_average().c_str());
-    std::printf("%-22s %7s %12s %12s %12s\n", "network", "threads", "FP32 ms", "INT8 ms",
-                "INT8 saves");
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
+    std::printf(
+        "engine %s, input %lldx%lld, batch 1, %lld rounds, CPU %s, GOMP_SPINCOUNT=%s, "
+        "OMP_WAIT_POLICY=%s, load average %s\n",
+        to_string(engine).c_str(), static_cast<long long>(nets[0].spec.input_size),
+        static_cast<long long>(nets[0].spec.input_size), static_cast<long long>(timing.rounds),
+        cpu_model_name().c_str(), spin ? spin : "(default)", wait ? wait : "(default)",
+        load_average().c_str());
+    // One function per (threads, network, precision), all interleaved in every round.
+    torch::NoGradGuard no_grad;
+    QEngineGuard guard(engine);
+    std::vector<std::function<void()>> fns;
     for (int64_t t : threads) {
-      apply_thread_settings(t);
-      timing.seed = static_cast<uint64_t>(t);
-      const auto r = time_networks(nets, engine, timing);
-      for (size_t i = 0; i < nets.size(); ++i) {
-        std::printf("%-22s %7lld %7.2f+-%-4.2f %7.2f+-%-4.2f %11.1f%%\n", nets[i].spec.name.c_str(),
-                    static_cast<long long>(t), r[i].fp32.median_ms, r[i].fp32.spread_ms,
-                    r[i].int8.median_ms, r[i].int8.spread_ms,
-                    100.0 * (1.0 - r[i].int8.median_ms / r[i].fp32.median_ms));
+      for (const auto& n : nets) {
+        auto int8 = n.int8;
+        auto fp32 = n.fp32;
+        at::Tensor x = n.input;
+        fns.push_back([t, fp32, x] {
+          torch::set_num_threads(static_cast<int>(t));
+          fp32->forward(x);
+        });
+        fns.push_back([t, int8, x] {
+          torch::set_num_threads(static_cast<int>(t));
+          int8->forward(x);
+        });
       }
     }
-    std::printf("load average after: %s (+- is the interquartile range)\n", load_average().c_str());
+    apply_thread_settings(max_threads);
+    timing.seed = 1;
+    const std::vector<Timing> r = time_interleaved(fns, timing);
+    std::printf("%-22s %7s %16s %16s %11s  %s\n", "network", "threads", "FP32 ms (IQR)",
+                "INT8 ms (IQR)", "INT8 saves", "stability");
+    size_t k = 0;
+    for (int64_t t : threads) {
+      for (const auto& n : nets) {
+        const Timing& f = r[k++];
+        const Timing& q = r[k++];
+        const bool unstable = f.spread_ms > 0.1 * f.median_ms || q.spread_ms > 0.1 * q.median_ms;
+        std::printf("%-22s %7lld %8.2f (%5.2f) %8.2f (%5.2f) %10.1f%%  %s\n", n.spec.name.c_str(),
+                    static_cast<long long>(t), f.median_ms, f.spread_ms, q.median_ms, q.spread_ms,
+                    100.0 * (1.0 - q.median_ms / f.median_ms),
+                    unstable ? "UNSTABLE (IQR > 10% of median)" : "ok");
+      }
+    }
+    std::printf("load average after: %s (IQR: interquartile range of the rounds)\n",
+                load_average().c_str());
     return 0;
   } catch (const InputError& e) {
     std::cerr << "latency_frostnet: error: " << e.what() << "\n";

@@ -2,7 +2,9 @@
 // architecture, in one run: QAT training throughput (SGD steps on random batches with fake
 // quantization on) and INT8 batch-1 latency (oneDNN), same threads and batch size. The C++
 // side is measured before and after the Python one and averaged, so that a change of load
-// during the run biases both alike.
+// during the run biases both alike. Both sides run with the same allocator settings: the C++
+// side calls mallopt in configure_runtime (REFERENCE section 8), the Python child gets the
+// equivalent GLIBC_TUNABLES. Other environment (OMP_WAIT_POLICY, ...) is inherited by both.
 //
 //   ninja -C build qat_vs_pytorch
 //   OPENBLAS_NUM_THREADS=2 build/bench/qat_vs_pytorch
@@ -10,6 +12,7 @@
 //
 // Needs /usr/bin/python3 with the Debian package python3-torch (1.13).
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -27,6 +30,13 @@ namespace po = boost::program_options;
 using namespace frostnas;
 
 namespace {
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
 
 struct CppFigures {
   double images_per_second = 0;
@@ -102,13 +112,18 @@ int main(int argc, char** argv) {
               spec.name.c_str(), static_cast<long long>(resolve(spec).params()),
               static_cast<long long>(threads), static_cast<long long>(batch),
               static_cast<long long>(steps), static_cast<long long>(runs));
+  std::printf("load average at start: %s\n", load_average().c_str());
   std::fflush(stdout);
   const CppFigures a = measure_cpp(spec, batch, warmup, steps, runs);
   std::printf("C++ (1st):  %.1f img/s, INT8 batch-1 median %.3f ms\n", a.images_per_second,
               a.latency_ms);
   std::fflush(stdout);
 
-  const std::string cmd = vm["python"].as<std::string>() + " " + vm["script"].as<std::string>() +
+  // The allocator thresholds configure_runtime sets with mallopt, for the Python process.
+  const std::string cmd = std::string(
+                              "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:"
+                              "glibc.malloc.trim_threshold=1073741824 ") +
+                          vm["python"].as<std::string>() + " " + vm["script"].as<std::string>() +
                           " --arch " + arch_path + " --threads " + std::to_string(threads) +
                           " --batch-size " + std::to_string(batch) + " --warmup-steps " +
                           std::to_string(warmup) + " --steps " + std::to_string(steps) +
@@ -141,6 +156,7 @@ int main(int argc, char** argv) {
   const double cpp_lat = 0.5 * (a.latency_ms + b.latency_ms);
   std::printf("QAT training throughput C++ / Python: %.2fx (target >= 1.2x)\n", cpp_ips / py_ips);
   std::printf("INT8 batch-1 latency    C++ / Python: %.2fx (target <= 0.6x)\n", cpp_lat / py_lat);
+  std::printf("load average at end: %s\n", load_average().c_str());
   if (py.at("params").get<int64_t>() != resolve(spec).params())
     std::printf("WARNING: parameter counts differ: the models are not the same\n");
   return 0;

@@ -1,4 +1,5 @@
 // `frostnas lut build|show|validate`: the latency lookup table of a search space.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -103,7 +104,7 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
       "force", po::bool_switch()->default_value(false), "re-measure existing entries")(
       "rounds", po::value<int64_t>()->default_value(30), "timed interleaved rounds per entry")(
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per entry first")(
-      "calibration", po::value<int64_t>()->default_value(10),
+      "calibration", po::value<int64_t>()->default_value(20),
       "networks measured end to end to fit the correction (0: none)")(
       "chunk", po::value<int64_t>()->default_value(16), "entries interleaved per store write");
   add_machine_options(options);
@@ -143,7 +144,7 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
     ProgressBar cbar("calibration networks", static_cast<int64_t>(nets.size()));
     TimingOptions t = timing;
     t.seed = 1;
-    auto out = measure_networks(nets, engine, t, build.calibration_seed, 32,
+    auto out = measure_networks(nets, engine, t, build.calibration_seed, kNetworkGroup,
                                 [&](size_t done) { cbar.update(static_cast<int64_t>(done)); });
     cbar.finish();
     return out;
@@ -214,6 +215,12 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
       "input-size", po::value<int64_t>(), "override the space's input side (8..1024)")(
       "rounds", po::value<int64_t>()->default_value(40), "timed interleaved rounds per network")(
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per network first")(
+      "group", po::value<int64_t>()->default_value(kNetworkGroup),
+      "networks timed interleaved per group (the table's calibration used 10)")(
+      "recalibrate", po::value<int64_t>()->default_value(-1),
+      "calibration networks re-measured in this run, interleaved with the samples, to "
+      "re-fit the correction to the machine's present state (-1: as many as the table "
+      "was fitted on; 0: use the stored correction only)")(
       "uncorrected", po::bool_switch()->default_value(false), "predict with the raw sum")(
       "json", po::bool_switch()->default_value(false), "print one JSON object");
   add_machine_options(options);
@@ -229,18 +236,28 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
   const TimingOptions timing = timing_option(vm, static_cast<uint64_t>(seed));
   const bool json = vm["json"].as<bool>();
   const bool corrected = !vm["uncorrected"].as<bool>();
+  const int64_t group = check_range(vm, "group", 1, 10000);
+  int64_t recalibrate = check_range(vm, "recalibrate", -1, 1000);
 
   const MachineTable mt = open_machine_table(db, engine, threads);
   std::vector<NetSpec> nets;
   for (int64_t i = 0; i < samples; ++i) nets.push_back(sample(space, seed + i));
+  if (recalibrate < 0) {
+    recalibrate = std::min(mt.table->correction(Precision::kInt8).networks,
+                           mt.table->correction(Precision::kFP32).networks);
+  }
+  if (!corrected) recalibrate = 0;
+  const std::vector<NetSpec> cal = calibration_networks(space, recalibrate, kCalibrationSeed);
   const TableLatencyModel m8(mt.table, Precision::kInt8, corrected);
   const TableLatencyModel m32(mt.table, Precision::kFP32, corrected);
-  for (const auto& n : nets) {
-    for (const auto* m : {&m8, &m32}) {
-      const auto missing = m->missing_keys(n);
-      if (!missing.empty()) {
-        throw InputError(db + ": the table lacks " + to_string(m->precision()) + " entry " +
-                         missing.front() + " (run frostnas lut build for this space)");
+  for (const auto* list : std::initializer_list<const std::vector<NetSpec>*>{&nets, &cal}) {
+    for (const auto& n : *list) {
+      for (const auto* m : {&m8, &m32}) {
+        const auto missing = m->missing_keys(n);
+        if (!missing.empty()) {
+          throw InputError(db + ": the table lacks " + to_string(m->precision()) + " entry " +
+                           missing.front() + " (run frostnas lut build for this space)");
+        }
       }
     }
   }
@@ -250,13 +267,44 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
   reexec_with_thread_env(argv, threads, engine);
   apply_thread_settings(threads);
   const std::string load_before = load_average();
+  // The samples and the calibration networks are measured in the same groups (spread
+  // evenly), so that the re-fitted correction sees the machine as the samples do.
+  std::vector<NetSpec> all;
+  std::vector<int64_t> slot;  // >= 0: sample index; < 0: -1 - calibration index
+  for (size_t i = 0, j = 0; i < nets.size() || j < cal.size();) {
+    const bool take_sample =
+        j >= cal.size() || (i < nets.size() && i * cal.size() <= j * nets.size());
+    if (take_sample) {
+      slot.push_back(static_cast<int64_t>(i));
+      all.push_back(nets[i++]);
+    } else {
+      slot.push_back(-1 - static_cast<int64_t>(j));
+      all.push_back(cal[j++]);
+    }
+  }
   std::unique_ptr<ProgressBar> bar;
-  if (!json) bar = std::make_unique<ProgressBar>("networks", samples);
-  const auto measured =
-      measure_networks(nets, engine, timing, static_cast<uint64_t>(seed), 32, [&](size_t done) {
+  if (!json) bar = std::make_unique<ProgressBar>("networks", static_cast<int64_t>(all.size()));
+  const auto all_measured =
+      measure_networks(all, engine, timing, static_cast<uint64_t>(seed), group, [&](size_t done) {
         if (bar) bar->update(static_cast<int64_t>(done));
       });
   if (bar) bar->finish();
+  std::vector<NetTiming> measured(nets.size()), cal_measured(cal.size());
+  for (size_t k = 0; k < all.size(); ++k) {
+    if (slot[k] >= 0) {
+      measured[static_cast<size_t>(slot[k])] = all_measured[k];
+    } else {
+      cal_measured[static_cast<size_t>(-1 - slot[k])] = all_measured[k];
+    }
+  }
+  // Predictions with the stored correction, and with the correction re-fitted on the
+  // calibration networks of this run (the samples themselves are never fitted on).
+  std::optional<LinearCorrection> refit8, refit32;
+  if (!cal.empty()) {
+    refit8 = fit_correction(calibration_points(*mt.table, Precision::kInt8, cal, cal_measured));
+    refit32 = fit_correction(calibration_points(*mt.table, Precision::kFP32, cal, cal_measured));
+  }
+  std::vector<double> s8, s32;  // stored-correction predictions
   std::vector<double> p8, q8, p32, q32;
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
@@ -264,9 +312,12 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
                 "err", "fp32 pred", "fp32 meas", "err");
   }
   for (size_t i = 0; i < nets.size(); ++i) {
-    p8.push_back(m8.predict_ms(nets[i]));
+    const auto blocks = static_cast<int64_t>(nets[i].num_blocks());
+    s8.push_back(m8.predict_ms(nets[i]));
+    s32.push_back(m32.predict_ms(nets[i]));
+    p8.push_back(refit8 ? refit8->apply(m8.sum_ms(nets[i]), blocks) : s8.back());
     q8.push_back(measured[i].int8.median_ms);
-    p32.push_back(m32.predict_ms(nets[i]));
+    p32.push_back(refit32 ? refit32->apply(m32.sum_ms(nets[i]), blocks) : s32.back());
     q32.push_back(measured[i].fp32.median_ms);
     const double e8 = 100.0 * (p8.back() - q8.back()) / q8.back();
     const double e32 = 100.0 * (p32.back() - q32.back()) / q32.back();
@@ -274,9 +325,11 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
                     {"hash", arch_hash(nets[i])},
                     {"blocks", nets[i].num_blocks()},
                     {"int8_predicted_ms", p8.back()},
+                    {"int8_predicted_stored_ms", s8.back()},
                     {"int8_measured_ms", q8.back()},
                     {"int8_spread_ms", measured[i].int8.spread_ms},
                     {"fp32_predicted_ms", p32.back()},
+                    {"fp32_predicted_stored_ms", s32.back()},
                     {"fp32_measured_ms", q32.back()},
                     {"fp32_spread_ms", measured[i].fp32.spread_ms}});
     if (!json) {
@@ -285,7 +338,8 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
                   p8.back(), q8.back(), e8, p32.back(), q32.back(), e32);
     }
   }
-  const ErrorStats s8 = error_stats(p8, q8), s32 = error_stats(p32, q32);
+  const ErrorStats e8 = error_stats(p8, q8), e32 = error_stats(p32, q32);
+  const ErrorStats st8 = error_stats(s8, q8), st32 = error_stats(s32, q32);
   const std::string load_after = load_average();
   if (json) {
     auto stats = [](const ErrorStats& s) {
@@ -302,19 +356,33 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
                                 {"load_average_before", load_before},
                                 {"load_average_after", load_after},
                                 {"networks", rows},
-                                {"int8", stats(s8)},
-                                {"fp32", stats(s32)}}
+                                {"int8", stats(e8)},
+                                {"fp32", stats(e32)},
+                                {"recalibration_networks", cal.size()},
+                                {"int8_stored_correction", stats(st8)},
+                                {"fp32_stored_correction", stats(st32)}}
                      .dump()
               << "\n";
     return 0;
   }
+  if (!cal.empty()) {
+    std::cout << "stored correction: int8 MdAPE " << fmt("%.1f", st8.mdape_pct) << "%, "
+              << fmt("%.1f", st8.within_pct) << "% within +-10%, bias "
+              << fmt("%+.1f", st8.mean_signed_pct) << "%; fp32 MdAPE "
+              << fmt("%.1f", st32.mdape_pct) << "%, " << fmt("%.1f", st32.within_pct)
+              << "% within +-10%, bias " << fmt("%+.1f", st32.mean_signed_pct) << "%\n";
+    std::cout << "correction re-fitted on " << cal.size()
+              << " calibration networks measured in this run: int8 " << describe_correction(*refit8)
+              << "; fp32 " << describe_correction(*refit32) << "\n";
+  }
   std::cout << "load average before " << load_before << ", after " << load_after << "; bias int8 "
-            << fmt("%+.1f", s8.mean_signed_pct) << "%, fp32 " << fmt("%+.1f", s32.mean_signed_pct)
+            << fmt("%+.1f", e8.mean_signed_pct) << "%, fp32 " << fmt("%+.1f", e32.mean_signed_pct)
             << "%\n";
-  std::cout << "lut validate: " << samples << " networks: int8 MdAPE " << fmt("%.1f", s8.mdape_pct)
-            << "%, " << fmt("%.1f", s8.within_pct) << "% within +-10%; fp32 MdAPE "
-            << fmt("%.1f", s32.mdape_pct) << "%, " << fmt("%.1f", s32.within_pct)
-            << "% within +-10%\n";
+  std::cout << "lut validate: " << samples << " networks"
+            << (cal.empty() ? "" : " (re-fitted correction)") << ": int8 MdAPE "
+            << fmt("%.1f", e8.mdape_pct) << "%, " << fmt("%.1f", e8.within_pct)
+            << "% within +-10%; fp32 MdAPE " << fmt("%.1f", e32.mdape_pct) << "%, "
+            << fmt("%.1f", e32.within_pct) << "% within +-10%\n";
   return 0;
 }
 

@@ -74,10 +74,16 @@ std::string describe(const ResolvedNet& net) {
                   static_cast<long long>(b.spec.reduction), static_cast<long long>(b.spec.stride),
                   shape(b.in_channels, b.in_size).c_str(),
                   shape(b.out_channels, b.out_size).c_str(),
-                  b.squeeze_channels ? std::to_string(b.squeeze_channels).c_str() : "-",
+                  b.squeeze_channels ? std::to_string(b.squeeze_channels).c_str()
+                  : b.cell_channels  ? ("c" + std::to_string(b.cell_channels)).c_str()
+                                     : "-",
                   static_cast<long long>(b.hidden_channels), b.residual ? "yes" : "no",
                   format_count(b.params()).c_str(), mmacs(b.macs()).c_str());
     os << line;
+    if (b.kind == BlockKind::kCell) {
+      os << "      cell " << b.spec.cell->name << " (width " << b.cell_channels
+         << "): " << canonical_string(*b.spec.cell) << "\n";
+    }
   }
   conv_row("head", net.head);
   conv_row("fc", net.classifier);
@@ -103,6 +109,8 @@ nlohmann::json describe_json(const ResolvedNet& net) {
                       {"in", {b.in_channels, b.in_size, b.in_size}},
                       {"out", {b.out_channels, b.out_size, b.out_size}},
                       {"squeeze_channels", b.squeeze_channels},
+                      {"cell_channels", b.cell_channels},
+                      {"cell", b.spec.cell ? to_json(*b.spec.cell) : nlohmann::json()},
                       {"hidden_channels", b.hidden_channels},
                       {"residual", b.residual},
                       {"params", b.params()},
@@ -128,6 +136,12 @@ nlohmann::json describe_json(const ResolvedNet& net) {
 
 namespace {
 
+std::string slot_types_string(const SlotSpec& slot) {
+  std::string out;
+  for (BlockType t : slot.type_options()) out += (out.empty() ? "" : ",") + to_string(t);
+  return out;
+}
+
 std::vector<std::string> contained_builtins(const SearchSpace& space) {
   std::vector<std::string> out;
   for (const auto& name : builtin_arch_names()) {
@@ -149,14 +163,14 @@ std::string describe(const SearchSpace& space) {
      << space.stem.kernel << " stride " << space.stem.stride << "; head: " << space.head.channels
      << " channels, dropout " << space.dropout << "\n";
   char line[256];
-  std::snprintf(line, sizeof(line), "%5s %5s %-6s %4s %2s %-10s %-10s %-10s %-4s\n", "slot",
+  std::snprintf(line, sizeof(line), "%5s %5s %-10s %4s %2s %-10s %-10s %-10s %-4s\n", "slot",
                 "stage", "type", "out", "s", "kernels", "EF", "RF", "skip");
   os << line;
   int index = 0;
   for (size_t s = 0; s < space.stages.size(); ++s) {
     for (const auto& slot : space.stages[s].slots) {
-      std::snprintf(line, sizeof(line), "%5d %5zu %-6s %4lld %2lld %-10s %-10s %-10s %-4s\n",
-                    index++, s, to_string(slot.type).c_str(),
+      std::snprintf(line, sizeof(line), "%5d %5zu %-10s %4lld %2lld %-10s %-10s %-10s %-4s\n",
+                    index++, s, slot_types_string(slot).c_str(),
                     static_cast<long long>(slot.out_channels), static_cast<long long>(slot.stride),
                     join_ints(slot.kernels).c_str(), join_ints(slot.expansions).c_str(),
                     join_ints(slot.reductions).c_str(), slot.skippable ? "yes" : "no");
@@ -165,6 +179,9 @@ std::string describe(const SearchSpace& space) {
   }
   char size[64];
   std::snprintf(size, sizeof(size), "%.3g (10^%.2f)", space_size(space), space_log10_size(space));
+  if (space.cell) {
+    os << "cell " << space.cell->name << ": " << canonical_string(*space.cell) << "\n";
+  }
   os << space.num_slots() << " slots, " << ds.size() << " decisions, " << size
      << " choice vectors, " << blocks.size() << " distinct block configurations\n";
   const auto builtins = contained_builtins(space);

@@ -18,6 +18,7 @@ BlockSpec spec_of(const FrostBlockOptions& o) {
   b.expansion = o.expansion();
   b.reduction = o.reduction();
   b.stride = o.stride();
+  b.cell = o.cell();
   return b;
 }
 }  // namespace
@@ -28,6 +29,9 @@ FrostBlockImpl::FrostBlockImpl(const FrostBlockOptions& opts)
   TORCH_CHECK(opts.in_channels() > 0 && opts.out_channels() > 0,
               "FrostBlock: channels must be positive");
   TORCH_CHECK(opts.expansion() >= 1 && opts.reduction() >= 1, "FrostBlock: EF and RF must be >= 1");
+  TORCH_CHECK((opts.type() == BlockType::kCell) == static_cast<bool>(opts.cell()),
+              "FrostBlock: a genotype is required exactly for type cell");
+  if (resolved_.kind == BlockKind::kCell) cell = register_module("cell", FloatCell(resolved_));
   for (const auto& c : resolved_.convs) {
     if (c.role == "squeeze") squeeze = register_module("squeeze", make(c));
     if (c.role == "expand") expand = register_module("expand", make(c));
@@ -41,6 +45,10 @@ torch::Tensor FrostBlockImpl::forward(const torch::Tensor& x) {
               options.in_channels(), ", H, W], got ", x.sizes());
   torch::Tensor out = x;
   if (squeeze) out = torch::cat({squeeze->forward(x), x}, 1);
+  if (cell) {
+    out = cell->genotype().join == CellJoin::kConcat ? torch::cat({cell->forward(x), x}, 1)
+                                                     : x + cell->forward(x);
+  }
   if (expand) out = expand->forward(out);
   out = project->forward(depthwise->forward(out));
   return resolved_.residual ? out + x : out;

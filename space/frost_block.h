@@ -2,7 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <memory>
+
 #include "space/conv_bn_act.h"
+#include "space/float_cell.h"
+#include "space/genotype.h"
 #include "space/net_spec.h"
 #include "space/resolved_net.h"
 
@@ -19,6 +23,8 @@ struct FrostBlockOptions {
   TORCH_ARG(int64_t, reduction) = 4;  ///< RF
   TORCH_ARG(int64_t, stride) = 1;
   TORCH_ARG(BlockType, type) = BlockType::kFrost;
+  /// The genotype of a kCell block (required exactly for kCell).
+  TORCH_ARG(std::shared_ptr<const Genotype>, cell);
   /// Input side, only used to describe the block (`resolved()`), not by the math.
   TORCH_ARG(int64_t, input_size) = 32;
 };
@@ -28,6 +34,8 @@ struct FrostBlockOptions {
 ///   ConvBNReLU(n -> n*EF, 1x1)                                         (EF > 1)
 ///   ConvBNReLU(n*EF -> n*EF, k x k, stride, depthwise)
 ///   ConvBN(n*EF -> C_out, 1x1), plus x when stride 1 and C_in == C_out.
+/// A kCell block replaces the squeeze branch by its cell (`cell`, a FloatCell):
+/// x' = cat(cell(x), x) (join concat) or x + cell(x) (join sum).
 /// Input [N, C_in, H, W] -> output [N, C_out, H / stride, W / stride].
 class FrostBlockImpl : public torch::nn::Module {
  public:
@@ -40,6 +48,7 @@ class FrostBlockImpl : public torch::nn::Module {
 
   FrostBlockOptions options;
   ConvBnAct squeeze{nullptr};  ///< null unless kind is kFrost
+  FloatCell cell{nullptr};     ///< null unless kind is kCell
   ConvBnAct expand{nullptr};   ///< null when EF = 1
   ConvBnAct depthwise{nullptr};
   ConvBnAct project{nullptr};

@@ -21,6 +21,7 @@ FrostNetImpl::FrostNetImpl(const NetSpec& spec) : spec_(spec), resolved_(resolve
                                      .reduction(b.spec.reduction)
                                      .stride(b.spec.stride)
                                      .type(b.spec.type)
+                                     .cell(b.spec.cell)
                                      .input_size(b.in_size)));
   }
   head = register_module("head", make(resolved_.head));

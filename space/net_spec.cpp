@@ -1,6 +1,7 @@
 #include "space/net_spec.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "space/channels.h"
 #include "space/json_reader.h"
@@ -13,11 +14,13 @@ std::string to_string(BlockType type) {
       return "frost";
     case BlockType::kMBConv:
       return "mbconv";
+    case BlockType::kCell:
+      return "cell";
   }
   return "frost";
 }
 
-std::vector<std::string> block_type_names() { return {"frost", "mbconv"}; }
+std::vector<std::string> block_type_names() { return {"frost", "mbconv", "cell"}; }
 
 const std::vector<int64_t>& allowed_kernels() {
   static const std::vector<int64_t> k{3, 5, 7};
@@ -48,8 +51,11 @@ bool NetSpec::operator==(const NetSpec& o) const {
 }
 
 nlohmann::json to_json(const BlockSpec& b) {
-  return {{"type", to_string(b.type)}, {"kernel", b.kernel},       {"out_channels", b.out_channels},
-          {"expansion", b.expansion},  {"reduction", b.reduction}, {"stride", b.stride}};
+  nlohmann::json j = {{"type", to_string(b.type)},      {"kernel", b.kernel},
+                      {"out_channels", b.out_channels}, {"expansion", b.expansion},
+                      {"reduction", b.reduction},       {"stride", b.stride}};
+  if (b.cell) j["cell"] = to_json(*b.cell);
+  return j;
 }
 
 nlohmann::json to_json(const StemSpec& stem) {
@@ -88,15 +94,37 @@ nlohmann::json to_json(const NetSpec& net) {
           {"head", to_json(net.head)},      {"dropout", net.dropout}};
 }
 
+std::shared_ptr<const Genotype> parse_cell_field(const JsonReader& r, const std::string& key,
+                                                 const std::string& base_dir) {
+  const JsonReader c = r.at(key);
+  if (c.value().is_object()) {
+    return std::make_shared<const Genotype>(genotype_from_json(c.value(), c.source(), c.path()));
+  }
+  if (!c.value().is_string()) {
+    c.fail("expected a genotype object or the path of a genotype file (" +
+           std::string(kCellFormat) + ")");
+  }
+  std::filesystem::path file = c.value().get<std::string>();
+  if (file.empty()) c.fail("empty genotype path (allowed: a genotype object or a file path)");
+  if (file.is_relative() && !base_dir.empty()) file = std::filesystem::path(base_dir) / file;
+  try {
+    return std::make_shared<const Genotype>(load_genotype(file.string()));
+  } catch (const InputError& e) {
+    c.fail(std::string("genotype file: ") + e.what());
+  }
+}
+
 namespace {
 
 BlockType parse_block_type(const JsonReader& r) {
   const std::string t = r.has("type") ? r.get_string_in("type", block_type_names()) : "frost";
-  return t == "mbconv" ? BlockType::kMBConv : BlockType::kFrost;
+  if (t == "mbconv") return BlockType::kMBConv;
+  if (t == "cell") return BlockType::kCell;
+  return BlockType::kFrost;
 }
 
-BlockSpec parse_block(const JsonReader& r) {
-  r.expect_object({"type", "kernel", "out_channels", "expansion", "reduction", "stride"});
+BlockSpec parse_block(const JsonReader& r, const std::string& base_dir) {
+  r.expect_object({"type", "kernel", "out_channels", "expansion", "reduction", "stride", "cell"});
   BlockSpec b;
   b.type = parse_block_type(r);
   b.kernel = r.get_int_in("kernel", allowed_kernels());
@@ -104,12 +132,24 @@ BlockSpec parse_block(const JsonReader& r) {
   b.expansion = r.get_int("expansion", 1, kMaxExpansion);
   b.reduction = r.get_int("reduction", 1, kMaxReduction);
   b.stride = r.get_int_in("stride", allowed_strides());
+  if (b.type == BlockType::kCell) {
+    if (!r.has("cell")) {
+      r.fail_at("cell",
+                "missing (required with type \"cell\": a genotype object or the path "
+                "of a genotype file)");
+    }
+    b.cell = parse_cell_field(r, "cell", base_dir);
+  } else if (r.has("cell")) {
+    r.fail_at("cell",
+              "only allowed with type \"cell\" (this block is \"" + to_string(b.type) + "\")");
+  }
   return b;
 }
 
 }  // namespace
 
-NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source) {
+NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source,
+                           const std::string& base_dir) {
   JsonReader r(j, source);
   r.expect_object({"format", "name", "in_channels", "input_size", "num_classes", "width_mult",
                    "stem", "stages", "head", "dropout"});
@@ -132,7 +172,8 @@ NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source) {
     const JsonReader blocks = stage.at("blocks");
     blocks.expect_array();
     StageSpec s;
-    for (size_t b = 0; b < blocks.size(); ++b) s.blocks.push_back(parse_block(blocks.at(b)));
+    for (size_t b = 0; b < blocks.size(); ++b)
+      s.blocks.push_back(parse_block(blocks.at(b), base_dir));
     net.stages.push_back(std::move(s));
   }
   net.head = parse_head(r.at("head"));
@@ -178,7 +219,8 @@ void validate(const NetSpec& net, const std::string& source) {
 }
 
 NetSpec load_net_spec(const std::string& path) {
-  return net_spec_from_json(load_json_file(path), path);
+  return net_spec_from_json(load_json_file(path), path,
+                            std::filesystem::path(path).parent_path().string());
 }
 
 void save_net_spec(const NetSpec& net, const std::string& path) {

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "space/genotype.h"
 
 namespace frostnas {
 
@@ -15,10 +18,13 @@ constexpr const char* kArchFormat = "frostnas.arch/1";
 /// - kFrost: the reference Frost bottleneck (squeeze-and-concatenate branch,
 ///   falling back to MBConv when in_channels / RF < 8, no expansion when EF = 1).
 /// - kMBConv: an inverted residual without the squeeze branch (MobileNetV2-style).
-enum class BlockType { kFrost, kMBConv };
+/// - kCell: the Frost bottleneck with a searched cell (space/genotype.h) in the place of
+///   the squeeze branch; same fallbacks as kFrost (EF = 1: depthwise; join concat with
+///   in_channels / RF < 8: MBConv).
+enum class BlockType { kFrost, kMBConv, kCell };
 
 std::string to_string(BlockType type);
-/// Allowed names: "frost", "mbconv".
+/// Allowed names: "frost", "mbconv", "cell".
 std::vector<std::string> block_type_names();
 
 /// Allowed values of the architecture fields (shared by validation and messages).
@@ -39,10 +45,13 @@ struct BlockSpec {
   int64_t expansion = 1;  ///< EF
   int64_t reduction = 4;  ///< RF
   int64_t stride = 1;
+  /// The cell of a kCell block (required exactly for kCell); compared by value.
+  std::shared_ptr<const Genotype> cell;
 
   bool operator==(const BlockSpec& o) const {
     return type == o.type && kernel == o.kernel && out_channels == o.out_channels &&
-           expansion == o.expansion && reduction == o.reduction && stride == o.stride;
+           expansion == o.expansion && reduction == o.reduction && stride == o.stride &&
+           (cell == o.cell || (cell && o.cell && *cell == *o.cell));
   }
   bool operator!=(const BlockSpec& o) const { return !(*this == o); }
 };
@@ -92,6 +101,7 @@ struct NetSpec {
   bool operator!=(const NetSpec& o) const { return !(*this == o); }
 };
 
+/// A block object; a kCell block carries its genotype inline under "cell".
 nlohmann::json to_json(const BlockSpec& block);
 nlohmann::json to_json(const StemSpec& stem);
 nlohmann::json to_json(const HeadSpec& head);
@@ -104,14 +114,21 @@ HeadSpec parse_head(const JsonReader& r);
 
 /// Parses and validates an architecture. `source` names the input in errors
 /// (a file name). Throws InputError with the JSON path and the allowed values.
-NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source);
+/// A block's "cell" is an inline genotype object or a path to a genotype file,
+/// resolved against `base_dir` when relative (empty: the working directory).
+NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source,
+                           const std::string& base_dir = "");
+/// Parses a "cell" field (inline genotype object or file path, see net_spec_from_json):
+/// errors name `r`'s source and path, then the genotype file's own message.
+std::shared_ptr<const Genotype> parse_cell_field(const JsonReader& r, const std::string& key,
+                                                 const std::string& base_dir);
 
 /// Checks what no single field shows: no stride 2 on a 1x1 feature map, and
 /// channels never shrink from one block to the next (the stem, often wider than
 /// the first block, excepted). Throws InputError.
 void validate(const NetSpec& net, const std::string& source);
 
-/// Reads an architecture file.
+/// Reads an architecture file (genotype paths relative to its directory).
 NetSpec load_net_spec(const std::string& path);
 /// Writes an architecture file atomically.
 void save_net_spec(const NetSpec& net, const std::string& path);

@@ -1,6 +1,10 @@
 #include "space/resolved_net.h"
 
+#include <algorithm>
+
 #include "space/channels.h"
+#include "space/error.h"
+#include "space/json_reader.h"
 
 namespace frostnas {
 
@@ -23,6 +27,8 @@ std::string to_string(BlockKind kind) {
       return "mbconv";
     case BlockKind::kDepthwise:
       return "dw";
+    case BlockKind::kCell:
+      return "cell";
   }
   return "frost";
 }
@@ -46,6 +52,29 @@ ConvLayer make_conv(std::string role, int64_t in, int64_t out, int64_t kernel, i
 
 }  // namespace
 
+int64_t se_hidden_channels(int64_t c) { return std::max<int64_t>(8, c / 4); }
+
+std::vector<ConvLayer> cell_op_convs(const std::string& op, int64_t c, int64_t size) {
+  const auto& names = cell_op_names();
+  if (std::find(names.begin(), names.end(), op) == names.end()) {
+    throw InputError("cell op \"" + op + "\" is unknown (allowed: " + join_strings(names) + ")");
+  }
+  if (op == "conv_1x1") return {make_conv(op, c, c, 1, 1, 1, size, true)};
+  if (op == "dwconv_3x3") return {make_conv(op, c, c, 3, 1, c, size, true)};
+  if (op == "dwconv_5x5") return {make_conv(op, c, c, 5, 1, c, size, true)};
+  if (op == "se") {
+    const int64_t h = se_hidden_channels(c);
+    ConvLayer reduce = make_conv("se.reduce", c, h, 1, 1, 1, 1, true);
+    ConvLayer expand = make_conv("se.expand", h, c, 1, 1, 1, 1, false);
+    for (ConvLayer* l : {&reduce, &expand}) {
+      l->batch_norm = false;
+      l->bias = true;
+    }
+    return {reduce, expand};
+  }
+  return {};
+}
+
 ResolvedBlock resolve_block(const BlockSpec& spec, int64_t in_channels, int64_t in_size,
                             double width_mult) {
   ResolvedBlock b;
@@ -57,9 +86,17 @@ ResolvedBlock resolve_block(const BlockSpec& spec, int64_t in_channels, int64_t 
   b.residual = spec.stride == 1 && in_channels == b.out_channels;
 
   const bool squeeze_possible = spec.type == BlockType::kFrost && in_channels / spec.reduction >= 8;
+  const bool cell_possible =
+      spec.type == BlockType::kCell && spec.cell &&
+      (spec.cell->join == CellJoin::kSum || in_channels / spec.reduction >= 8);
   if (spec.expansion == 1) {
     b.kind = BlockKind::kDepthwise;
     b.mid_channels = in_channels;
+  } else if (cell_possible) {
+    b.kind = BlockKind::kCell;
+    b.cell_channels = cell_channels(spec.cell->join, in_channels, spec.reduction);
+    b.mid_channels =
+        spec.cell->join == CellJoin::kConcat ? b.cell_channels + in_channels : in_channels;
   } else if (squeeze_possible) {
     b.kind = BlockKind::kFrost;
     b.squeeze_channels = make_divisible(static_cast<double>(in_channels / spec.reduction));
@@ -73,6 +110,23 @@ ResolvedBlock resolve_block(const BlockSpec& spec, int64_t in_channels, int64_t 
   if (b.kind == BlockKind::kFrost) {
     b.convs.push_back(
         make_conv("squeeze", in_channels, b.squeeze_channels, 1, 1, 1, in_size, true));
+  }
+  if (b.kind == BlockKind::kCell) {
+    if (b.cell_channels != in_channels) {
+      b.convs.push_back(
+          make_conv("cell.pre", in_channels, b.cell_channels, 1, 1, 1, in_size, true));
+    }
+    for (size_t i = 0; i < spec.cell->nodes.size(); ++i) {
+      const auto& node = spec.cell->nodes[i];
+      for (size_t k = 0; k < node.size(); ++k) {
+        const std::string prefix =
+            "cell.n" + std::to_string(i + 1) + ".e" + std::to_string(k) + ".";
+        for (ConvLayer c : cell_op_convs(node[k].op, b.cell_channels, in_size)) {
+          c.role = prefix + c.role;
+          b.convs.push_back(std::move(c));
+        }
+      }
+    }
   }
   if (b.kind != BlockKind::kDepthwise) {
     b.convs.push_back(
@@ -105,6 +159,9 @@ std::string ResolvedBlock::key() const {
                   std::to_string(out_size) + ":k" + std::to_string(spec.kernel) + ":s" +
                   std::to_string(spec.stride) + ":h" + std::to_string(hidden_channels);
   if (kind == BlockKind::kFrost) k += ":q" + std::to_string(squeeze_channels);
+  if (kind == BlockKind::kCell) {
+    k += ":c" + std::to_string(cell_channels) + ":g" + canonical_string(*spec.cell);
+  }
   k += residual ? ":res" : ":nores";
   return k;
 }

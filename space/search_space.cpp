@@ -1,6 +1,7 @@
 #include "space/search_space.h"
 
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -30,11 +31,18 @@ std::vector<const SlotSpec*> flat_slots(const SearchSpace& space) {
   return out;
 }
 
-bool fits(const SlotSpec& slot, const BlockSpec& b) {
+bool same_cell(const std::shared_ptr<const Genotype>& a, const std::shared_ptr<const Genotype>& b) {
+  return a == b || (a && b && *a == *b);
+}
+
+bool fits(const SearchSpace& space, const SlotSpec& slot, const BlockSpec& b) {
   auto in = [](const std::vector<int64_t>& v, int64_t x) {
     return std::find(v.begin(), v.end(), x) != v.end();
   };
-  return slot.type == b.type && slot.out_channels == b.out_channels && slot.stride == b.stride &&
+  const auto types = slot.type_options();
+  if (std::find(types.begin(), types.end(), b.type) == types.end()) return false;
+  if (b.type == BlockType::kCell && !same_cell(b.cell, space.cell)) return false;
+  return slot.out_channels == b.out_channels && slot.stride == b.stride &&
          in(slot.kernels, b.kernel) && in(slot.expansions, b.expansion) &&
          in(slot.reductions, b.reduction);
 }
@@ -45,10 +53,14 @@ int64_t index_of(const std::vector<int64_t>& v, int64_t x) {
 
 }  // namespace
 
+std::vector<BlockType> SlotSpec::type_options() const {
+  return types.empty() ? std::vector<BlockType>{type} : types;
+}
+
 bool SlotSpec::operator==(const SlotSpec& o) const {
-  return type == o.type && out_channels == o.out_channels && stride == o.stride &&
-         kernels == o.kernels && expansions == o.expansions && reductions == o.reductions &&
-         skippable == o.skippable;
+  return type_options() == o.type_options() && out_channels == o.out_channels &&
+         stride == o.stride && kernels == o.kernels && expansions == o.expansions &&
+         reductions == o.reductions && skippable == o.skippable;
 }
 
 size_t SearchSpace::num_slots() const {
@@ -60,11 +72,11 @@ size_t SearchSpace::num_slots() const {
 bool SearchSpace::operator==(const SearchSpace& o) const {
   return name == o.name && in_channels == o.in_channels && input_size == o.input_size &&
          num_classes == o.num_classes && width_mult == o.width_mult && stem == o.stem &&
-         stages == o.stages && head == o.head && dropout == o.dropout;
+         stages == o.stages && head == o.head && dropout == o.dropout && same_cell(cell, o.cell);
 }
 
 std::string Decision::name() const {
-  static const char* kinds[] = {"kernel", "expansion", "reduction", "skip"};
+  static const char* kinds[] = {"kernel", "expansion", "reduction", "skip", "type"};
   return "slot" + std::to_string(slot) + "." + kinds[static_cast<int>(kind)];
 }
 
@@ -85,6 +97,9 @@ std::vector<Decision> decisions(const SearchSpace& space) {
       add(Decision::Kind::kKernel, slot.kernels);
       add(Decision::Kind::kExpansion, slot.expansions);
       add(Decision::Kind::kReduction, slot.reductions);
+      std::vector<int64_t> types;
+      for (BlockType t : slot.type_options()) types.push_back(static_cast<int64_t>(t));
+      add(Decision::Kind::kType, types);
       if (slot.skippable) add(Decision::Kind::kSkip, {0, 1});
       ++slot_index;
     }
@@ -112,6 +127,7 @@ NetSpec skeleton(const SearchSpace& space) {
       b.kernel = slot.kernels.front();
       b.expansion = slot.expansions.front();
       b.reduction = slot.reductions.front();
+      if (b.type == BlockType::kCell) b.cell = space.cell;
       stage.blocks.push_back(b);
     }
     net.stages.push_back(std::move(stage));
@@ -153,6 +169,10 @@ NetSpec decode(const SearchSpace& space, const Choices& choices) {
       case Decision::Kind::kSkip:
         skipped[ds[i].slot] = v == 1;
         break;
+      case Decision::Kind::kType:
+        b.type = static_cast<BlockType>(v);
+        b.cell = b.type == BlockType::kCell ? space.cell : nullptr;
+        break;
     }
   }
   NetSpec net = full;
@@ -191,7 +211,7 @@ Choices encode(const SearchSpace& space, const NetSpec& net) {
     furthest = std::max(furthest, b);
     if (s == slots.size()) return b == blocks.size();
     if (dead.count({s, b})) return false;
-    if (b < blocks.size() && fits(*slots[s], blocks[b])) {
+    if (b < blocks.size() && fits(space, *slots[s], blocks[b])) {
       take[s] = static_cast<int64_t>(b);
       if (match(s + 1, b + 1)) return true;
     }
@@ -220,6 +240,7 @@ Choices encode(const SearchSpace& space, const NetSpec& net) {
       const BlockSpec& block = blocks[b];
       const int64_t v = d.kind == Decision::Kind::kKernel      ? block.kernel
                         : d.kind == Decision::Kind::kExpansion ? block.expansion
+                        : d.kind == Decision::Kind::kType      ? static_cast<int64_t>(block.type)
                                                                : block.reduction;
       choices.push_back(index_of(d.options, v));
     }
@@ -276,27 +297,30 @@ std::vector<SpaceBlock> distinct_blocks(const SearchSpace& space) {
   for (size_t s = 0; s < space.stages.size(); ++s) {
     for (const auto& slot : space.stages[s].slots) {
       ResolvedBlock last;
-      for (int64_t k : slot.kernels) {
-        for (int64_t e : slot.expansions) {
-          for (int64_t r : slot.reductions) {
-            BlockSpec spec;
-            spec.type = slot.type;
-            spec.kernel = k;
-            spec.out_channels = slot.out_channels;
-            spec.expansion = e;
-            spec.reduction = r;
-            spec.stride = slot.stride;
-            ResolvedBlock b = resolve_block(spec, channels, size, space.width_mult);
-            b.stage = static_cast<int>(s);
-            const std::string key = b.key();
-            auto it = by_key.find(key);
-            if (it == by_key.end()) {
-              by_key[key] = out.size();
-              out.push_back({b, {slot_index}});
-            } else if (out[it->second].slots.back() != slot_index) {
-              out[it->second].slots.push_back(slot_index);
+      for (BlockType type : slot.type_options()) {
+        for (int64_t k : slot.kernels) {
+          for (int64_t e : slot.expansions) {
+            for (int64_t r : slot.reductions) {
+              BlockSpec spec;
+              spec.type = type;
+              if (type == BlockType::kCell) spec.cell = space.cell;
+              spec.kernel = k;
+              spec.out_channels = slot.out_channels;
+              spec.expansion = e;
+              spec.reduction = r;
+              spec.stride = slot.stride;
+              ResolvedBlock b = resolve_block(spec, channels, size, space.width_mult);
+              b.stage = static_cast<int>(s);
+              const std::string key = b.key();
+              auto it = by_key.find(key);
+              if (it == by_key.end()) {
+                by_key[key] = out.size();
+                out.push_back({b, {slot_index}});
+              } else if (out[it->second].slots.back() != slot_index) {
+                out[it->second].slots.push_back(slot_index);
+              }
+              last = b;
             }
-            last = b;
           }
         }
       }
@@ -313,21 +337,28 @@ nlohmann::json to_json(const SearchSpace& space) {
   for (const auto& st : space.stages) {
     nlohmann::json slots = nlohmann::json::array();
     for (const auto& sl : st.slots) {
-      slots.push_back({{"type", to_string(sl.type)},
-                       {"out_channels", sl.out_channels},
-                       {"stride", sl.stride},
-                       {"kernels", sl.kernels},
-                       {"expansions", sl.expansions},
-                       {"reductions", sl.reductions},
-                       {"skippable", sl.skippable}});
+      nlohmann::json slot = {{"out_channels", sl.out_channels}, {"stride", sl.stride},
+                             {"kernels", sl.kernels},           {"expansions", sl.expansions},
+                             {"reductions", sl.reductions},     {"skippable", sl.skippable}};
+      const auto types = sl.type_options();
+      if (types.size() == 1) {
+        slot["type"] = to_string(types.front());
+      } else {
+        nlohmann::json names = nlohmann::json::array();
+        for (BlockType t : types) names.push_back(to_string(t));
+        slot["types"] = names;
+      }
+      slots.push_back(slot);
     }
     stages.push_back({{"slots", slots}});
   }
-  return {{"format", kSpaceFormat},           {"name", space.name},
-          {"in_channels", space.in_channels}, {"input_size", space.input_size},
-          {"num_classes", space.num_classes}, {"width_mult", space.width_mult},
-          {"stem", to_json(space.stem)},      {"stages", stages},
-          {"head", to_json(space.head)},      {"dropout", space.dropout}};
+  nlohmann::json j = {{"format", kSpaceFormat},           {"name", space.name},
+                      {"in_channels", space.in_channels}, {"input_size", space.input_size},
+                      {"num_classes", space.num_classes}, {"width_mult", space.width_mult},
+                      {"stem", to_json(space.stem)},      {"stages", stages},
+                      {"head", to_json(space.head)},      {"dropout", space.dropout}};
+  if (space.cell) j["cell"] = to_json(*space.cell);
+  return j;
 }
 
 namespace {
@@ -346,12 +377,19 @@ std::vector<int64_t> parse_options(const JsonReader& r, const std::vector<int64_
   return out;
 }
 
+BlockType parse_type_name(const std::string& name) {
+  if (name == "mbconv") return BlockType::kMBConv;
+  if (name == "cell") return BlockType::kCell;
+  return BlockType::kFrost;
+}
+
 }  // namespace
 
-SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source) {
+SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source,
+                                   const std::string& base_dir) {
   JsonReader r(j, source);
   r.expect_object({"format", "name", "in_channels", "input_size", "num_classes", "width_mult",
-                   "stem", "choices", "stages", "head", "dropout"});
+                   "stem", "choices", "stages", "head", "dropout", "cell"});
   const std::string format = r.get_string("format");
   if (format != kSpaceFormat) {
     r.fail_at("format", "\"" + format + "\" is not a search space (allowed: " + kSpaceFormat + ")");
@@ -381,6 +419,7 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
   stages.expect_array();
   int64_t channels = scaled_stem_channels(space.stem.channels, space.width_mult);
   bool any_fixed = false;
+  bool any_cell = false;
   for (size_t s = 0; s < stages.size(); ++s) {
     const JsonReader stage = stages.at(s);
     stage.expect_object({"slots"});
@@ -391,13 +430,36 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
     SpaceStage st;
     for (size_t i = 0; i < slots.size(); ++i) {
       const JsonReader sr = slots.at(i);
-      sr.expect_object(
-          {"type", "out_channels", "stride", "kernels", "expansions", "reductions", "skippable"});
+      sr.expect_object({"type", "types", "out_channels", "stride", "kernels", "expansions",
+                        "reductions", "skippable"});
       SlotSpec slot = defaults;
-      if (sr.has("type")) {
-        slot.type = sr.get_string_in("type", block_type_names()) == "mbconv" ? BlockType::kMBConv
-                                                                             : BlockType::kFrost;
+      if (sr.has("type") && sr.has("types")) {
+        sr.fail_at("types", "given together with \"type\" (allowed: one of the two)");
       }
+      if (sr.has("type")) slot.type = parse_type_name(sr.get_string_in("type", block_type_names()));
+      if (sr.has("types")) {
+        const JsonReader tr = sr.at("types");
+        tr.expect_array();
+        for (size_t t = 0; t < tr.size(); ++t) {
+          const JsonReader item = tr.at(t);
+          const auto names = block_type_names();
+          if (!item.value().is_string() ||
+              std::find(names.begin(), names.end(), item.value().get<std::string>()) ==
+                  names.end()) {
+            item.fail(item.value().dump() + " is not allowed (allowed: " + join_strings(names) +
+                      ")");
+          }
+          const BlockType type = parse_type_name(item.value().get<std::string>());
+          if (std::find(slot.types.begin(), slot.types.end(), type) != slot.types.end()) {
+            item.fail("\"" + to_string(type) + "\" is listed twice (allowed: each of " +
+                      join_strings(names) + " at most once)");
+          }
+          slot.types.push_back(type);
+        }
+        slot.type = slot.types.front();
+        if (slot.types.size() == 1) slot.types.clear();
+      }
+      for (BlockType t : slot.type_options()) any_cell = any_cell || t == BlockType::kCell;
       slot.out_channels = sr.get_int("out_channels", kMinChannels, kMaxChannels);
       slot.stride = sr.get_int_in("stride", allowed_strides());
       if (sr.has("kernels")) slot.kernels = parse_options(sr.at("kernels"), allowed_kernels());
@@ -427,11 +489,21 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
     space.stages.push_back(std::move(st));
   }
   if (!any_fixed) r.fail_at("stages", "every slot is skippable (allowed: at least one fixed slot)");
+  if (any_cell && !r.has("cell")) {
+    r.fail_at("cell",
+              "missing (required when a slot offers type \"cell\": a genotype object "
+              "or the path of a genotype file)");
+  }
+  if (!any_cell && r.has("cell")) {
+    r.fail_at("cell", "given but no slot offers type \"cell\" (allowed: only with a cell slot)");
+  }
+  if (any_cell) space.cell = parse_cell_field(r, "cell", base_dir);
   return space;
 }
 
 SearchSpace load_search_space(const std::string& path) {
-  return search_space_from_json(load_json_file(path), path);
+  return search_space_from_json(load_json_file(path), path,
+                                std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace frostnas

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,13 +21,18 @@ constexpr const char* kSpaceFormat = "frostnas.space/1";
 /// be left out (depth search). A skippable slot has stride 1 and as many output
 /// channels as it receives, so leaving it out is the identity.
 struct SlotSpec {
-  BlockType type = BlockType::kFrost;
+  BlockType type = BlockType::kFrost;  ///< the first (or only) block type
+  /// Block types offered when more than one (a "type" decision); empty = {type}.
+  /// type == types.front() whenever types is not empty.
+  std::vector<BlockType> types;
   int64_t out_channels = 16;
   int64_t stride = 1;
   std::vector<int64_t> kernels{3, 5, 7};
   std::vector<int64_t> expansions{1, 3, 6};
   std::vector<int64_t> reductions{2, 4, 8};
   bool skippable = false;
+  /// The offered block types: `types`, or {type} when it is empty.
+  std::vector<BlockType> type_options() const;
   bool operator==(const SlotSpec& o) const;
 };
 
@@ -46,6 +52,9 @@ struct SearchSpace {
   std::vector<SpaceStage> stages;
   HeadSpec head;
   double dropout = 0.2;
+  /// The genotype of every "cell" block of the space (required when a slot offers it;
+  /// compared by value).
+  std::shared_ptr<const Genotype> cell;
 
   size_t num_slots() const;
   bool operator==(const SearchSpace& o) const;
@@ -53,19 +62,20 @@ struct SearchSpace {
 
 /// One decision of the space, the unit of a choice vector.
 struct Decision {
-  enum class Kind { kKernel, kExpansion, kReduction, kSkip };
+  enum class Kind { kKernel, kExpansion, kReduction, kSkip, kType };
   Kind kind = Kind::kKernel;
   int stage = 0;
-  int slot = 0;                  ///< index over all slots
-  std::vector<int64_t> options;  ///< kernel sizes, EFs, RFs, or {0 = keep, 1 = skip}
-  std::string name() const;      ///< e.g. "s2.b1.kernel"
+  int slot = 0;  ///< index over all slots
+  /// kernel sizes, EFs, RFs, {0 = keep, 1 = skip}, or block types (BlockType as integer)
+  std::vector<int64_t> options;
+  std::string name() const;  ///< e.g. "slot1.kernel", "slot3.type"
 };
 
 /// An architecture as one option index per decision (see `decisions`).
 using Choices = std::vector<int64_t>;
 
 /// The decisions of the space in a fixed order (per slot: kernel, expansion,
-/// reduction, skip), leaving out those with a single option.
+/// reduction, type, skip), leaving out those with a single option.
 std::vector<Decision> decisions(const SearchSpace& space);
 
 /// Builds the architecture a choice vector names. Throws InputError on a vector
@@ -108,8 +118,13 @@ std::vector<SpaceBlock> distinct_blocks(const SearchSpace& space);
 NetSpec skeleton(const SearchSpace& space);
 
 nlohmann::json to_json(const SearchSpace& space);
-/// Parses and validates a space; `source` names the input in errors.
-SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source);
+/// Parses and validates a space; `source` names the input in errors. A slot offers
+/// one block type ("type") or several ("types": ["frost", "cell"]); the space-level
+/// "cell" (a genotype object or a genotype file path, relative to `base_dir` when not
+/// absolute) is required exactly when some slot offers "cell".
+SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source,
+                                   const std::string& base_dir = "");
+/// Reads a space file (genotype paths relative to its directory).
 SearchSpace load_search_space(const std::string& path);
 
 }  // namespace frostnas

@@ -143,6 +143,22 @@ void LatencyTable::set_correction(Precision precision, const LinearCorrection& c
   set(calibration_lut_key(kCalOffset), precision, c.offset_ms, 0.0, c.networks);
 }
 
+std::vector<CalibrationPoint> calibration_points(const LatencyTable& table, Precision precision,
+                                                 const std::vector<NetSpec>& nets,
+                                                 const std::vector<NetTiming>& measured) {
+  if (nets.size() != measured.size())
+    throw std::invalid_argument("calibration_points: networks and timings differ in number");
+  std::vector<CalibrationPoint> points;
+  for (size_t i = 0; i < nets.size(); ++i) {
+    const ResolvedNet r = resolve(nets[i]);
+    double sum = 0.0;
+    for (const auto& key : net_lut_keys(r)) sum += table.ms(key, precision);
+    const Timing& t = precision == Precision::kInt8 ? measured[i].int8 : measured[i].fp32;
+    points.push_back({sum, static_cast<int64_t>(r.blocks.size()), t.median_ms});
+  }
+  return points;
+}
+
 LatencyTable load_latency_table(const Store& store, int64_t fingerprint_id) {
   LatencyTable t;
   for (const auto& e : store.list_latency(fingerprint_id)) {
@@ -252,18 +268,8 @@ LutBuildReport build_latency_table(Store& store, const Fingerprint& fp, const Se
   }
 
   if (calibrate) {
-    std::vector<CalibrationPoint> pi8, pf32;
-    for (size_t i = 0; i < nets.size(); ++i) {
-      const ResolvedNet r = resolve(nets[i]);
-      double s8 = 0.0, s32 = 0.0;
-      for (const auto& key : net_lut_keys(r)) {
-        s8 += table.ms(key, Precision::kInt8);
-        s32 += table.ms(key, Precision::kFP32);
-      }
-      const auto blocks = static_cast<int64_t>(r.blocks.size());
-      pi8.push_back({s8, blocks, net_times[i].int8.median_ms});
-      pf32.push_back({s32, blocks, net_times[i].fp32.median_ms});
-    }
+    const auto pi8 = calibration_points(table, Precision::kInt8, nets, net_times);
+    const auto pf32 = calibration_points(table, Precision::kFP32, nets, net_times);
     LatencyTable corr;
     corr.set_correction(Precision::kInt8, fit_correction(pi8));
     corr.set_correction(Precision::kFP32, fit_correction(pf32));

@@ -71,6 +71,13 @@ class LatencyTable {
   std::map<std::pair<std::string, std::string>, LatencyEntry> entries_;
 };
 
+/// The calibration points of `nets` (measured end to end as `measured`, same order)
+/// against the raw table sums of `table` in `precision`. Throws InputError when an entry
+/// is missing, std::invalid_argument when the sizes differ.
+std::vector<CalibrationPoint> calibration_points(const LatencyTable& table, Precision precision,
+                                                 const std::vector<NetSpec>& nets,
+                                                 const std::vector<NetTiming>& measured);
+
 /// The rows of one fingerprint (current kLatencyTableVersion) and back.
 LatencyTable load_latency_table(const Store& store, int64_t fingerprint_id);
 void save_latency_table(Store& store, int64_t fingerprint_id, const LatencyTable& table);
@@ -81,11 +88,14 @@ std::optional<Fingerprint> find_fingerprint(const Store& store, const Fingerprin
 /// Measures the networks given (end-to-end INT8 and FP32); see measure_networks.
 using NetMeasureFn = std::function<std::vector<NetTiming>(const std::vector<NetSpec>&)>;
 
+/// Sample seed of the first calibration network (`lut build` and `lut validate`).
+constexpr uint64_t kCalibrationSeed = 1000000;
+
 struct LutBuildOptions {
-  bool force = false;                   ///< re-measure entries that exist
-  size_t chunk = 16;                    ///< items measured (interleaved) per store write
-  int64_t calibration_networks = 10;    ///< sampled networks for the correction; 0 = none
-  uint64_t calibration_seed = 1000000;  ///< first sample seed of the calibration networks
+  bool force = false;                            ///< re-measure entries that exist
+  size_t chunk = 16;                             ///< items measured (interleaved) per store write
+  int64_t calibration_networks = 20;             ///< sampled networks for the correction; 0 = none
+  uint64_t calibration_seed = kCalibrationSeed;  ///< first sample seed of the calibration nets
 };
 
 struct LutBuildReport {

@@ -24,7 +24,7 @@ const std::vector<std::string>& event_levels();
 /// One experiment: a search, a cell search or a pipeline run.
 struct ExperimentRecord {
   int64_t id = 0;
-  std::string kind;  ///< "search", "cell-search", "pipeline", ...
+  std::string kind;  ///< "search", "cell_search", "pipeline", "pipeline-final"
   std::string name;
   nlohmann::json config = nlohmann::json::object();
   int64_t seed = 0;

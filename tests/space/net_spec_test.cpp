@@ -149,7 +149,7 @@ TEST(NetSpecValidation, RejectsWrongFormatTypeAndMissingFields) {
   expect_error(j, "$.stages[0].blocks[0].kernel", "expected an integer, got a string");
   j = small_arch();
   j["stages"][0]["blocks"][0]["type"] = "resnet";
-  expect_error(j, "$.stages[0].blocks[0].type", "(allowed: frost, mbconv)");
+  expect_error(j, "$.stages[0].blocks[0].type", "(allowed: frost, mbconv, cell)");
   expect_error(nlohmann::json::array(), "$", "expected an object");
 }
 

@@ -1,5 +1,7 @@
 #include "trainer/int8/folded_fp32.h"
 
+#include "space/float_cell.h"
+
 namespace frostnas {
 
 FoldedConv::FoldedConv(const ConvLayer& layer, const at::Tensor& weight, const at::Tensor& bias)
@@ -25,10 +27,40 @@ FoldedBlock::FoldedBlock(const ResolvedBlock& block, std::vector<FoldedConv> con
               " convs for a block with ", block.convs.size());
 }
 
+at::Tensor FoldedBlock::cell_forward(const at::Tensor& x, size_t& i) const {
+  const Genotype& g = *resolved_.spec.cell;
+  std::vector<at::Tensor> states{
+      resolved_.cell_channels != resolved_.in_channels ? convs_[i++].forward(x) : x};
+  at::Tensor out;
+  for (const auto& node : g.nodes) {
+    at::Tensor s;
+    for (const auto& e : node) {
+      const at::Tensor& in = states[e.input];
+      at::Tensor y;
+      if (e.op == "conv_1x1" || e.op == "dwconv_3x3" || e.op == "dwconv_5x5") {
+        y = convs_[i++].forward(in);
+      } else if (e.op == "se") {
+        auto r = convs_[i++].forward(at::adaptive_avg_pool2d(in, {1, 1}));
+        y = in * at::sigmoid(convs_[i++].forward(r));
+      } else {
+        y = float_pool_op(e.op, in);
+      }
+      s = s.defined() ? s + y : y;
+    }
+    states.push_back(s);
+    out = out.defined() ? out + s : s;
+  }
+  return out;
+}
+
 at::Tensor FoldedBlock::forward(const at::Tensor& x) const {
   size_t i = 0;
   at::Tensor out = x;
   if (resolved_.kind == BlockKind::kFrost) out = at::cat({convs_[i++].forward(x), x}, 1);
+  if (resolved_.kind == BlockKind::kCell) {
+    auto c = cell_forward(x, i);
+    out = resolved_.spec.cell->join == CellJoin::kConcat ? at::cat({c, x}, 1) : c + x;
+  }
   if (resolved_.kind != BlockKind::kDepthwise) out = convs_[i++].forward(out);
   out = convs_[i++].forward(out);
   out = convs_[i++].forward(out);

@@ -25,7 +25,8 @@ class FoldedConv {
   at::Tensor weight_, bias_;
 };
 
-/// FP32 folded bottleneck, the same computation as Int8Block in float.
+/// FP32 folded bottleneck, the same computation as Int8Block in float (cell blocks
+/// included: their "cell.*" convs run the genotype, parameter-free ops in float).
 /// Channels-last [N, C_in, H, W] -> [N, C_out, H / s, W / s].
 class FoldedBlock {
  public:
@@ -36,6 +37,7 @@ class FoldedBlock {
   const std::vector<FoldedConv>& convs() const { return convs_; }
 
  private:
+  at::Tensor cell_forward(const at::Tensor& x, size_t& i) const;
   ResolvedBlock resolved_;
   std::vector<FoldedConv> convs_;
 };

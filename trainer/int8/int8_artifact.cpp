@@ -51,6 +51,13 @@ std::vector<std::pair<std::string, const Int8ConvBnAct*>> named_convs(const Int8
     const auto& b = net.blocks()[i];
     const std::string p = "blocks." + std::to_string(i) + ".";
     if (b.squeeze()) out.emplace_back(p + "squeeze", &*b.squeeze());
+    if (b.cell()) {
+      const auto convs = b.cell()->convs();
+      size_t k = 0;
+      for (const auto& layer : b.resolved().convs) {
+        if (layer.role.rfind("cell.", 0) == 0) out.emplace_back(p + layer.role, convs.at(k++));
+      }
+    }
     if (b.expand()) out.emplace_back(p + "expand", &*b.expand());
     out.emplace_back(p + "depthwise", &b.depthwise());
     out.emplace_back(p + "project", &b.project());
@@ -107,6 +114,61 @@ class Reader {
   std::string json_path_, tensors_path_;
 };
 
+/// The Int8Cell of block `rb` from its "cell" JSON and its convs (in the order of the
+/// block's "cell.*" layers, already checked against their shapes).
+Int8Cell load_cell(const Reader& rt, const json& jc, const std::string& field,
+                   const ResolvedBlock& rb, std::vector<Int8ConvBnAct> convs) {
+  const Genotype& g = *rb.spec.cell;
+  auto array_of = [&](const json& j, size_t n, const std::string& f) -> const json& {
+    if (!j.is_array() || j.size() != n) {
+      rt.fail_json(f, "expected an array of " + std::to_string(n) + " entries");
+    }
+    return j;
+  };
+  const json& jops = array_of(rt.at(jc, "ops", field + ".ops"), g.nodes.size(), field + ".ops");
+  const json& jnode_adds =
+      array_of(rt.at(jc, "node_adds", field + ".node_adds"), g.nodes.size(), field + ".node_adds");
+  const json& jout_adds =
+      array_of(rt.at(jc, "out_adds", field + ".out_adds"), g.nodes.size() - 1, field + ".out_adds");
+  size_t next = 0;
+  std::optional<Int8ConvBnAct> pre;
+  if (rb.cell_channels != rb.in_channels) pre = std::move(convs.at(next++));
+  std::vector<std::vector<Int8CellOp>> ops;
+  std::vector<std::vector<QParams>> node_adds;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const std::string fi = "[" + std::to_string(i) + "]";
+    const json& jnode = array_of(jops[i], g.nodes[i].size(), field + ".ops" + fi);
+    std::vector<Int8CellOp> node;
+    for (size_t k = 0; k < g.nodes[i].size(); ++k) {
+      const std::string fk = field + ".ops" + fi + "[" + std::to_string(k) + "]";
+      Int8CellOp op;
+      op.op = g.nodes[i][k].op;
+      const size_t n = cell_op_convs(op.op, rb.cell_channels, rb.in_size).size();
+      for (size_t c = 0; c < n; ++c) op.convs.push_back(std::move(convs.at(next++)));
+      const bool needs_out = op.op == "avg_pool_3x3" || op.op == "se";
+      if (needs_out) {
+        op.out = rt.qparams(jnode[k], fk);
+      } else if (!jnode[k].is_null()) {
+        rt.fail_json(fk, "expected null (op " + op.op + " has no output qparams of its own)");
+      }
+      node.push_back(std::move(op));
+    }
+    ops.push_back(std::move(node));
+    const std::string fa = field + ".node_adds" + fi;
+    const json& jadds = array_of(jnode_adds[i], g.nodes[i].size() - 1, fa);
+    std::vector<QParams> adds;
+    for (size_t k = 0; k < jadds.size(); ++k) {
+      adds.push_back(rt.qparams(jadds[k], fa + "[" + std::to_string(k) + "]"));
+    }
+    node_adds.push_back(std::move(adds));
+  }
+  std::vector<QParams> out_adds;
+  for (size_t k = 0; k < jout_adds.size(); ++k) {
+    out_adds.push_back(rt.qparams(jout_adds[k], field + ".out_adds[" + std::to_string(k) + "]"));
+  }
+  return Int8Cell(rb, std::move(pre), std::move(ops), std::move(node_adds), std::move(out_adds));
+}
+
 }  // namespace
 
 void save_int8_model(const Int8Net& net, const std::string& dir) {
@@ -126,6 +188,20 @@ void save_int8_model(const Int8Net& net, const std::string& dir) {
     json jb = json::object();
     jb["cat"] = b.cat_qparams() ? qparams_json(*b.cat_qparams()) : json(nullptr);
     jb["add"] = b.add_qparams() ? qparams_json(*b.add_qparams()) : json(nullptr);
+    if (b.cell()) {
+      json ops = json::array(), node_adds = json::array(), out_adds = json::array();
+      for (size_t i = 0; i < b.cell()->ops().size(); ++i) {
+        json node = json::array(), adds = json::array();
+        for (const auto& op : b.cell()->ops()[i]) {
+          node.push_back(op.out ? qparams_json(*op.out) : json(nullptr));
+        }
+        for (const auto& q : b.cell()->node_adds()[i]) adds.push_back(qparams_json(q));
+        ops.push_back(node);
+        node_adds.push_back(adds);
+      }
+      for (const auto& q : b.cell()->out_adds()) out_adds.push_back(qparams_json(q));
+      jb["cell"] = {{"ops", ops}, {"node_adds", node_adds}, {"out_adds", out_adds}};
+    }
     blocks.push_back(jb);
   }
   json j;
@@ -223,14 +299,31 @@ Int8Net load_int8_model(const std::string& dir) {
     std::optional<Int8ConvBnAct> squeeze, expand;
     std::optional<QParams> cat, add;
     std::optional<Int8ConvBnAct> depthwise, project;
+    std::vector<Int8ConvBnAct> cell_convs;
     for (const auto& c : rb.convs) {
       auto conv = make_conv(p + "." + c.role, c);
+      if (c.role.rfind("cell.", 0) == 0) cell_convs.push_back(std::move(conv));
       if (c.role == "squeeze") squeeze = std::move(conv);
       if (c.role == "expand") expand = std::move(conv);
       if (c.role == "depthwise") depthwise = std::move(conv);
       if (c.role == "project") project = std::move(conv);
     }
     const json& jc = rt.at(jb, "cat", p + ".cat");
+    if (rb.kind == BlockKind::kCell) {
+      const QParams join = rt.qparams(jc, p + ".cat");
+      std::optional<QParams> cell_add;
+      const json& ja = rt.at(jb, "add", p + ".add");
+      if (rb.residual) {
+        cell_add = rt.qparams(ja, p + ".add");
+      } else if (!ja.is_null()) {
+        rt.fail_json(p + ".add", "expected null (block is not residual)");
+      }
+      Int8Cell cell =
+          load_cell(rt, rt.at(jb, "cell", p + ".cell"), p + ".cell", rb, std::move(cell_convs));
+      blocks.emplace_back(rb, std::move(cell), std::move(expand), std::move(*depthwise),
+                          std::move(*project), join, cell_add, engine);
+      continue;
+    }
     if (rb.kind == BlockKind::kFrost) {
       cat = rt.qparams(jc, p + ".cat");
     } else if (!jc.is_null()) {

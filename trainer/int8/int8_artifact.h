@@ -15,7 +15,9 @@ constexpr const char* kInt8TensorsFile = "int8_tensors.pt";
 /// qparams, every conv's output qparams and every block's cat / add qparams) and
 /// `dir/int8_tensors.pt` (torch::pickle_save dictionary: `<layer>.codes` int8,
 /// `<layer>.scales` float, `<layer>.bias` float, with layers named `stem`,
-/// `blocks.<i>.<role>`, `head`, `classifier`). Creates `dir`; each file is written to
+/// `blocks.<i>.<role>` (cell blocks: `blocks.<i>.cell.pre`, `blocks.<i>.cell.n<j>.e<k>.<op
+/// role>`, and a "cell" object per block with the op / add qparams), `head`,
+/// `classifier`). Creates `dir`; each file is written to
 /// a temporary name and renamed into place, the JSON last.
 void save_int8_model(const Int8Net& net, const std::string& dir);
 

@@ -50,6 +50,13 @@ at::Tensor qadd(const at::Tensor& a, const at::Tensor& b, QParams out) {
   return op.call(a, b, out.scale, out.zero_point);
 }
 
+at::Tensor qmul(const at::Tensor& a, const at::Tensor& b, QParams out) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("quantized::mul", "")
+                       .typed<at::Tensor(at::Tensor, at::Tensor, double, int64_t)>();
+  return op.call(a, b, out.scale, out.zero_point);
+}
+
 at::Tensor quantize_activation(const at::Tensor& x, QParams qp) {
   return at::quantize_per_tensor(x.contiguous(at::MemoryFormat::ChannelsLast), qp.scale,
                                  qp.zero_point, at::kQUInt8);

@@ -27,6 +27,8 @@ at::Tensor qconv2d(const at::Tensor& qx, const ConvPacked& packed, QParams out, 
 at::Tensor qcat(const std::vector<at::Tensor>& xs, int64_t dim, QParams out);
 /// `quantized::add`.
 at::Tensor qadd(const at::Tensor& a, const at::Tensor& b, QParams out);
+/// `quantized::mul` (broadcasting, e.g. [N, C, H, W] * [N, C, 1, 1]).
+at::Tensor qmul(const at::Tensor& a, const at::Tensor& b, QParams out);
 /// Float [N, C, H, W] -> quint8 channels-last with `qp`.
 at::Tensor quantize_activation(const at::Tensor& x, QParams qp);
 

@@ -270,5 +270,34 @@ TEST(Timing, ThreadEnvironment) {
   EXPECT_FALSE(fp.cpu_model.empty());
 }
 
+TEST(LatencyTable, CalibrationPointsSumTheTableAndPickThePrecision) {
+  // Every key of the tiny space's skeleton priced at fake_ms (int8) / 2 x (fp32): the
+  // points carry the hand-summed table, the block count and the measured median.
+  const SearchSpace space = tiny_space();
+  LatencyTable t;
+  for (const auto& item : lut_items(space)) {
+    t.set(item.key, Precision::kInt8, fake_ms(item.key));
+    t.set(item.key, Precision::kFP32, 2 * fake_ms(item.key));
+  }
+  const std::vector<NetSpec> nets = calibration_networks(space, 2, 7);
+  const std::vector<NetTiming> measured{{{0.5, 0.0, 3}, {0.9, 0.0, 3}},
+                                        {{0.7, 0.0, 3}, {1.3, 0.0, 3}}};
+  const auto p8 = calibration_points(t, Precision::kInt8, nets, measured);
+  const auto p32 = calibration_points(t, Precision::kFP32, nets, measured);
+  ASSERT_EQ(p8.size(), 2u);
+  for (size_t i = 0; i < nets.size(); ++i) {
+    double s = 0.0;
+    for (const auto& key : net_lut_keys(resolve(nets[i]))) s += fake_ms(key);
+    EXPECT_DOUBLE_EQ(p8[i].sum_ms, s);
+    EXPECT_DOUBLE_EQ(p32[i].sum_ms, 2 * s);
+    EXPECT_EQ(p8[i].blocks, static_cast<int64_t>(nets[i].num_blocks()));
+  }
+  EXPECT_DOUBLE_EQ(p8[1].measured_ms, 0.7);
+  EXPECT_DOUBLE_EQ(p32[1].measured_ms, 1.3);
+  EXPECT_THROW(calibration_points(t, Precision::kInt8, nets, {measured[0]}), std::invalid_argument);
+  LatencyTable empty;
+  EXPECT_THROW(calibration_points(empty, Precision::kInt8, nets, measured), InputError);
+}
+
 }  // namespace
 }  // namespace frostnas

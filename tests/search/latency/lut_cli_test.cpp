@@ -50,6 +50,12 @@ TEST_F(LutCli, BadInputIsOneLineExitTwo) {
   expect_input_error(run_frostnas("lut validate --space " + proxy + " --db " + db + " --samples 3"),
                      "no such file");
   expect_input_error(run_frostnas("lut validate --space " + proxy + " --db " + db), "--samples");
+  expect_input_error(
+      run_frostnas("lut validate --space " + proxy + " --db " + db + " --samples 3 --group 0"),
+      "--group: 0 is out of range");
+  expect_input_error(run_frostnas("lut validate --space " + proxy + " --db " + db +
+                                  " --samples 3 --recalibrate -2"),
+                     "--recalibrate: -2 is out of range");
   expect_input_error(run_frostnas("arch show frostnet-small-1.0 --latency"), "--db");
   expect_input_error(run_frostnas("arch show frostnet-small-1.0 --latency --db " + db),
                      "no such file");

@@ -182,6 +182,38 @@ TEST(QatConvBnAct, FloatModeIsConvBnReLUOnTheSameParameters) {
   EXPECT_TRUE(torch::allclose(q->forward(x), f->forward(x), 1e-4, 1e-5));
 }
 
+TEST(QatConvBnAct, FoldMatchesPyTorchQuotientFormulaWithGradients) {
+  // PyTorch's ConvBn2d._forward_approximate divides by the scale factor; the module
+  // multiplies by its reciprocal. Values and gradients must agree up to rounding.
+  torch::manual_seed(6);
+  QatConvBnAct q(conv_layer(4, 6, 3, 1, 2, true));
+  perturb_bn(*q, 7);
+  q->set_qat_mode(QatMode{true, true, false, false});
+  q->out_fq->enable_fake_quant(false);  // compare the fold itself, not the output rounding
+  q->train();
+  auto x = torch::randn({3, 4, 8, 8});
+  auto w = q->conv->weight.detach().clone().requires_grad_();
+  auto gamma = q->bn->weight.detach().clone().requires_grad_();
+  auto beta = q->bn->bias.detach().clone().requires_grad_();
+  auto rm = q->bn->running_mean.clone();
+  auto rv = q->bn->running_var.clone();
+  auto sf = gamma / torch::sqrt(rv + 1e-5);
+  auto wq = fake_quantize_weight(w * sf.reshape({-1, 1, 1, 1}));
+  auto y = torch::conv2d(x, wq, {}, 1, 1, 1, 2) / sf.reshape({1, -1, 1, 1});
+  auto ref = torch::relu(torch::batch_norm(y, gamma, beta, rm, rv, true, 0.1, 1e-5, false));
+  auto out = q->forward(x);
+  ASSERT_TRUE(torch::allclose(out, ref, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(q->bn->running_mean, rm, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(q->bn->running_var, rv, 1e-5, 1e-6));
+  auto g = torch::randn_like(out);
+  (out * g).sum().backward();
+  (ref * g).sum().backward();
+  EXPECT_TRUE(torch::allclose(q->conv->weight.grad(), w.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(q->bn->weight.grad(), gamma.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(q->bn->bias.grad(), beta.grad(), 1e-4, 1e-5));
+  EXPECT_GT(gamma.grad().abs().sum().item<double>(), 0.0);
+}
+
 TEST(QatConvBnAct, FreezeBnUsesRunningStatsInTraining) {
   torch::manual_seed(4);
   QatConvBnAct q(conv_layer(4, 6, 3, 2, 1, false));

@@ -1,0 +1,83 @@
+// `frostnas pipeline`: the FrostNet reproduction at proxy scale.
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "experiments/pipeline/pipeline.h"
+#include "search/store/store.h"
+#include "space/error.h"
+
+namespace frostnas::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_pipeline_sigint(int) { g_stop.store(true); }
+
+int pipeline(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("config", po::value<std::string>(),
+                        "pipeline configuration (frostnas.pipeline/1 JSON)")(
+      "db", po::value<std::string>()->default_value(kDefaultStorePath), "experiment database")(
+      "resume", po::value<int64_t>(),
+      "continue pipeline experiment ID (with the configuration it was started with)")(
+      "quick", po::bool_switch()->default_value(false),
+      "apply the configuration's \"quick\" overrides (about 20 minutes here)")(
+      "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  if (!vm.count("resume") && !vm.count("config"))
+    throw InputError("missing --config FILE (see --help)");
+  if (vm.count("resume") && vm.count("config"))
+    throw InputError(
+        "--resume: give either --config or --resume (a pipeline resumes with the "
+        "configuration it was started with)");
+  const bool quick = vm["quick"].as<bool>();
+  std::optional<PipelineConfig> config;
+  if (vm.count("config")) config = load_pipeline_config(vm["config"].as<std::string>(), quick);
+  Store store(vm["db"].as<std::string>());
+  std::optional<int64_t> resume;
+  if (vm.count("resume")) {
+    resume = vm["resume"].as<int64_t>();
+    const ExperimentRecord e = store.get_experiment(*resume);
+    if (e.kind != "pipeline")
+      throw InputError("--resume " + std::to_string(*resume) + ": experiment is a " + e.kind +
+                       ", not a pipeline (see frostnas runs)");
+    config = pipeline_config_from_json(
+        e.config, store.path() + ": experiment " + std::to_string(e.id), ".", false);
+  }
+  PipelineHooks hooks;
+  hooks.quiet = vm["quiet"].as<bool>();
+  hooks.stop = &g_stop;
+  hooks.log = [](const std::string& line) { std::cerr << line << "\n"; };
+  g_stop.store(false);
+  auto previous = std::signal(SIGINT, on_pipeline_sigint);
+  const PipelineSummary s = run_pipeline(*config, store, resume, hooks);
+  std::signal(SIGINT, previous);
+  if (s.interrupted) {
+    throw InputError("interrupted: resume with frostnas pipeline --db " + store.path() +
+                     " --resume " + std::to_string(s.experiment_id));
+  }
+  std::printf("pipeline experiment %lld done in %.0f s (database %s)\n",
+              static_cast<long long>(s.experiment_id), s.seconds, store.path().c_str());
+  std::printf("%-10s %-22s %8s %8s %8s %10s %10s\n", "group", "model", "int8 %", "fp32 %", "drop",
+              "int8 ms", "fp32 ms");
+  for (const auto& m : s.models) {
+    std::printf("%-10s %-22s %8.2f %8.2f %8.2f %10.3f %10.3f\n", m.group.c_str(), m.name.c_str(),
+                m.int8_acc, m.fp32_acc, m.fp32_acc - m.int8_acc, m.int8_ms, m.fp32_ms);
+  }
+  std::printf("report: frostnas report --db %s --experiment %lld --out report.html\n",
+              store.path().c_str(), static_cast<long long>(s.experiment_id));
+  return 0;
+}
+
+const RegisterCommand kPipeline(
+    {"pipeline", "frostnas pipeline --config FILE [--quick] [--db FILE] | --resume ID",
+     "Reproduce FrostNet's discovery at proxy scale: table, cell search, RL search, retraining, "
+     "baselines",
+     pipeline});
+
+}  // namespace
+}  // namespace frostnas::cli

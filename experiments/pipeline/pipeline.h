@@ -1,0 +1,59 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/pipeline/pipeline_config.h"
+#include "search/store/store.h"
+
+namespace frostnas {
+
+/// The recorded stages of a pipeline experiment, in order.
+/// latency (1), cell_search (2), search (3), retrain (4 + 5), baselines (6).
+const std::vector<std::string>& pipeline_stage_names();
+
+/// The kind of the experiment that holds the retrained networks and the baselines.
+constexpr const char* kPipelineFinalKind = "pipeline-final";
+
+/// A network of the final comparison: a retrained found architecture or a baseline,
+/// trained with the same configuration, scored on the test set, measured end to end.
+struct FinalModel {
+  std::string group;  ///< "found", "frostnet" or "mobilenet"
+  std::string name;
+  int64_t candidate_id = 0;                              ///< in the pipeline's final experiment
+  double int8_acc = 0.0, qat_acc = 0.0, fp32_acc = 0.0;  ///< test accuracy, percent
+  double int8_ms = 0.0, fp32_ms = 0.0;                   ///< measured, batch 1
+  std::optional<double> predicted_int8_ms;  ///< from the table, where it has the blocks
+  double train_seconds = 0.0;
+};
+nlohmann::json to_json(const FinalModel& m);
+FinalModel final_model_from_json(const nlohmann::json& j);
+
+struct PipelineHooks {
+  const std::atomic<bool>* stop = nullptr;      ///< polled between and inside stages
+  bool quiet = false;                           ///< no progress bars
+  std::function<void(const std::string&)> log;  ///< one line per event (also stored)
+};
+
+struct PipelineSummary {
+  int64_t experiment_id = 0;
+  std::optional<int64_t> cell_experiment_id, search_experiment_id, final_experiment_id;
+  std::vector<FinalModel> models;
+  bool interrupted = false;
+  double seconds = 0.0;  ///< this run's wall time
+};
+
+/// Runs (or, with `resume_id`, continues with the configuration it was started with) a
+/// reproduction pipeline. Every stage is recorded (Store::set_stage) with its result;
+/// a killed run resumes at the stage where it stopped, and inside the searches at the
+/// epoch / candidate where they stopped; finished final models are not retrained.
+PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
+                             std::optional<int64_t> resume_id, const PipelineHooks& hooks);
+
+}  // namespace frostnas

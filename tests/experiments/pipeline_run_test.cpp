@@ -1,0 +1,131 @@
+#include <atomic>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "experiments/pipeline/pipeline.h"
+#include "space/json_reader.h"
+
+namespace frostnas {
+namespace {
+
+std::string experiments_dir() { return std::string(FROSTNAS_SOURCE_DIR) + "/experiments"; }
+
+/// A pipeline small enough for a unit test: synthetic data, MAC-count latency, two
+/// search samples, one retrained network and two baselines.
+nlohmann::json tiny_config() {
+  nlohmann::json train = {{"epochs", 1},
+                          {"batch_size", 64},
+                          {"optimizer", {{"name", "qsgd"}, {"lr", 0.05}}},
+                          {"qat", "statassist"},
+                          {"fp_warmup_epochs", 0.5},
+                          {"threads", 1},
+                          {"eval_batch_size", 256}};
+  return {{"format", "frostnas.pipeline/1"},
+          {"name", "tiny"},
+          {"seed", 3},
+          {"search",
+           {{"format", "frostnas.search/1"},
+            {"space", "spaces/proxy.json"},
+            {"strategy", {{"name", "random"}}},
+            {"samples", 2},
+            {"data", {{"name", "synthetic"}, {"train_subset", 256}, {"val_size", 128}}},
+            {"train", train},
+            {"latency", {{"source", "macs"}, {"target_ms", 5.0}}}}},
+          {"cell_search", nullptr},
+          {"retrain",
+           {{"top_k", 1},
+            {"data", {{"name", "synthetic"}, {"train_subset", 256}, {"val_size", 128}}},
+            {"train", train}}},
+          {"baselines", {{"frostnet", {"frostnet-small-0.35"}}, {"mobilenet_widths", {0.5, 1.0}}}},
+          {"measure", {{"threads", 1}, {"warmup", 1}, {"rounds", 3}}}};
+}
+
+class TempDb {
+ public:
+  TempDb() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("frostnas_pipeline_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  ~TempDb() { std::filesystem::remove_all(dir_); }
+  std::string path() const { return (dir_ / "p.sqlite").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// One run stopped in the baselines stage and resumed: every stage is recorded, the
+// found network is not trained again, and the final models carry measured figures.
+TEST(Pipeline, RunsStopsAndResumesEveryStage) {
+  TempDb db;
+  Store store(db.path());
+  const PipelineConfig config =
+      pipeline_config_from_json(tiny_config(), "tiny.json", experiments_dir(), false);
+  std::atomic<bool> stop{false};
+  PipelineHooks hooks;
+  hooks.quiet = true;
+  hooks.stop = &stop;
+  hooks.log = [&](const std::string& line) {
+    if (line.rfind("training frostnet", 0) == 0) stop.store(true);
+  };
+  const PipelineSummary first = run_pipeline(config, store, std::nullopt, hooks);
+  ASSERT_TRUE(first.interrupted);
+  EXPECT_EQ(store.get_experiment(first.experiment_id).status, "interrupted");
+  EXPECT_EQ(store.get_stage(first.experiment_id, "retrain")->status, "done");
+  EXPECT_EQ(store.get_stage(first.experiment_id, "baselines")->status, "running");
+  const auto found_before = store.list_candidates(*first.final_experiment_id, "done");
+  ASSERT_EQ(found_before.size(), 1u);
+
+  stop.store(false);
+  hooks.log = nullptr;
+  const PipelineConfig stored = pipeline_config_from_json(
+      store.get_experiment(first.experiment_id).config, "stored", ".", false);
+  const PipelineSummary second = run_pipeline(stored, store, first.experiment_id, hooks);
+  ASSERT_FALSE(second.interrupted);
+  EXPECT_EQ(second.experiment_id, first.experiment_id);
+  EXPECT_EQ(second.search_experiment_id, first.search_experiment_id);
+  ASSERT_EQ(second.models.size(), 3u);
+  // The found network was not trained again: same candidate, same figures.
+  EXPECT_EQ(second.models[0].candidate_id, found_before[0].id);
+  EXPECT_DOUBLE_EQ(second.models[0].int8_acc, *found_before[0].int8_acc);
+  EXPECT_EQ(store.list_candidates(*second.final_experiment_id).size(), 3u);
+  EXPECT_EQ(store.list_experiments("search").size(), 1u);
+
+  ASSERT_TRUE(second.search_experiment_id && second.final_experiment_id);
+  EXPECT_FALSE(second.cell_experiment_id);
+
+  const auto stages = store.list_stages(second.experiment_id);
+  ASSERT_EQ(stages.size(), pipeline_stage_names().size());
+  for (const auto& st : stages)
+    EXPECT_EQ(st.status, st.name == "cell_search" ? "skipped" : "done") << st.name;
+  EXPECT_EQ(store.get_experiment(second.experiment_id).status, "done");
+  EXPECT_EQ(store.list_candidates(*second.search_experiment_id).size(), 2u);
+
+  // One found network, the FrostNet baseline and one MobileNet-style width (the one
+  // whose latency is closest to the found network's).
+  ASSERT_EQ(second.models.size(), 3u);
+  EXPECT_EQ(second.models[0].group, "found");
+  EXPECT_EQ(second.models[0].name, "found-1");
+  EXPECT_EQ(second.models[1].group, "frostnet");
+  EXPECT_EQ(second.models[1].name, "frostnet-small-0.35");
+  EXPECT_EQ(second.models[2].group, "mobilenet");
+  for (const auto& m : second.models) {
+    EXPECT_GT(m.int8_ms, 0.0) << m.name;
+    EXPECT_GT(m.fp32_ms, 0.0) << m.name;
+    EXPECT_GE(m.int8_acc, 0.0);
+    EXPECT_LE(m.int8_acc, 100.0);
+  }
+  const auto final_candidates = store.list_candidates(*second.final_experiment_id, "done");
+  ASSERT_EQ(final_candidates.size(), 3u);
+  EXPECT_DOUBLE_EQ(*final_candidates[0].int8_acc, second.models[0].int8_acc);
+  EXPECT_DOUBLE_EQ(*final_candidates[0].measured_latency_ms, second.models[0].int8_ms);
+  // The found network came from the search's best candidate.
+  const auto best = store.top_candidates(*second.search_experiment_id, 1).front();
+  EXPECT_EQ(final_candidates[0].arch_hash, best.arch_hash);
+}
+
+}  // namespace
+}  // namespace frostnas

@@ -1,0 +1,158 @@
+#include "search/cell/derivation.h"
+#include "space/error.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+namespace frostnas {
+namespace {
+
+/// Three nodes, six edges, ops [none, skip, conv_1x1, max_pool_3x3] on every edge.
+/// Uncapped derivation by hand:
+///   node 1: only 0->1, argmax non-none = skip (.50)
+///   node 2: 0->2 strength .35 (skip), 1->2 strength .45 (conv_1x1) -> both
+///   node 3: 0->3 .30 (skip), 1->3 .40 (conv_1x1), 2->3 .42 (skip) -> 1->3 and 2->3
+ArchWeights hand_weights() {
+  ArchWeights w;
+  w.nodes = 3;
+  const std::vector<std::string> ops{"none", "skip", "conv_1x1", "max_pool_3x3"};
+  w.ops.assign(6, ops);
+  w.weights = {{0.10, 0.50, 0.30, 0.10},   // 0->1
+               {0.40, 0.35, 0.15, 0.10},   // 0->2
+               {0.05, 0.20, 0.45, 0.30},   // 1->2
+               {0.60, 0.30, 0.05, 0.05},   // 0->3
+               {0.10, 0.25, 0.40, 0.25},   // 1->3
+               {0.20, 0.42, 0.18, 0.20}};  // 2->3
+  return w;
+}
+
+Genotype make(std::vector<std::vector<CellEdge>> nodes) {
+  Genotype g;
+  g.join = CellJoin::kConcat;
+  g.nodes = std::move(nodes);
+  return g;
+}
+
+TEST(CellEdges, OrderAndCount) {
+  EXPECT_EQ(cell_edge_count(3), 6);
+  const auto e = cell_edge_slots(3);
+  ASSERT_EQ(e.size(), 6u);
+  EXPECT_EQ(e[0], (CellEdgeSlot{0, 1}));
+  EXPECT_EQ(e[2], (CellEdgeSlot{1, 2}));
+  EXPECT_EQ(e[3], (CellEdgeSlot{0, 3}));
+  EXPECT_EQ(e[5], (CellEdgeSlot{2, 3}));
+  EXPECT_EQ(to_string(e[4]), "1->3");
+}
+
+TEST(CellPrune, KeepsTopKInEdgeOrder) {
+  ArchWeights w;
+  w.nodes = 1;
+  w.ops = {cell_op_names()};
+  // none skip conv dw3 dw5 maxpool se avgpool
+  w.weights = {{0.30, 0.05, 0.20, 0.10, 0.10, 0.15, 0.04, 0.06}};
+  EXPECT_EQ(
+      prune_edge_ops(w, 5, false)[0],
+      (std::vector<std::string>{"none", "conv_1x1", "dwconv_3x3", "dwconv_5x5", "max_pool_3x3"}));
+  // dwconv_3x3 and dwconv_5x5 tie at .10: the op listed first stays.
+  EXPECT_EQ(prune_edge_ops(w, 4, false)[0],
+            (std::vector<std::string>{"none", "conv_1x1", "dwconv_3x3", "max_pool_3x3"}));
+  EXPECT_EQ(prune_edge_ops(w, 20, false)[0], cell_op_names());
+}
+
+TEST(CellPrune, LastStageDropsNoneFirst) {
+  ArchWeights w;
+  w.nodes = 1;
+  w.ops = {{"none", "skip", "conv_1x1", "max_pool_3x3"}};
+  w.weights = {{0.40, 0.10, 0.30, 0.20}};
+  EXPECT_EQ(prune_edge_ops(w, 2, false)[0], (std::vector<std::string>{"none", "conv_1x1"}));
+  EXPECT_EQ(prune_edge_ops(w, 2, true)[0], (std::vector<std::string>{"conv_1x1", "max_pool_3x3"}));
+  EXPECT_EQ(prune_edge_ops(w, 3, true)[0],
+            (std::vector<std::string>{"skip", "conv_1x1", "max_pool_3x3"}));
+}
+
+TEST(CellPrune, EveryEdgeOnItsOwn) {
+  const auto ops = prune_edge_ops(hand_weights(), 2, true);
+  ASSERT_EQ(ops.size(), 6u);
+  EXPECT_EQ(ops[0], (std::vector<std::string>{"skip", "conv_1x1"}));
+  EXPECT_EQ(ops[1], (std::vector<std::string>{"skip", "conv_1x1"}));
+  EXPECT_EQ(ops[2], (std::vector<std::string>{"conv_1x1", "max_pool_3x3"}));
+  EXPECT_EQ(ops[3], (std::vector<std::string>{"skip", "conv_1x1"}));      // .05 tie: conv first
+  EXPECT_EQ(ops[5], (std::vector<std::string>{"skip", "max_pool_3x3"}));  // .20 beats .18
+}
+
+TEST(CellDerive, DartsRulesByHand) {
+  const Genotype g = derive_genotype_uncapped(hand_weights(), CellJoin::kConcat);
+  EXPECT_EQ(g,
+            make({{{0, "skip"}}, {{0, "skip"}, {1, "conv_1x1"}}, {{1, "conv_1x1"}, {2, "skip"}}}));
+  EXPECT_EQ(count_skips(g), 3);
+  // Within the cap nothing changes.
+  std::vector<CellEdgeSlot> removed;
+  EXPECT_EQ(derive_genotype(hand_weights(), CellJoin::kConcat, 3, &removed), g);
+  EXPECT_TRUE(removed.empty());
+}
+
+TEST(CellDerive, SkipCapTwoRemovesTheWeakestSkip) {
+  // Derived skips: 0->1 (.50), 0->2 (.35), 2->3 (.42). The weakest, 0->2, loses skip; its
+  // next-best non-none op is conv_1x1 (.15), still the second edge of node 2.
+  std::vector<CellEdgeSlot> removed;
+  const Genotype g = derive_genotype(hand_weights(), CellJoin::kConcat, 2, &removed);
+  EXPECT_EQ(
+      g, make({{{0, "skip"}}, {{0, "conv_1x1"}, {1, "conv_1x1"}}, {{1, "conv_1x1"}, {2, "skip"}}}));
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], (CellEdgeSlot{0, 2}));
+}
+
+TEST(CellDerive, SkipCapOneReselectsIncomingEdges) {
+  // Round 2: skips 0->1 (.50) and 2->3 (.42): 2->3 loses skip and falls to max_pool (.20),
+  // so node 3 takes 1->3 (.40) and 0->3 (skip .30). Round 3: 0->3 loses skip (conv .05),
+  // node 3 goes back to 1->3 and 2->3 (max_pool_3x3).
+  std::vector<CellEdgeSlot> removed;
+  const Genotype g = derive_genotype(hand_weights(), CellJoin::kSum, 1, &removed);
+  Genotype want = make(
+      {{{0, "skip"}}, {{0, "conv_1x1"}, {1, "conv_1x1"}}, {{1, "conv_1x1"}, {2, "max_pool_3x3"}}});
+  want.join = CellJoin::kSum;
+  EXPECT_EQ(g, want);
+  EXPECT_EQ(removed, (std::vector<CellEdgeSlot>{{0, 2}, {2, 3}, {0, 3}}));
+  EXPECT_EQ(count_skips(derive_genotype(hand_weights(), CellJoin::kSum, 0)), 0);
+}
+
+TEST(CellDerive, SkipWithoutAlternativeStays) {
+  ArchWeights w;
+  w.nodes = 1;
+  w.ops = {{"none", "skip"}};
+  w.weights = {{0.3, 0.7}};
+  std::vector<CellEdgeSlot> removed;
+  const Genotype g = derive_genotype(w, CellJoin::kConcat, 0, &removed);
+  EXPECT_EQ(g, make({{{0, "skip"}}}));
+  EXPECT_TRUE(removed.empty());
+}
+
+TEST(CellDerive, NodeWithOnlyNoneThrows) {
+  ArchWeights w;
+  w.nodes = 1;
+  w.ops = {{"none"}};
+  w.weights = {{1.0}};
+  EXPECT_THROW(derive_genotype(w, CellJoin::kConcat, 2), std::invalid_argument);
+}
+
+TEST(CellArchWeights, SoftmaxJsonRoundTripAndTable) {
+  const std::vector<std::vector<std::string>> ops{{"none", "skip"}};
+  const auto w = arch_weights_from_alphas(1, ops, torch::tensor({{0.0, std::log(3.0)}}));
+  ASSERT_EQ(w.weights.size(), 1u);
+  EXPECT_NEAR(w.weights[0][0], 0.25, 1e-6);
+  EXPECT_NEAR(w.weights[0][1], 0.75, 1e-6);
+  EXPECT_EQ(arch_weights_from_json(to_json(w), "x"), w);
+  EXPECT_THROW(arch_weights_from_json({{"nodes", 2}, {"edges", nlohmann::json::array()}}, "x"),
+               InputError);
+  const std::string table = format_arch_weights(hand_weights());
+  EXPECT_NE(table.find("none"), std::string::npos);
+  EXPECT_NE(table.find("max_pool_3x3"), std::string::npos);
+  EXPECT_NE(table.find("0.500*"), std::string::npos);
+  EXPECT_EQ(table.find("dwconv_3x3"), std::string::npos);  // on no edge
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 7);
+}
+
+}  // namespace
+}  // namespace frostnas
