@@ -195,8 +195,8 @@ std::string pareto_section(const ReportData& d) {
         if (d.models[i].on_front) ++on_front;
       }
       out << "<p class=\"caption beyond\">" << beyond << " of " << idx->size() << " " << what
-          << " are not dominated by any baseline; " << on_front
-          << " lie on the front of " << escape_xml(d.front_scope) << ".</p>\n";
+          << " are not dominated by any baseline; " << on_front << " lie on the front of "
+          << escape_xml(d.front_scope) << ".</p>\n";
     }
   }
   out << "</section>\n";
@@ -270,31 +270,22 @@ std::string drop_section(const ReportData& d) {
   BarChart chart;
   chart.title = "FP32 minus INT8 accuracy per model";
   chart.y.label = "accuracy drop (percentage points)";
-  double sum_s = 0, sum_b = 0, sum_f = 0;
-  for (size_t i : found) {
-    const ReportModel& m = d.models[i];
-    chart.bars.push_back({m.label, *m.int8_drop(), kFoundColor,
-                          m.label + ": FP32 " + format_metric(m.fp32_acc, 2) + "%, INT8 " +
-                              format_metric(m.int8_acc, 2) + "%, drop " +
-                              format_number(*m.int8_drop(), 2)});
-    sum_f += *m.int8_drop();
-  }
-  for (size_t i : baselines) {
-    const ReportModel& m = d.models[i];
-    chart.bars.push_back({m.label, *m.int8_drop(), kBaselineColor,
-                          m.label + ": FP32 " + format_metric(m.fp32_acc, 2) + "%, INT8 " +
-                              format_metric(m.int8_acc, 2) + "%, drop " +
-                              format_number(*m.int8_drop(), 2)});
-    sum_b += *m.int8_drop();
-  }
-  for (size_t i : search) {
-    const ReportModel& m = d.models[i];
-    chart.bars.push_back({m.label, *m.int8_drop(), kSearchColor,
-                          m.label + ": FP32 " + format_metric(m.fp32_acc, 2) + "%, INT8 " +
-                              format_metric(m.int8_acc, 2) + "%, drop " +
-                              format_number(*m.int8_drop(), 2)});
-    sum_s += *m.int8_drop();
-  }
+  // Adds one bar per model of a group and returns the group's summed drop.
+  auto add_bars = [&](const std::vector<size_t>& group, const std::string& color) {
+    double sum = 0;
+    for (size_t i : group) {
+      const ReportModel& m = d.models[i];
+      chart.bars.push_back({m.label, *m.int8_drop(), color,
+                            m.label + ": FP32 " + format_metric(m.fp32_acc, 2) + "%, INT8 " +
+                                format_metric(m.int8_acc, 2) + "%, drop " +
+                                format_number(*m.int8_drop(), 2)});
+      sum += *m.int8_drop();
+    }
+    return sum;
+  };
+  const double sum_f = add_bars(found, kFoundColor);
+  const double sum_b = add_bars(baselines, kBaselineColor);
+  const double sum_s = add_bars(search, kSearchColor);
   if (!found.empty()) chart.legend.push_back({"retrained found networks", kFoundColor});
   if (!search.empty()) chart.legend.push_back({"search candidates", kSearchColor});
   if (!baselines.empty()) chart.legend.push_back({"baselines", kBaselineColor});

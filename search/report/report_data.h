@@ -81,8 +81,8 @@ struct ReportData {
   /// The search candidates by sequence number, then the found models, then the
   /// baselines (by experiment and sequence number, or in the stage's order).
   std::vector<ReportModel> models;
-  std::vector<size_t> top;             ///< best search models by reward (indices into models)
-  std::vector<size_t> front;           ///< Pareto front of the plotted models in front_scope
+  std::vector<size_t> top;    ///< best search models by reward (indices into models)
+  std::vector<size_t> front;  ///< Pareto front of the plotted models in front_scope
   /// Which models the front is over: "all models", or, when retrained found networks
   /// exist (a pipeline), "retrained and baselines" (one protocol: test accuracy and
   /// measured latency; search candidates are scored on the validation split).
