@@ -452,10 +452,9 @@ std::string top_section(const ReportData& d) {
 
   std::map<int64_t, std::string> names;
   for (const auto& e : d.baseline_experiments) names[e.id] = e.name;
-  if (!d.group(kFoundGroup).empty()) {
-    out << "<section id=\"found\">\n<h2>Retrained found networks</h2>\n";
-    out << "<table class=\"found\">\n" << model_header(true);
-    for (size_t i : d.group(kFoundGroup)) {
+  // One row per model plus a row with its architecture JSON.
+  auto model_rows = [&](const std::vector<size_t>& models) {
+    for (size_t i : models) {
       const ReportModel& m = d.models[i];
       out << "<tr>" << cell(m.label)
           << cell(std::to_string(m.experiment_id) +
@@ -464,6 +463,11 @@ std::string top_section(const ReportData& d) {
       out << "<tr class=\"json\"><td colspan=\"14\">"
           << json_details("architecture JSON of " + m.label, m.arch) << "</td></tr>\n";
     }
+  };
+  if (!d.group(kFoundGroup).empty()) {
+    out << "<section id=\"found\">\n<h2>Retrained found networks</h2>\n";
+    out << "<table class=\"found\">\n" << model_header(true);
+    model_rows(d.group(kFoundGroup));
     out << "</table>\n</section>\n";
   }
   out << "<section id=\"baselines\">\n<h2>Baselines</h2>\n";
@@ -474,15 +478,7 @@ std::string top_section(const ReportData& d) {
         "stage result (\"baseline_experiments\").");
   } else {
     out << "<table class=\"baselines\">\n" << model_header(true);
-    for (size_t i : baselines) {
-      const ReportModel& m = d.models[i];
-      out << "<tr>" << cell(m.label)
-          << cell(std::to_string(m.experiment_id) +
-                  (names.count(m.experiment_id) ? " " + names[m.experiment_id] : ""))
-          << model_row(m) << "</tr>\n";
-      out << "<tr class=\"json\"><td colspan=\"14\">"
-          << json_details("architecture JSON of " + m.label, m.arch) << "</td></tr>\n";
-    }
+    model_rows(baselines);
     out << "</table>\n";
   }
   out << "</section>\n";
