@@ -1,7 +1,7 @@
 // FP32 vs INT8 batch-1 latency of the official FrostNets at 224x224 on 1 and 2 threads,
-// all measured in one run: networks, precisions AND thread counts interleaved per round
-// (torch::set_num_threads before each call), so that drift of the machine's speed hits
-// every figure alike. Prints median +- interquartile range and marks rows whose IQR
+// all measured in one run: every round times each thread count in turn, and within it
+// the networks and precisions in a shuffled order, so that drift of the machine's speed
+// hits every figure alike. Prints median +- interquartile range and marks rows whose IQR
 // exceeds 10% of the median as unstable.
 //
 //   ninja -C build latency_frostnet && build/bench/latency_frostnet
@@ -23,8 +23,10 @@
 
 #include <boost/program_options.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <random>
 
 #include <torch/torch.h>
 
@@ -103,28 +105,51 @@ int main(int argc, char** argv) {
         static_cast<long long>(nets[0].spec.input_size), static_cast<long long>(timing.rounds),
         cpu_model_name().c_str(), spin ? spin : "(default)", wait ? wait : "(default)",
         load_average().c_str());
-    // One function per (threads, network, precision), all interleaved in every round.
+    // Every round times each thread count in turn (the order alternating between rounds)
+    // and, within it, every network and precision in a shuffled order, so that drift of
+    // the machine's speed hits all figures alike. Changing the thread count per call
+    // instead made every call pay for resizing the OpenMP team (2-thread FP32 figures
+    // 10x the 1-thread ones), so after each switch one untimed call of every network
+    // and precision comes first.
     torch::NoGradGuard no_grad;
     QEngineGuard guard(engine);
-    std::vector<std::function<void()>> fns;
-    for (int64_t t : threads) {
-      for (const auto& n : nets) {
-        auto int8 = n.int8;
-        auto fp32 = n.fp32;
-        at::Tensor x = n.input;
-        fns.push_back([t, fp32, x] {
-          torch::set_num_threads(static_cast<int>(t));
-          fp32->forward(x);
-        });
-        fns.push_back([t, int8, x] {
-          torch::set_num_threads(static_cast<int>(t));
-          int8->forward(x);
-        });
-      }
+    std::vector<std::function<void()>> fns;  // per network: FP32, INT8
+    for (const auto& n : nets) {
+      auto int8 = n.int8;
+      auto fp32 = n.fp32;
+      at::Tensor x = n.input;
+      fns.push_back([fp32, x] { fp32->forward(x); });
+      fns.push_back([int8, x] { int8->forward(x); });
     }
     apply_thread_settings(max_threads);
-    timing.seed = 1;
-    const std::vector<Timing> r = time_interleaved(fns, timing);
+    for (int64_t t : threads) {
+      torch::set_num_threads(static_cast<int>(t));
+      for (int64_t w = 0; w < timing.warmup; ++w)
+        for (auto& f : fns) f();
+    }
+    std::vector<std::vector<std::vector<double>>> samples(
+        threads.size(), std::vector<std::vector<double>>(fns.size()));
+    std::mt19937_64 rng(1);
+    std::vector<size_t> order(fns.size());
+    for (int64_t round = 0; round < timing.rounds; ++round) {
+      for (size_t k = 0; k < threads.size(); ++k) {
+        const size_t ti = round % 2 == 0 ? k : threads.size() - 1 - k;
+        torch::set_num_threads(static_cast<int>(threads[ti]));
+        for (auto& f : fns) f();
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+        for (size_t i : order) {
+          const auto t0 = std::chrono::steady_clock::now();
+          fns[i]();
+          samples[ti][i].push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count());
+        }
+      }
+    }
+    std::vector<Timing> r;
+    for (auto& per_thread : samples)
+      for (auto& s : per_thread) r.push_back(summarize(std::move(s)));
     std::printf("%-22s %7s %16s %16s %11s  %s\n", "network", "threads", "FP32 ms (IQR)",
                 "INT8 ms (IQR)", "INT8 saves", "stability");
     size_t k = 0;

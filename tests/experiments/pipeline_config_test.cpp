@@ -23,10 +23,10 @@ std::string error_of(const nlohmann::json& j, bool quick = false) {
 TEST(PipelineConfig, ReadsTheShippedConfig) {
   const PipelineConfig c = load_pipeline_config(experiments_dir() + "/frostnet_repro.json", false);
   EXPECT_EQ(c.name, "frostnet-repro");
-  EXPECT_EQ(c.search.samples, 50);
+  EXPECT_EQ(c.search.samples, 40);
   EXPECT_EQ(c.search.space.name, load_search_space(experiments_dir() + "/spaces/proxy.json").name);
   EXPECT_EQ(c.retrain.top_k, 3);
-  EXPECT_EQ(c.retrain.train.time_budget_s, 600);
+  EXPECT_EQ(c.retrain.train.time_budget_s, 420);
   EXPECT_EQ(c.baselines.frostnet.size(), 3u);
   EXPECT_FALSE(c.cell_search.is_null());
   EXPECT_FALSE(c.quick);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "space/error.h"
 #include "space/frost_net.h"
@@ -139,6 +140,77 @@ TEST(ActFakeQuant, GradientIsStraightThrough) {
   fq->enable_observer(false);
   fq->forward(x).sum().backward();
   EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({1.0f, 1.0f, 0.0f})));
+}
+
+TEST(ActFakeQuant, OneNodeMatchesLibTorchCompositionInEveryMode) {
+  // forward / forward_relu against LibTorch's own ops (relu, then the fused observer and
+  // fake quantizer, or aminmax + fake_quantize_per_tensor_affine up to 255): values,
+  // observer buffers and input gradients, for the fused (QNNPACK range) and the
+  // saturating (oneDNN range) path, with observer and fake quantization on and off.
+  for (QuantEngine engine : {QuantEngine::kOneDNN, QuantEngine::kQNNPACK}) {
+    for (bool relu : {false, true}) {
+      for (int mode = 0; mode < 4; ++mode) {
+        const bool observe = mode & 1, quantize = mode & 2;
+        SCOPED_TRACE(to_string(engine) + (relu ? " relu" : "") + " observe " +
+                     std::to_string(observe) + " quantize " + std::to_string(quantize));
+        torch::manual_seed(11);
+        ActFakeQuant fq(act_fake_quant_options(engine));
+        fq->enable_observer(true);
+        fq->enable_fake_quant(false);
+        fq->forward(torch::randn({64}) * 2);  // a first range, so that quantize-only works
+        fq->enable_observer(observe);
+        fq->enable_fake_quant(quantize);
+        auto rmin = fq->running_min.clone(), rmax = fq->running_max.clone();
+        auto scale = fq->scale.clone();
+        auto zp = fq->zero_point.clone();
+        const int64_t qmax = fq->options.quant_max();
+        for (int step = 0; step < 3; ++step) {
+          auto x = (torch::randn({2, 3, 5, 5}) * (3.0 + step) + 0.2).requires_grad_();
+          auto xr = x.detach().clone().requires_grad_();
+          auto y = relu ? fq->forward_relu(x) : fq->forward(x);
+          auto in = relu ? torch::relu(xr) : xr;
+          torch::Tensor ref = in;
+          if (engine == QuantEngine::kQNNPACK) {
+            auto on = torch::ones({1}, torch::kLong), off = torch::zeros({1}, torch::kLong);
+            ref = torch::fused_moving_avg_obs_fake_quant(in, observe ? on : off,
+                                                         quantize ? on : off, rmin, rmax, scale,
+                                                         zp, 0.01, 0, qmax, 0);
+          } else {
+            if (observe) {
+              torch::NoGradGuard g;
+              auto mm = torch::aminmax(in);
+              auto lo = std::get<0>(mm).reshape({1}), hi = std::get<1>(mm).reshape({1});
+              rmin = torch::where(torch::isinf(rmin), lo, rmin + 0.01f * (lo - rmin));
+              rmax = torch::where(torch::isinf(rmax), hi, rmax + 0.01f * (hi - rmax));
+            }
+            if (quantize) {
+              {
+                torch::NoGradGuard g;
+                auto on = torch::ones({1}, torch::kLong), off = torch::zeros({1}, torch::kLong);
+                torch::fused_moving_avg_obs_fake_quant(torch::zeros({1}), off, on, rmin, rmax,
+                                                       scale, zp, 0.01, 0, qmax, 0);
+              }
+              ref = torch::fake_quantize_per_tensor_affine(in, scale, zp, 0, 255);
+            }
+          }
+          ASSERT_TRUE(torch::equal(y, ref));
+          EXPECT_TRUE(torch::equal(fq->running_min, rmin));
+          EXPECT_TRUE(torch::equal(fq->running_max, rmax));
+          if (quantize) {
+            EXPECT_TRUE(torch::equal(fq->scale, scale));
+            EXPECT_TRUE(torch::equal(fq->zero_point, zp));
+          }
+          auto g = torch::randn_like(y);
+          (y * g).sum().backward();
+          (ref * g).sum().backward();
+          EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
+          // Not vacuous: some gradients pass, and (with a ReLU or a range) some are cut.
+          EXPECT_GT(x.grad().ne(0).sum().item<int64_t>(), 0);
+          if (relu || quantize) EXPECT_GT(x.grad().eq(0).sum().item<int64_t>(), 0);
+        }
+      }
+    }
+  }
 }
 
 TEST(WeightFakeQuant, PerChannelSymmetricCodes) {
