@@ -6,6 +6,8 @@
 #
 #   ninja -C build qat_fashion_mnist
 #   BUDGET=900 EPOCHS=8 SEEDS="0 1 2" bench/qat_ablation.sh [extra qat_fashion_mnist options]
+#   BUDGET=0 EPOCHS=2 bench/qat_ablation.sh --train-subset 10000 --val-size 2000
+#       (a budget in steps: every run takes the same steps whatever the machine's load)
 #
 # Environment: BIN (default build/bench/qat_fashion_mnist), BUDGET seconds per run,
 # EPOCHS, SEEDS, OUT (directory for the per-run logs, default /tmp/frostnas_ablation).
@@ -37,7 +39,7 @@ for line in sys.stdin:
     rows.setdefault((r["qat"], r["optimizer"]), []).append(r)
 names = {("plain", "sgd"): "plain QAT (sgd)", ("statassist", "sgd"): "StatAssist (sgd)",
          ("statassist", "qsgd"): "StatAssist + GradBoost (qsgd)", ("none", "sgd"): "float + PTQ (sgd)"}
-print("%-30s %5s %9s %7s %15s %9s %9s" % ("scheme", "runs", "int8 mean", "std", "min..max", "qat mean", "train s"))
+print("%-30s %5s %9s %7s %15s %9s %9s %7s" % ("scheme", "runs", "int8 mean", "std", "min..max", "qat mean", "train s", "steps"))
 for key, name in names.items():
     rs = rows.get(key, [])
     acc = [r["test_int8_acc"] for r in rs if r["test_int8_acc"] is not None and not r["diverged"]]
@@ -46,6 +48,8 @@ for key, name in names.items():
         print("%-30s %5d %9s" % (name, len(rs), "-"))
         continue
     sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-    print("%-30s %5d %9.2f %7.2f %7.2f..%-6.2f %9.2f %9.0f" % (name, len(acc), statistics.mean(acc), sd,
-          min(acc), max(acc), statistics.mean(qat), statistics.mean(r["train_seconds"] for r in rs)))
+    steps = sorted(set(r["steps"] for r in rs))
+    print("%-30s %5d %9.2f %7.2f %7.2f..%-6.2f %9.2f %9.0f %7s" % (name, len(acc), statistics.mean(acc), sd,
+          min(acc), max(acc), statistics.mean(qat), statistics.mean(r["train_seconds"] for r in rs),
+          "/".join(str(s) for s in steps)))
 '

@@ -1,8 +1,6 @@
 #include "trainer/quant/act_fake_quant.h"
 
-#include <functional>
 #include <limits>
-#include <tuple>
 
 namespace frostnas {
 
@@ -63,60 +61,18 @@ torch::Tensor ActFakeQuantImpl::fake_quantize(const torch::Tensor& x) {
   return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, options.quant_min(), qmax);
 }
 
-namespace {
-
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
-// An activation fake quantizer as one autograd node, with an optional ReLU in front.
-// Its backward selects the gradient with torch::where: LibTorch's own backward
-// multiplies by the bool mask, which on CPU first casts the mask to a float copy of the
-// activation's size (bench/qat_step_profile: aten::copy_). `quantize` returns the
-// fake-quantized tensor and its straight-through mask and may update the observer.
-struct MaskedFakeQuant : public torch::autograd::Function<MaskedFakeQuant> {
-  static torch::Tensor forward(
-      AutogradContext* ctx, const torch::Tensor& x, bool relu,
-      const std::function<std::tuple<torch::Tensor, torch::Tensor>(const torch::Tensor&)>&
-          quantize) {
-    const torch::Tensor in = relu ? torch::relu(x) : x;
-    auto [out, mask] = quantize(in);
-    if (relu) mask.logical_and_(in > 0);
-    ctx->save_for_backward({mask});
-    return out;
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grad) {
-    const torch::Tensor mask = ctx->get_saved_variables()[0];
-    return {torch::where(mask, grad[0], torch::zeros({}, grad[0].options())), torch::Tensor(),
-            torch::Tensor()};
-  }
-};
-
-}  // namespace
-
 torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
-  return observe_and_fake_quantize(x, false);
-}
-
-torch::Tensor ActFakeQuantImpl::forward_relu(const torch::Tensor& x) {
-  return observe_and_fake_quantize(x, true);
-}
-
-torch::Tensor ActFakeQuantImpl::observe_and_fake_quantize(const torch::Tensor& x, bool relu) {
-  if (!observer_enabled_ && !fake_quant_enabled_) return relu ? torch::relu(x) : x;
-  if (x.numel() == 0) return relu ? torch::relu(x) : x.clone();
+  if (!observer_enabled_ && !fake_quant_enabled_) return x;
   if (fused_path()) {
-    auto quantize = [&](const torch::Tensor& in) {
-      return at::_fused_moving_avg_obs_fq_helper(
-          in, flag(observer_enabled_, in.device()), flag(fake_quant_enabled_, in.device()),
-          running_min, running_max, scale, zero_point, options.averaging_constant(),
-          options.quant_min(), options.quant_max(), 0);
-    };
-    return MaskedFakeQuant::apply(x, relu, quantize);
+    return torch::fused_moving_avg_obs_fake_quant(
+        x, flag(observer_enabled_, x.device()), flag(fake_quant_enabled_, x.device()), running_min,
+        running_max, scale, zero_point, options.averaging_constant(), options.quant_min(),
+        options.quant_max(), 0);
   }
-  auto observe = [&](const torch::Tensor& in) {
+  if (observer_enabled_) {
     // The fused op's moving average, in float: first batch sets the range.
-    auto mm = torch::aminmax(in);
+    torch::NoGradGuard no_grad;
+    auto mm = torch::aminmax(x.detach());
     const auto c = static_cast<float>(options.averaging_constant());
     auto lo = std::get<0>(mm).reshape({1}).to(torch::kFloat);
     auto hi = std::get<1>(mm).reshape({1}).to(torch::kFloat);
@@ -124,22 +80,14 @@ torch::Tensor ActFakeQuantImpl::observe_and_fake_quantize(const torch::Tensor& x
         torch::where(torch::isinf(running_min), lo, running_min + c * (lo - running_min)));
     running_max.copy_(
         torch::where(torch::isinf(running_max), hi, running_max + c * (hi - running_max)));
-  };
-  if (!fake_quant_enabled_) {
-    torch::Tensor in = relu ? torch::relu(x) : x;
-    torch::NoGradGuard no_grad;
-    observe(in.detach());
-    return in;
   }
-  auto quantize = [&](const torch::Tensor& in) {
-    if (observer_enabled_) observe(in);
-    TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
+  if (!fake_quant_enabled_) return x;
+  TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
+  {
+    torch::NoGradGuard no_grad;
     update_qparams();
-    const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
-    return at::_fake_quantize_per_tensor_affine_cachemask_tensor_qparams(
-        in, scale, zero_point, flag(true, in.device()), options.quant_min(), qmax);
-  };
-  return MaskedFakeQuant::apply(x, relu, quantize);
+  }
+  return fake_quantize(x);
 }
 
 torch::Tensor weight_scales(const torch::Tensor& weight) {

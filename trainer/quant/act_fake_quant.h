@@ -34,10 +34,6 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
  public:
   explicit ActFakeQuantImpl(const ActFakeQuantOptions& options = {});
   torch::Tensor forward(const torch::Tensor& x);
-  /// forward(relu(x)) as one autograd node: the same values, observer updates and
-  /// gradients (straight-through inside the range, zero where x <= 0), without the
-  /// ReLU's own backward pass. Input any shape -> same shape.
-  torch::Tensor forward_relu(const torch::Tensor& x);
 
   void enable_observer(bool on) { observer_enabled_ = on; }
   void enable_fake_quant(bool on) { fake_quant_enabled_ = on; }
@@ -61,7 +57,6 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
  private:
   bool fused_path() const;
   void update_qparams();
-  torch::Tensor observe_and_fake_quantize(const torch::Tensor& x, bool relu);
   torch::Tensor flag(bool on, const torch::Device& device);
 
   bool observer_enabled_ = false;

@@ -102,7 +102,7 @@ class SeOp : public CellOpImpl, public QatModeTarget {
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     auto s = torch::adaptive_avg_pool2d(x, {1, 1});
-    s = reduce_fq->forward_relu(conv(reduce, s));
+    s = reduce_fq->forward(torch::relu(conv(reduce, s)));
     auto g = torch::sigmoid(expand_fq->forward(conv(expand, s)));
     if (fake_quant_) g = torch::fake_quantize_per_tensor_affine(g, 1.0 / 256, 0, 0, 255);
     return out_fq->forward(x * g);

@@ -61,7 +61,8 @@ torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
     y = torch::conv2d(x, w, {}, layer_.stride, layer_.padding(), 1, layer_.groups);
     y = batch_norm(y);
   }
-  return layer_.relu ? out_fq->forward_relu(y) : out_fq->forward(y);
+  if (layer_.relu) y = torch::relu(y);
+  return out_fq->forward(y);
 }
 
 }  // namespace frostnas

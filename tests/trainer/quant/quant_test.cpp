@@ -142,8 +142,8 @@ TEST(ActFakeQuant, GradientIsStraightThrough) {
   EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({1.0f, 1.0f, 0.0f})));
 }
 
-TEST(ActFakeQuant, OneNodeMatchesLibTorchCompositionInEveryMode) {
-  // forward / forward_relu against LibTorch's own ops (relu, then the fused observer and
+TEST(ActFakeQuant, MatchesLibTorchOpsInEveryModeAfterReLU) {
+  // forward(x) and forward(relu(x)) against LibTorch's own ops (the fused observer and
   // fake quantizer, or aminmax + fake_quantize_per_tensor_affine up to 255): values,
   // observer buffers and input gradients, for the fused (QNNPACK range) and the
   // saturating (oneDNN range) path, with observer and fake quantization on and off.
@@ -167,7 +167,7 @@ TEST(ActFakeQuant, OneNodeMatchesLibTorchCompositionInEveryMode) {
         for (int step = 0; step < 3; ++step) {
           auto x = (torch::randn({2, 3, 5, 5}) * (3.0 + step) + 0.2).requires_grad_();
           auto xr = x.detach().clone().requires_grad_();
-          auto y = relu ? fq->forward_relu(x) : fq->forward(x);
+          auto y = fq->forward(relu ? torch::relu(x) : x);
           auto in = relu ? torch::relu(xr) : xr;
           torch::Tensor ref = in;
           if (engine == QuantEngine::kQNNPACK) {
