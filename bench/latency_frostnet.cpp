@@ -4,8 +4,15 @@
 // hits every figure alike. Prints median +- interquartile range and marks rows whose IQR
 // exceeds 10% of the median as unstable.
 //
-//   ninja -C build latency_frostnet && build/bench/latency_frostnet
+//   ninja -C build latency_frostnet
+//   build/bench/latency_frostnet --threads 1 && build/bench/latency_frostnet --threads 2
 //   GOMP_SPINCOUNT=10000 build/bench/latency_frostnet --engine qnnpack --rounds 40
+//
+// Thread counts are best measured in separate invocations (--threads 1, then --threads 2):
+// even switched per block, one process measuring both got 2-thread INT8 figures slower
+// than its 1-thread ones (5.8 against 5.0 ms for small), while separate runs minutes
+// apart gave 3.3 against 4.8 ms. The INT8 saving is a ratio within one thread count, so
+// each invocation still compares FP32 and INT8 side by side.
 //
 // On a 2-core VM shared with other work, 2-thread figures need both cores: a preempted
 // OpenMP worker holds the other at the barrier for a scheduler slice (milliseconds),
