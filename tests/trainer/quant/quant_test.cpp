@@ -172,9 +172,9 @@ TEST(ActFakeQuant, MatchesLibTorchOpsInEveryModeAfterReLU) {
           torch::Tensor ref = in;
           if (engine == QuantEngine::kQNNPACK) {
             auto on = torch::ones({1}, torch::kLong), off = torch::zeros({1}, torch::kLong);
-            ref = torch::fused_moving_avg_obs_fake_quant(in, observe ? on : off,
-                                                         quantize ? on : off, rmin, rmax, scale,
-                                                         zp, 0.01, 0, qmax, 0);
+            ref =
+                torch::fused_moving_avg_obs_fake_quant(in, observe ? on : off, quantize ? on : off,
+                                                       rmin, rmax, scale, zp, 0.01, 0, qmax, 0);
           } else {
             if (observe) {
               torch::NoGradGuard g;
