@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <map>
 
@@ -16,9 +17,13 @@
 #include "space/search_space.h"
 #include "trainer/data/load_dataset.h"
 #include "trainer/int8/convert.h"
+#include "trainer/int8/int8_artifact.h"
+#include "trainer/quant/qat_checkpoint.h"
 #include "trainer/train/train_model.h"
 
 namespace frostnas {
+
+namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -100,10 +105,11 @@ struct Trained {
 };
 
 /// Trains `net` from scratch with `train`, scores it on the test split, converts it to
-/// INT8 and measures INT8 and FP32 latency end to end.
+/// INT8, saves it under `save_dir` (int8/ artifact that `frostnas eval` loads, float
+/// checkpoint qat.pt, arch.json) and measures INT8 and FP32 latency end to end.
 Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfig train,
                           const PipelineConfig& config, int64_t candidate_id,
-                          const PipelineHooks& hooks) {
+                          const PipelineHooks& hooks, const std::string& save_dir) {
   Trained out;
   out.model.name = net.name;
   out.model.candidate_id = candidate_id;
@@ -133,6 +139,12 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
     out.result.status = "failed";
     out.result.error = r.diverged ? "diverged: " + r.diverged_reason : "no INT8 model";
     return out;
+  }
+  {
+    fs::create_directories(save_dir);
+    save_int8_model(*r.int8, (fs::path(save_dir) / "int8").string());
+    save_qat_checkpoint(*r.net, (fs::path(save_dir) / "qat.pt").string());
+    save_net_spec(net, (fs::path(save_dir) / "arch.json").string());
   }
   BuiltNet built;
   built.spec = net;
@@ -364,7 +376,10 @@ PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
     if (!existing) existing = store.add_candidate(*final_id, net, predicted);
     store.mark_running(existing->id);
     log("training " + group + " " + net.name + " (candidate " + std::to_string(existing->id) + ")");
-    Trained t = train_and_measure(net, data(), config.retrain.train, config, existing->id, hooks);
+    const std::string save_dir =
+        (fs::path(store.path() + ".d") / "pipeline" / std::to_string(id) / net.name).string();
+    Trained t =
+        train_and_measure(net, data(), config.retrain.train, config, existing->id, hooks, save_dir);
     if (t.interrupted) return false;
     store.finish_candidate(t.result);
     t.model.group = group;

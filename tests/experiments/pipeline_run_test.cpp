@@ -5,6 +5,8 @@
 
 #include "experiments/pipeline/pipeline.h"
 #include "space/json_reader.h"
+#include "space/net_spec.h"
+#include "trainer/int8/int8_artifact.h"
 
 namespace frostnas {
 namespace {
@@ -117,6 +119,17 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
     EXPECT_GT(m.fp32_ms, 0.0) << m.name;
     EXPECT_GE(m.int8_acc, 0.0);
     EXPECT_LE(m.int8_acc, 100.0);
+  }
+  // Every final model is saved where `frostnas eval` loads it, with its architecture.
+  for (const auto& m : second.models) {
+    const auto dir = std::filesystem::path(db.path() + ".d") / "pipeline" /
+                     std::to_string(second.experiment_id) / m.name;
+    EXPECT_TRUE(std::filesystem::exists(dir / "qat.pt")) << m.name;
+    ASSERT_TRUE(std::filesystem::exists(dir / "arch.json")) << m.name;
+    EXPECT_EQ(arch_hash(load_net_spec((dir / "arch.json").string())),
+              store.get_candidate(m.candidate_id).arch_hash)
+        << m.name;
+    EXPECT_NO_THROW(load_int8_model((dir / "int8").string())) << m.name;
   }
   const auto final_candidates = store.list_candidates(*second.final_experiment_id, "done");
   ASSERT_EQ(final_candidates.size(), 3u);
