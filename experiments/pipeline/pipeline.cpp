@@ -140,12 +140,11 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
     out.result.error = r.diverged ? "diverged: " + r.diverged_reason : "no INT8 model";
     return out;
   }
-  {
-    fs::create_directories(save_dir);
-    save_int8_model(*r.int8, (fs::path(save_dir) / "int8").string());
-    save_qat_checkpoint(*r.net, (fs::path(save_dir) / "qat.pt").string());
-    save_net_spec(net, (fs::path(save_dir) / "arch.json").string());
-  }
+  const fs::path dir(save_dir);
+  fs::create_directories(dir);
+  save_int8_model(*r.int8, (dir / "int8").string());
+  save_qat_checkpoint(*r.net, (dir / "qat.pt").string());
+  save_net_spec(net, (dir / "arch.json").string());
   BuiltNet built;
   built.spec = net;
   built.int8 = r.int8;
@@ -376,10 +375,8 @@ PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
     if (!existing) existing = store.add_candidate(*final_id, net, predicted);
     store.mark_running(existing->id);
     log("training " + group + " " + net.name + " (candidate " + std::to_string(existing->id) + ")");
-    const std::string save_dir =
-        (fs::path(store.path() + ".d") / "pipeline" / std::to_string(id) / net.name).string();
-    Trained t =
-        train_and_measure(net, data(), config.retrain.train, config, existing->id, hooks, save_dir);
+    Trained t = train_and_measure(net, data(), config.retrain.train, config, existing->id, hooks,
+                                  pipeline_model_dir(store, id, net.name));
     if (t.interrupted) return false;
     store.finish_candidate(t.result);
     t.model.group = group;
@@ -481,6 +478,10 @@ PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
   summary.seconds = seconds_since(t0);
   log("pipeline done");
   return summary;
+}
+
+std::string pipeline_model_dir(const Store& store, int64_t pipeline_id, const std::string& name) {
+  return (fs::path(store.path() + ".d") / "pipeline" / std::to_string(pipeline_id) / name).string();
 }
 
 }  // namespace frostnas

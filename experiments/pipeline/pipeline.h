@@ -56,4 +56,9 @@ struct PipelineSummary {
 PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
                              std::optional<int64_t> resume_id, const PipelineHooks& hooks);
 
+/// Where run_pipeline saves the final model `name` of pipeline `pipeline_id`:
+/// `<db>.d/pipeline/<id>/<name>/` with `int8/` (the artifact `frostnas eval --model`
+/// loads), the float checkpoint `qat.pt` and `arch.json`.
+std::string pipeline_model_dir(const Store& store, int64_t pipeline_id, const std::string& name);
+
 }  // namespace frostnas

@@ -122,8 +122,9 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
   }
   // Every final model is saved where `frostnas eval` loads it, with its architecture.
   for (const auto& m : second.models) {
-    const auto dir = std::filesystem::path(db.path() + ".d") / "pipeline" /
-                     std::to_string(second.experiment_id) / m.name;
+    const std::filesystem::path dir = pipeline_model_dir(store, second.experiment_id, m.name);
+    EXPECT_EQ(dir, std::filesystem::path(db.path() + ".d") / "pipeline" /
+                       std::to_string(second.experiment_id) / m.name);
     EXPECT_TRUE(std::filesystem::exists(dir / "qat.pt")) << m.name;
     ASSERT_TRUE(std::filesystem::exists(dir / "arch.json")) << m.name;
     EXPECT_EQ(arch_hash(load_net_spec((dir / "arch.json").string())),
