@@ -12,11 +12,14 @@
 #include "space/resolved_net.h"
 #include "space/search_space.h"
 #include "test_util.h"
+#include "tests/common/cell_fixtures.h"
 
 using namespace frostnas;
 using frostnas::testing::TempDir;
 
 namespace {
+
+using frostnas::testing::cell_spec;
 
 /// concat | node 1 = dwconv_3x3(0) | node 2 = skip(0) + conv_1x1(1)
 Genotype two_node_genotype(CellJoin join = CellJoin::kConcat) {
@@ -38,13 +41,6 @@ std::string genotype_error(const nlohmann::json& j) {
 
 nlohmann::json valid_genotype_json() { return to_json(two_node_genotype()); }
 
-BlockSpec cell_block(const Genotype& g, int64_t kernel, int64_t out, int64_t ef, int64_t rf,
-                     int64_t stride) {
-  BlockSpec b{BlockType::kCell, kernel, out, ef, rf, stride};
-  b.cell = std::make_shared<const Genotype>(g);
-  return b;
-}
-
 /// 16x16x1 input, stem 16 stride 1: a Frost block, a cell block (two-node genotype),
 /// a stride-2 cell block with the Frost genotype.
 NetSpec small_cell_net() {
@@ -55,8 +51,8 @@ NetSpec small_cell_net() {
   s.num_classes = 10;
   s.stem = StemSpec{16, 3, 1};
   s.stages = {StageSpec{{BlockSpec{BlockType::kFrost, 3, 32, 3, 2, 1},
-                         cell_block(two_node_genotype(), 3, 32, 3, 4, 1)}},
-              StageSpec{{cell_block(frost_genotype(), 5, 40, 3, 4, 2)}}};
+                         cell_spec(two_node_genotype(), 3, 32, 3, 4, 1)}},
+              StageSpec{{cell_spec(frost_genotype(), 5, 40, 3, 4, 2)}}};
   s.head = HeadSpec{64};
   s.dropout = 0.0;
   return s;
@@ -189,8 +185,7 @@ TEST(CellOpConvs, ShapesParamsAndMacs) {
 }
 
 TEST(CellBlock, ResolvesConvsParamsAndKey) {
-  const ResolvedBlock b =
-      resolve_block(cell_block(two_node_genotype(), 3, 32, 3, 4, 1), 32, 8, 1.0);
+  const ResolvedBlock b = resolve_block(cell_spec(two_node_genotype(), 3, 32, 3, 4, 1), 32, 8, 1.0);
   EXPECT_EQ(b.kind, BlockKind::kCell);
   EXPECT_EQ(b.cell_channels, 8);
   EXPECT_EQ(b.squeeze_channels, 0);
@@ -209,18 +204,18 @@ TEST(CellBlock, ResolvesConvsParamsAndKey) {
   EXPECT_EQ(b.key(),
             "cell:i32x8:o32x8:k3:s1:h120:c8:gconcat|1:0.dwconv_3x3|2:0.skip+1.conv_1x1:res");
   const ResolvedBlock other =
-      resolve_block(cell_block(two_node_genotype(CellJoin::kSum), 3, 32, 3, 4, 1), 32, 8, 1.0);
+      resolve_block(cell_spec(two_node_genotype(CellJoin::kSum), 3, 32, 3, 4, 1), 32, 8, 1.0);
   EXPECT_NE(other.key(), b.key());
 }
 
 TEST(CellBlock, FallbacksAsFrost) {
   // concat with C_in / RF < 8: MBConv; EF = 1: depthwise; sum: cell at width C_in.
-  EXPECT_EQ(resolve_block(cell_block(two_node_genotype(), 3, 16, 3, 4, 1), 16, 8, 1.0).kind,
+  EXPECT_EQ(resolve_block(cell_spec(two_node_genotype(), 3, 16, 3, 4, 1), 16, 8, 1.0).kind,
             BlockKind::kMBConv);
-  EXPECT_EQ(resolve_block(cell_block(two_node_genotype(), 3, 16, 1, 1, 1), 16, 8, 1.0).kind,
+  EXPECT_EQ(resolve_block(cell_spec(two_node_genotype(), 3, 16, 1, 1, 1), 16, 8, 1.0).kind,
             BlockKind::kDepthwise);
   const ResolvedBlock sum =
-      resolve_block(cell_block(two_node_genotype(CellJoin::kSum), 3, 16, 3, 4, 1), 16, 8, 1.0);
+      resolve_block(cell_spec(two_node_genotype(CellJoin::kSum), 3, 16, 3, 4, 1), 16, 8, 1.0);
   EXPECT_EQ(sum.kind, BlockKind::kCell);
   EXPECT_EQ(sum.cell_channels, 16);
   EXPECT_EQ(sum.mid_channels, 16);
@@ -229,7 +224,7 @@ TEST(CellBlock, FallbacksAsFrost) {
 
 TEST(CellBlock, FrostGenotypeIsTheFrostBlock) {
   const BlockSpec frost{BlockType::kFrost, 5, 40, 3, 4, 1};
-  const BlockSpec cell = cell_block(frost_genotype(), 5, 40, 3, 4, 1);
+  const BlockSpec cell = cell_spec(frost_genotype(), 5, 40, 3, 4, 1);
   const ResolvedBlock rf = resolve_block(frost, 32, 8, 1.0);
   const ResolvedBlock rc = resolve_block(cell, 32, 8, 1.0);
   EXPECT_EQ(rc.kind, BlockKind::kCell);

@@ -10,6 +10,7 @@
 #include "space/frost_net.h"
 #include "space/genotype.h"
 #include "space/json_reader.h"
+#include "tests/common/cell_fixtures.h"
 #include "tests/trainer/int8/int8_test_util.h"
 #include "trainer/int8/convert.h"
 #include "trainer/int8/int8_artifact.h"
@@ -23,25 +24,10 @@ using namespace frostnas::testing;
 
 namespace {
 
+using frostnas::testing::all_ops_genotype;
+using frostnas::testing::cell_spec;
+
 namespace fs = std::filesystem;
-
-BlockSpec cell_spec(const Genotype& g, int64_t kernel, int64_t out, int64_t ef, int64_t rf,
-                    int64_t stride) {
-  BlockSpec b{BlockType::kCell, kernel, out, ef, rf, stride};
-  b.cell = std::make_shared<const Genotype>(g);
-  return b;
-}
-
-Genotype all_ops_genotype(CellJoin join) {
-  Genotype g;
-  g.name = "all";
-  g.join = join;
-  g.nodes = {{CellEdge{0, "conv_1x1"}},
-             {CellEdge{0, "dwconv_3x3"}, CellEdge{1, "dwconv_5x5"}},
-             {CellEdge{0, "max_pool_3x3"}, CellEdge{1, "se"}, CellEdge{2, "avg_pool_3x3"}},
-             {CellEdge{3, "skip"}}};
-  return g;
-}
 
 Genotype two_node_genotype() {
   Genotype g;

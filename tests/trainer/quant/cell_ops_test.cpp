@@ -5,6 +5,7 @@
 #include "space/frost_net.h"
 #include "space/genotype.h"
 #include "space/resolved_net.h"
+#include "tests/common/cell_fixtures.h"
 #include "trainer/quant/cell_ops.h"
 #include "trainer/quant/qat_block.h"
 #include "trainer/quant/qat_cell.h"
@@ -13,6 +14,9 @@
 using namespace frostnas;
 
 namespace {
+
+using frostnas::testing::all_ops_genotype;
+using frostnas::testing::cell_spec;
 
 void expect_same_layer(const ConvLayer& a, const ConvLayer& b, const std::string& what) {
   EXPECT_EQ(a.role, b.role) << what;
@@ -26,25 +30,6 @@ void expect_same_layer(const ConvLayer& a, const ConvLayer& b, const std::string
   EXPECT_EQ(a.batch_norm, b.batch_norm) << what;
   EXPECT_EQ(a.relu, b.relu) << what;
   EXPECT_EQ(a.bias, b.bias) << what;
-}
-
-BlockSpec cell_spec(const Genotype& g, int64_t kernel, int64_t out, int64_t ef, int64_t rf,
-                    int64_t stride) {
-  BlockSpec b{BlockType::kCell, kernel, out, ef, rf, stride};
-  b.cell = std::make_shared<const Genotype>(g);
-  return b;
-}
-
-/// Every genotype op once: sum join, 4 nodes.
-Genotype all_ops_genotype(CellJoin join) {
-  Genotype g;
-  g.name = "all";
-  g.join = join;
-  g.nodes = {{CellEdge{0, "conv_1x1"}},
-             {CellEdge{0, "dwconv_3x3"}, CellEdge{1, "dwconv_5x5"}},
-             {CellEdge{0, "max_pool_3x3"}, CellEdge{1, "se"}, CellEdge{2, "avg_pool_3x3"}},
-             {CellEdge{3, "skip"}}};
-  return g;
 }
 
 }  // namespace
