@@ -5,14 +5,20 @@
 // exceeds 10% of the median as unstable.
 //
 //   ninja -C build latency_frostnet
-//   build/bench/latency_frostnet --threads 1 && build/bench/latency_frostnet --threads 2
+//   build/bench/latency_frostnet                  # --threads 1,2: both in one process
 //   GOMP_SPINCOUNT=10000 build/bench/latency_frostnet --engine qnnpack --rounds 40
 //
-// Thread counts are best measured in separate invocations (--threads 1, then --threads 2):
-// even switched per block, one process measuring both got 2-thread INT8 figures slower
-// than its 1-thread ones (5.8 against 5.0 ms for small), while separate runs minutes
-// apart gave 3.3 against 4.8 ms. The INT8 saving is a ratio within one thread count, so
-// each invocation still compares FP32 and INT8 side by side.
+// One process can time both thread counts since session 4; two things had made its
+// figures wrong before:
+// - OpenBLAS reads OPENBLAS_NUM_THREADS once, at load. At 1 thread LibTorch sends batch-1
+//   1x1 convolutions to BLAS instead of oneDNN, so a process started for 2 threads timed
+//   its "1-thread" FP32 networks with 2 BLAS threads: 8.0 against 11.1 ms for small.
+//   apply_thread_settings now also calls openblas_set_num_threads.
+// - oneDNN's quantized conv cached its primitive for the first call's thread count
+//   only, so 2-thread INT8 came out slower than 1-thread INT8 (5.8 against 5.0 ms).
+//   Int8ConvBnAct now keeps one packed weight per thread count.
+// Session 4, idle, one process: small FP32 11.35 / 9.52 ms, INT8 5.10 / 3.46 ms on
+// 1 / 2 threads; separate invocations: 11.18 / 9.04 and 4.93 / 3.31 ms.
 //
 // On a 2-core VM shared with other work, 2-thread figures need both cores: a preempted
 // OpenMP worker holds the other at the barrier for a scheduler slice (milliseconds),
@@ -37,12 +43,14 @@
 
 #include <torch/torch.h>
 
+#include "bench/bench_common.h"
 #include "search/latency/lut_measurer.h"
 #include "search/latency/timing.h"
 #include "space/builtin_archs.h"
 #include "space/error.h"
 
 namespace po = boost::program_options;
+using frostnas::bench::load_average;
 using namespace frostnas;
 
 namespace {
@@ -60,13 +68,6 @@ std::vector<int64_t> parse_threads(const std::string& s) {
   return out;
 }
 
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,12 +81,7 @@ int main(int argc, char** argv) {
         "input-size", po::value<int64_t>()->default_value(224), "input side")(
         "width", po::value<std::string>()->default_value("1.0"), "width multiplier of the names");
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, options), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << options << "\n";
-      return 0;
-    }
+    if (!frostnas::bench::parse_args(argc, argv, options, vm)) return 0;
     const QuantEngine engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
     const std::vector<int64_t> threads = parse_threads(vm["threads"].as<std::string>());
     int64_t max_threads = 1;
@@ -130,7 +126,7 @@ int main(int argc, char** argv) {
     }
     apply_thread_settings(max_threads);
     for (int64_t t : threads) {
-      torch::set_num_threads(static_cast<int>(t));
+      apply_thread_settings(t);
       for (int64_t w = 0; w < timing.warmup; ++w)
         for (auto& f : fns) f();
     }
@@ -141,7 +137,7 @@ int main(int argc, char** argv) {
     for (int64_t round = 0; round < timing.rounds; ++round) {
       for (size_t k = 0; k < threads.size(); ++k) {
         const size_t ti = round % 2 == 0 ? k : threads.size() - 1 - k;
-        torch::set_num_threads(static_cast<int>(threads[ti]));
+        apply_thread_settings(threads[ti]);
         for (auto& f : fns) f();
         for (size_t i = 0; i < order.size(); ++i) order[i] = i;
         for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);

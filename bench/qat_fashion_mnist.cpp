@@ -16,6 +16,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "bench/bench_common.h"
 #include "space/builtin_archs.h"
 #include "space/resolved_net.h"
 #include "trainer/data/load_dataset.h"
@@ -23,16 +24,10 @@
 #include "trainer/train/train_model.h"
 
 namespace po = boost::program_options;
+using frostnas::bench::load_average;
 using namespace frostnas;
 
 namespace {
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
 
 double max_rss_mib() {
   rusage u{};
@@ -69,12 +64,7 @@ int main(int argc, char** argv) {
     ("out", po::value<std::string>()->default_value(""), "save the artifacts here");
   // clang-format on
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, options), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!frostnas::bench::parse_args(argc, argv, options, vm)) return 0;
   const std::string load_before = load_average();
   const uint64_t seed = static_cast<uint64_t>(vm["seed"].as<int64_t>());
 

@@ -20,6 +20,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <boost/program_options.hpp>
 
+#include "bench/bench_common.h"
 #include "space/builtin_archs.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/optim/optimizer_factory.h"
@@ -156,12 +157,7 @@ int main(int argc, char** argv) {
     ("ops", po::value<int64_t>()->default_value(0), "print the N operators with the largest self time (first variant)");
   // clang-format on
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, options), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!frostnas::bench::parse_args(argc, argv, options, vm)) return 0;
   const NetSpec spec = load_arch(vm["arch"].as<std::string>());
   const int64_t batch = vm["batch-size"].as<int64_t>();
   const int64_t steps = vm["steps"].as<int64_t>();

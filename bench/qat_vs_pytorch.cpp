@@ -19,6 +19,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "bench/bench_common.h"
 #include "space/builtin_archs.h"
 #include "space/resolved_net.h"
 #include "trainer/int8/convert.h"
@@ -27,16 +28,10 @@
 #include "trainer/train/train_model.h"
 
 namespace po = boost::program_options;
+using frostnas::bench::load_average;
 using namespace frostnas;
 
 namespace {
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
 
 struct CppFigures {
   double images_per_second = 0;
@@ -92,12 +87,7 @@ int main(int argc, char** argv) {
     ("script", po::value<std::string>()->default_value("bench/python/qat_pytorch.py"), "reference script");
   // clang-format on
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, options), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!frostnas::bench::parse_args(argc, argv, options, vm)) return 0;
   const std::string arch_path = vm["arch"].as<std::string>();
   const NetSpec spec = load_arch(arch_path);
   const int64_t threads = vm["threads"].as<int64_t>();

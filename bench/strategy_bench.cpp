@@ -19,6 +19,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "bench/bench_common.h"
 #include "controllers/reward.h"
 #include "controllers/rng_state.h"
 #include "controllers/strategy.h"
@@ -73,11 +74,7 @@ int main(int argc, char** argv) {
       "db", po::value<std::string>(), "database with the space's latency table (onednn, 1 thread)")(
       "help", "help");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, options), vm);
-  if (vm.count("help")) {
-    std::cout << options;
-    return 0;
-  }
+  if (!frostnas::bench::parse_args(argc, argv, options, vm)) return 0;
   const SearchSpace space = load_search_space(vm["space"].as<std::string>());
   const int seeds = vm["seeds"].as<int>();
   const int budget = vm["budget"].as<int>();

@@ -1,4 +1,5 @@
-// `frostnas lut build|show|validate`: the latency lookup table of a search space.
+// `frostnas lut build|show|validate|time`: the latency lookup table of a search space, and
+// saved models timed the way the table times networks.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "search/latency/lut_measurer.h"
 #include "search/latency/timing.h"
 #include "search/store/store.h"
+#include "space/builtin_archs.h"
 #include "space/error.h"
 #include "space/search_space.h"
 #include "trainer/progress_bar.h"
@@ -393,6 +395,133 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
   return 0;
 }
 
+// `lut time`: saved models (pipeline or `frostnas train --out` directories) timed the way
+// `lut build` and `lut validate` time whole networks, in a fresh process: the pipeline
+// runs it for its final models, whose in-process figures came out up to 3x too slow
+// after training.
+int lut_time(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()(
+      "model", po::value<std::vector<std::string>>(),
+      "saved model directory with int8/ and qat.pt or qat_checkpoint.pt (repeatable)")(
+      "arch", po::value<std::vector<std::string>>(),
+      "architecture (built-in name or JSON file) timed with seeded random weights, as the "
+      "table's networks: trained weights run alike (repeatable)")(
+      "engine", po::value<std::string>(),
+      "INT8 engine of --arch networks: onednn or qnnpack (default: the models' engine, "
+      "else onednn)")(
+      "space", po::value<std::string>(),
+      "frostnas.space/1 JSON whose sampled networks fill the interleaved group (the table's "
+      "protocol); without it the models are timed among themselves")(
+      "input-size", po::value<int64_t>(), "override the space's input side (8..1024)")(
+      "db", po::value<std::string>(), "experiment database with a table: adds its predictions")(
+      "seed", po::value<int64_t>()->default_value(0), "seed of the inputs and round order (>= 0)")(
+      "rounds", po::value<int64_t>()->default_value(40), "timed interleaved rounds per network")(
+      "warmup", po::value<int64_t>()->default_value(3), "untimed calls per network first")(
+      "threads", po::value<int64_t>()->default_value(1), "intra-op threads (1..256)")(
+      "json", po::bool_switch()->default_value(false), "print one JSON object");
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  if (!vm.count("model") && !vm.count("arch"))
+    throw InputError("missing --model DIR (a saved model directory) or --arch ARCH");
+  const auto dirs =
+      vm.count("model") ? vm["model"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto archs =
+      vm.count("arch") ? vm["arch"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const int64_t threads = check_range(vm, "threads", 1, 256);
+  const int64_t seed = check_range(vm, "seed", 0, INT64_MAX);
+  const TimingOptions timing = timing_option(vm, static_cast<uint64_t>(seed));
+  const bool json = vm["json"].as<bool>();
+  std::optional<SearchSpace> space;
+  if (vm.count("space")) space = space_option(vm);
+
+  std::vector<BuiltNet> models;
+  std::vector<std::string> sources;  // what each model came from
+  for (const auto& d : dirs) {
+    models.push_back(load_built_net(d, static_cast<uint64_t>(seed)));
+    sources.push_back(d);
+  }
+  QuantEngine engine = models.empty() ? QuantEngine::kOneDNN : models.front().int8->engine();
+  if (vm.count("engine")) engine = engine_option(vm);
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i].int8->engine() != engine) {
+      throw InputError(dirs[i] + "/int8: engine " + to_string(models[i].int8->engine()) +
+                       ", but the others use " + to_string(engine) +
+                       " (time models of one engine together)");
+    }
+  }
+  if (!quant_engine_available(engine))
+    throw InputError("engine " + to_string(engine) + " is not available in this LibTorch build");
+  for (size_t i = 0; i < archs.size(); ++i) {
+    NetSpec spec = load_arch(archs[i]);
+    validate(spec, archs[i]);
+    models.push_back(build_net(spec, engine, static_cast<uint64_t>(seed) + i));
+    sources.push_back(archs[i]);
+  }
+  std::optional<MachineTable> mt;
+  if (vm.count("db")) mt = open_machine_table(vm["db"].as<std::string>(), engine, threads);
+
+  std::vector<std::string> argv;
+  with_args("lut", "time", args, argv);
+  reexec_with_thread_env(argv, threads, engine);
+  apply_thread_settings(threads);
+  const std::string load_before = load_average();
+  const int64_t fill = std::max<int64_t>(0, kNetworkGroup - static_cast<int64_t>(models.size()));
+  const std::vector<NetSpec> companions =
+      space ? calibration_networks(*space, fill, kCalibrationSeed) : std::vector<NetSpec>{};
+  const auto t = time_with_companions(models, companions, engine, timing,
+                                      kCalibrationSeed + static_cast<uint64_t>(seed));
+  nlohmann::json rows = nlohmann::json::array();
+  if (!json) {
+    std::printf("%-24s %16s %16s %12s %12s\n", "model", "INT8 ms (IQR)", "FP32 ms (IQR)",
+                "INT8 pred", "FP32 pred");
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    nlohmann::json row{{"source", sources[i]},
+                       {"name", models[i].spec.name},
+                       {"int8_ms", t[i].int8.median_ms},
+                       {"int8_spread_ms", t[i].int8.spread_ms},
+                       {"fp32_ms", t[i].fp32.median_ms},
+                       {"fp32_spread_ms", t[i].fp32.spread_ms}};
+    std::string p8 = "-", p32 = "-";
+    if (mt) {
+      const TableLatencyModel m8(mt->table, Precision::kInt8), m32(mt->table, Precision::kFP32);
+      if (m8.missing_keys(models[i].spec).empty()) {
+        row["int8_predicted_ms"] = m8.predict_ms(models[i].spec);
+        p8 = fmt("%.3f", row["int8_predicted_ms"].get<double>());
+      }
+      if (m32.missing_keys(models[i].spec).empty()) {
+        row["fp32_predicted_ms"] = m32.predict_ms(models[i].spec);
+        p32 = fmt("%.3f", row["fp32_predicted_ms"].get<double>());
+      }
+    }
+    rows.push_back(row);
+    if (!json) {
+      std::printf("%-24s %8.3f (%5.3f) %8.3f (%5.3f) %12s %12s\n", models[i].spec.name.c_str(),
+                  t[i].int8.median_ms, t[i].int8.spread_ms, t[i].fp32.median_ms,
+                  t[i].fp32.spread_ms, p8.c_str(), p32.c_str());
+    }
+  }
+  const std::string load_after = load_average();
+  if (json) {
+    std::cout << nlohmann::json{{"engine", to_string(engine)},
+                                {"threads", threads},
+                                {"rounds", timing.rounds},
+                                {"companions", companions.size()},
+                                {"load_average_before", load_before},
+                                {"load_average_after", load_after},
+                                {"models", rows}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "lut time: " << models.size() << " model(s) with " << companions.size()
+              << " sampled companion network(s), batch 1, " << threads << " thread(s), "
+              << to_string(engine) << ", load average before " << load_before << ", after "
+              << load_after << "\n";
+  }
+  return 0;
+}
+
 const RegisterCommand kLutBuild(
     {"lut build", "frostnas lut build --space SPACE.json --db FILE [options]",
      "Measure the INT8 / FP32 latency table of a search space on this machine", lut_build});
@@ -401,6 +530,10 @@ const RegisterCommand kLutShow({"lut show", "frostnas lut show --db FILE [option
 const RegisterCommand kLutValidate(
     {"lut validate", "frostnas lut validate --space SPACE.json --db FILE --samples N [options]",
      "Compare table predictions with end-to-end measurements of sampled networks", lut_validate});
+const RegisterCommand kLutTime(
+    {"lut time", "frostnas lut time --model DIR [--model DIR ...] [--space SPACE.json] [options]",
+     "Time saved models end to end the way the table times networks, with its predictions",
+     lut_time});
 
 }  // namespace
 }  // namespace frostnas::cli

@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
+#include "cli/subprocess.h"
 #include "experiments/pipeline/pipeline.h"
 #include "search/store/store.h"
 #include "space/error.h"
@@ -52,6 +55,26 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
   hooks.quiet = vm["quiet"].as<bool>();
   hooks.stop = &g_stop;
   hooks.log = [](const std::string& line) { std::cerr << line << "\n"; };
+  hooks.time_saved_model = [](const std::string& dir, const std::string& space_json,
+                              const MeasureConfig& m, uint64_t seed) {
+    const std::string out = run_capture(
+        {self_executable(), "lut", "time", "--model", dir, "--space", space_json, "--threads",
+         std::to_string(m.threads), "--rounds", std::to_string(m.rounds), "--warmup",
+         std::to_string(m.warmup), "--seed", std::to_string(seed), "--json"});
+    NetTiming t;
+    try {
+      const auto j = nlohmann::json::parse(out).at("models").at(0);
+      t.int8.median_ms = j.at("int8_ms").get<double>();
+      t.int8.spread_ms = j.at("int8_spread_ms").get<double>();
+      t.fp32.median_ms = j.at("fp32_ms").get<double>();
+      t.fp32.spread_ms = j.at("fp32_spread_ms").get<double>();
+      t.int8.samples = t.fp32.samples = m.rounds;
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error("frostnas lut time --model " + dir + ": bad output (" +
+                               e.what() + ")");
+    }
+    return t;
+  };
   g_stop.store(false);
   auto previous = std::signal(SIGINT, on_pipeline_sigint);
   const PipelineSummary s = run_pipeline(*config, store, resume, hooks);

@@ -425,8 +425,9 @@ int eval(const Command& self, const std::vector<std::string>& args) {
     std::cout << "int8_acc " << fmt(acc) << "% on " << split << " (" << data.size() << " images)\n"
               << "int8 batch-1 latency: median " << fmt(lat.median_ms, "%.3f") << " ms (min "
               << fmt(lat.min_ms, "%.3f") << ", mean " << fmt(lat.mean_ms, "%.3f") << ", "
-              << lat.runs << " runs, " << threads << " threads, " << to_string(net.engine())
-              << ")\n";
+              << lat.runs << " back-to-back runs, " << threads << " threads, "
+              << to_string(net.engine())
+              << "; `frostnas lut time` times it as the latency table does)\n";
   }
   return 0;
 }

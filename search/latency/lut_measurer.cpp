@@ -1,6 +1,12 @@
 #include "search/latency/lut_measurer.h"
 
+#include <filesystem>
+
 #include <torch/torch.h>
+
+#include "space/error.h"
+#include "trainer/int8/int8_artifact.h"
+#include "trainer/quant/qat_checkpoint.h"
 
 #include "trainer/int8/convert.h"
 #include "trainer/int8/int8_ops.h"
@@ -203,6 +209,39 @@ std::vector<NetTiming> measure_networks(const std::vector<NetSpec>& specs, Quant
     if (progress) progress(out.size());
   }
   return out;
+}
+
+BuiltNet load_built_net(const std::string& dir, uint64_t seed) {
+  namespace fs = std::filesystem;
+  const fs::path root(dir);
+  BuiltNet out;
+  out.int8 = std::make_shared<Int8Net>(load_int8_model((root / "int8").string()));
+  fs::path checkpoint = root / "qat.pt";
+  if (!fs::exists(checkpoint)) checkpoint = root / "qat_checkpoint.pt";
+  if (!fs::exists(checkpoint))
+    throw InputError(dir + ": no float checkpoint (qat.pt or qat_checkpoint.pt) for the FP32 side");
+  QatNet qat = load_qat_checkpoint(checkpoint.string());
+  if (!(qat->spec() == out.int8->spec()))
+    throw InputError(checkpoint.string() + ": architecture '" + qat->spec().name +
+                     "' differs from that of " + (root / "int8").string() + " ('" +
+                     out.int8->spec().name + "')");
+  out.fp32 = std::make_shared<FoldedNet>(fold_to_fp32(*qat));
+  out.spec = out.int8->spec();
+  torch::manual_seed(seed);
+  out.input = torch::randn({1, out.spec.in_channels, out.spec.input_size, out.spec.input_size});
+  return out;
+}
+
+std::vector<NetTiming> time_with_companions(const std::vector<BuiltNet>& nets,
+                                            const std::vector<NetSpec>& companions,
+                                            QuantEngine engine, const TimingOptions& timing,
+                                            uint64_t seed) {
+  std::vector<BuiltNet> all = nets;
+  for (size_t i = 0; i < companions.size(); ++i)
+    all.push_back(build_net(companions[i], engine, seed + i));
+  std::vector<NetTiming> t = time_networks(all, engine, timing);
+  t.resize(nets.size());
+  return t;
 }
 
 }  // namespace frostnas

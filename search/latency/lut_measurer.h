@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -91,5 +92,24 @@ std::vector<NetTiming> measure_networks(const std::vector<NetSpec>& specs, Quant
                                         const TimingOptions& timing, uint64_t seed,
                                         int64_t group = kNetworkGroup,
                                         const std::function<void(size_t)>& progress = {});
+
+/// A saved model as a BuiltNet: the INT8 artifact `dir/int8` (load_int8_model) and the
+/// FP32 fold of the float checkpoint `dir/qat.pt` (the pipeline) or
+/// `dir/qat_checkpoint.pt` (`frostnas train --out`); input seeded normal. Throws
+/// InputError naming the missing or bad file, or an architecture that differs between
+/// the two.
+BuiltNet load_built_net(const std::string& dir, uint64_t seed = 0);
+
+/// Times `nets` under the table's protocol for whole networks (that of measure_networks
+/// in `lut build` and `lut validate`): interleaved in one group with `companions` built
+/// with random weights (seeds seed, seed + 1, ...), so that each network shares its
+/// rounds with as many others (the same cache pressure). Trained and random weights run
+/// alike (bench/latency_trained_gap); what differs between processes is their state, so
+/// final figures are best taken in a fresh process (`frostnas lut time`). Returns the
+/// timings of `nets`, in order.
+std::vector<NetTiming> time_with_companions(const std::vector<BuiltNet>& nets,
+                                            const std::vector<NetSpec>& companions,
+                                            QuantEngine engine, const TimingOptions& timing,
+                                            uint64_t seed);
 
 }  // namespace frostnas

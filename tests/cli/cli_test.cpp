@@ -108,4 +108,6 @@ TEST(Cli, BadInputIsOneLineAndExitTwo) {
       "--seed: -1 is out of range (allowed: >= 0)");
   expect_input_error(run_frostnas("space show " + src("experiments/spaces/proxy.json") + " extra"),
                      "too many positional options");
+  expect_input_error(run_frostnas("lut time"), "missing --model DIR");
+  expect_input_error(run_frostnas("lut time --model /nonexistent"), "/nonexistent/int8");
 }

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "experiments/pipeline/pipeline.h"
+#include "search/latency/latency_table.h"
+#include "search/latency/lut_measurer.h"
+#include "space/search_space.h"
 #include "space/json_reader.h"
 #include "space/net_spec.h"
 #include "trainer/int8/int8_artifact.h"
@@ -83,6 +86,22 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
 
   stop.store(false);
   hooks.log = nullptr;
+  // The resumed run times its models through the hook (the CLI's runs `frostnas lut
+  // time` in a fresh process); here it loads the saved model back and times it in process.
+  std::vector<std::string> timed;
+  hooks.time_saved_model = [&](const std::string& dir, const std::string& space_json,
+                               const MeasureConfig& m, uint64_t seed) {
+    timed.push_back(dir);
+    EXPECT_EQ(std::filesystem::path(space_json).parent_path(),
+              std::filesystem::path(dir).parent_path());
+    TimingOptions o;
+    o.warmup = m.warmup;
+    o.rounds = m.rounds;
+    return time_with_companions({load_built_net(dir, seed)},
+                                calibration_networks(load_search_space(space_json), 2, seed),
+                                QuantEngine::kOneDNN, o, seed)
+        .front();
+  };
   const PipelineConfig stored = pipeline_config_from_json(
       store.get_experiment(first.experiment_id).config, "stored", ".", false);
   const PipelineSummary second = run_pipeline(stored, store, first.experiment_id, hooks);
@@ -90,6 +109,10 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
   EXPECT_EQ(second.experiment_id, first.experiment_id);
   EXPECT_EQ(second.search_experiment_id, first.search_experiment_id);
   ASSERT_EQ(second.models.size(), 3u);
+  // Only the two baselines were trained (and timed) in the resumed run.
+  ASSERT_EQ(timed.size(), 2u);
+  EXPECT_EQ(timed[0], pipeline_model_dir(store, first.experiment_id, second.models[1].name));
+  EXPECT_EQ(timed[1], pipeline_model_dir(store, first.experiment_id, second.models[2].name));
   // The found network was not trained again: same candidate, same figures.
   EXPECT_EQ(second.models[0].candidate_id, found_before[0].id);
   EXPECT_DOUBLE_EQ(second.models[0].int8_acc, *found_before[0].int8_acc);

@@ -1,8 +1,22 @@
 #include "trainer/int8/int8_conv.h"
 
+#include <mutex>
+#include <utility>
+#include <vector>
+
 #include "trainer/quant/act_fake_quant.h"
 
 namespace frostnas {
+
+struct Int8ConvBnAct::Packs {
+  struct Entry {
+    std::vector<int64_t> sizes;  // input sizes; empty: not yet called
+    int threads = 0;
+    ConvPacked packed;
+  };
+  std::mutex mutex;
+  std::vector<Entry> entries;  // entries[0] made by the constructor
+};
 
 Int8ConvBnAct::Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tensor scales,
                              at::Tensor bias, QParams out, QuantEngine engine)
@@ -21,8 +35,10 @@ Int8ConvBnAct::Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tenso
   TORCH_CHECK(out.scale > 0 && out.zero_point >= 0 && out.zero_point <= 255, "Int8ConvBnAct '",
               layer.role, "': bad output qparams");
   QEngineGuard guard(engine);
-  packed_ = conv2d_prepack(make_qweight(codes_, scales_), bias_, layer.stride, layer.padding(),
-                           layer.groups);
+  packs_ = std::make_shared<Packs>();
+  packs_->entries.push_back({{}, 0,
+                             conv2d_prepack(make_qweight(codes_, scales_), bias_, layer.stride,
+                                            layer.padding(), layer.groups)});
 }
 
 Int8ConvBnAct Int8ConvBnAct::from_float(const ConvLayer& layer, const at::Tensor& weight,
@@ -32,7 +48,37 @@ Int8ConvBnAct Int8ConvBnAct::from_float(const ConvLayer& layer, const at::Tensor
 }
 
 at::Tensor Int8ConvBnAct::forward(const at::Tensor& qx) const {
-  return qconv2d(qx, packed_, out_, layer_.relu);
+  if (engine_ != QuantEngine::kOneDNN)
+    return qconv2d(qx, packs_->entries.front().packed, out_, layer_.relu);
+  ConvPacked packed;
+  {
+    const int threads = at::get_num_threads();
+    std::lock_guard<std::mutex> lock(packs_->mutex);
+    auto& entries = packs_->entries;
+    for (const auto& e : entries)
+      if (e.threads == threads && qx.sizes() == at::IntArrayRef(e.sizes)) packed = e.packed;
+    if (!packed) {
+      if (entries.front().sizes.empty()) {
+        entries.front().sizes = qx.sizes().vec();
+        entries.front().threads = threads;
+        packed = entries.front().packed;
+      } else if (entries.size() < kMaxPacks) {
+        QEngineGuard guard(engine_);
+        entries.push_back({qx.sizes().vec(), threads,
+                           conv2d_prepack(make_qweight(codes_, scales_), bias_, layer_.stride,
+                                          layer_.padding(), layer_.groups)});
+        packed = entries.back().packed;
+      } else {
+        packed = entries.front().packed;
+      }
+    }
+  }
+  return qconv2d(qx, packed, out_, layer_.relu);
+}
+
+size_t Int8ConvBnAct::pack_count() const {
+  std::lock_guard<std::mutex> lock(packs_->mutex);
+  return packs_->entries.size();
 }
 
 }  // namespace frostnas

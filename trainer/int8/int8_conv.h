@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstddef>
+#include <memory>
+
 #include <ATen/ATen.h>
 
 #include "space/resolved_net.h"
@@ -12,6 +15,13 @@ namespace frostnas {
 /// depthwise, project, head, or the 1x1 classifier with bias): per-channel symmetric
 /// qint8 weights (codes -127..127), float bias, requantized to `out` qparams.
 /// quint8 channels-last [N, in, H, W] -> quint8 channels-last [N, out, H', W'].
+///
+/// oneDNN's quantized conv caches its primitive on the packed weight for the input
+/// shape and thread count of the first call only; every later call of another shape or
+/// thread count builds the primitive anew (batch-1 latency about twice as long after a
+/// batch-256 accuracy run). So on oneDNN each (input sizes, threads) gets its own
+/// packed weight, packed at its first call (at most kMaxPacks; further shapes share the
+/// first). Copies share the packs. Calls may come from several threads.
 class Int8ConvBnAct {
  public:
   /// codes: kChar [out, in / groups, k, k]; scales: [out]; bias: float [out].
@@ -23,6 +33,10 @@ class Int8ConvBnAct {
                                   const at::Tensor& bias, QParams out, QuantEngine engine);
 
   at::Tensor forward(const at::Tensor& qx) const;
+
+  /// Packed weights made so far (1 after construction).
+  size_t pack_count() const;
+  static constexpr size_t kMaxPacks = 8;
 
   const ConvLayer& layer() const { return layer_; }
   QParams out_qparams() const { return out_; }
@@ -36,7 +50,8 @@ class Int8ConvBnAct {
   at::Tensor codes_, scales_, bias_;
   QParams out_;
   QuantEngine engine_;
-  ConvPacked packed_;
+  struct Packs;
+  std::shared_ptr<Packs> packs_;
 };
 
 }  // namespace frostnas

@@ -106,3 +106,48 @@ TEST(Int8ConvBnAct, RejectsWrongShapes) {
                              QuantEngine::kOneDNN),
                c10::Error);
 }
+
+TEST(Int8ConvBnAct, PacksOncePerInputShapeAndThreadCountOnOneDNN) {
+  if (!quant_engine_available(QuantEngine::kOneDNN)) GTEST_SKIP() << "no oneDNN engine";
+  torch::manual_seed(3);
+  ConvLayer l;
+  l.role = "expand";
+  l.in_channels = 8;
+  l.out_channels = 16;
+  l.kernel = 3;
+  l.relu = true;
+  const QParams in{0.05, 10}, out{0.04, 0};
+  auto conv = Int8ConvBnAct::from_float(l, torch::randn({16, 8, 3, 3}) * 0.2, torch::randn({16}),
+                                        out, QuantEngine::kOneDNN);
+  Int8ConvBnAct fresh(l, conv.codes(), conv.scales(), conv.bias(), out, QuantEngine::kOneDNN);
+  QEngineGuard guard(QuantEngine::kOneDNN);
+  torch::NoGradGuard no_grad;
+  auto x4 = quantize_activation(torch::randn({4, 8, 6, 6}), in);
+  auto x1 = quantize_activation(torch::randn({1, 8, 6, 6}), in);
+  EXPECT_EQ(conv.pack_count(), 1u);
+  auto y4 = conv.forward(x4);  // the first call takes the constructor's pack
+  EXPECT_EQ(conv.pack_count(), 1u);
+  auto y1 = conv.forward(x1);  // a new shape gets its own
+  EXPECT_EQ(conv.pack_count(), 2u);
+  EXPECT_TRUE(torch::equal(conv.forward(x1).int_repr(), y1.int_repr()));
+  EXPECT_TRUE(torch::equal(conv.forward(x4).int_repr(), y4.int_repr()));
+  EXPECT_EQ(conv.pack_count(), 2u);
+  // The same results as a conv called at batch 1 first, and as its rows at batch 4.
+  EXPECT_TRUE(torch::equal(fresh.forward(x1).int_repr(), y1.int_repr()));
+  EXPECT_TRUE(torch::equal(fresh.forward(x4).int_repr(), y4.int_repr()));
+  Int8ConvBnAct copy = conv;  // copies share the packs
+  copy.forward(x1);
+  EXPECT_EQ(copy.pack_count(), 2u);
+  // Another thread count is another primitive.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(threads == 1 ? 2 : 1);
+  EXPECT_TRUE(torch::equal(conv.forward(x1).int_repr(), y1.int_repr()));
+  at::set_num_threads(threads);
+  EXPECT_EQ(conv.pack_count(), 3u);
+  // Past kMaxPacks shapes share the first pack and stay exact.
+  for (int64_t side = 7; side < 7 + 2 * static_cast<int64_t>(Int8ConvBnAct::kMaxPacks); ++side) {
+    auto x = quantize_activation(torch::randn({1, 8, side, side}), in);
+    EXPECT_TRUE(torch::equal(conv.forward(x).int_repr(), fresh.forward(x).int_repr())) << side;
+  }
+  EXPECT_EQ(conv.pack_count(), Int8ConvBnAct::kMaxPacks);
+}
