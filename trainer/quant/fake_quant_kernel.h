@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+
+#include <torch/torch.h>
+
+namespace frostnas {
+
+/// Per-tensor affine fake quantization with the straight-through gradient: the values
+/// and gradients of torch::fake_quantize_per_tensor_affine(x, scale, zero_point,
+/// quant_min, quant_max), bit for bit (q = nearbyint(x / scale) + zero_point, clamped to
+/// [quant_min, quant_max], back as (q - zero_point) * scale; the gradient passes where
+/// q was in range). Float CPU tensors go through one vectorized pass (AVX2 where the
+/// CPU has it) that also writes a byte mask for the backward; LibTorch 1.13's CPU kernel
+/// is a scalar loop and took 17 % of a proxy QAT step (bench/qat_step_profile). Other
+/// devices and dtypes use LibTorch's op. Any shape and memory format -> the same.
+/// Beyond LibTorch's defined behaviour (|x / scale| >= 2^63, inf, NaN) it saturates
+/// +-inf and huge values to the nearer end of the range and keeps NaN, where LibTorch's
+/// float-to-int64 conversion maps them to quant_min.
+torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int64_t zero_point,
+                                       int64_t quant_min, int64_t quant_max);
+
+/// Instruction sets of the CPU kernel; kAuto picks AVX2 + FMA where the CPU has them.
+/// Tests force kBaseline to cover the other build of the loops.
+enum class FakeQuantIsa { kAuto, kBaseline };
+void set_fake_quant_isa(FakeQuantIsa isa);
+
+}  // namespace frostnas
