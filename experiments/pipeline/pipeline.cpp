@@ -179,7 +179,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
             calibration_networks(config.search.space, kNetworkGroup - 1, kCalibrationSeed),
             config.search.latency.engine, timing, kCalibrationSeed + config.seed)
             .front();
-    torch::set_num_threads(previous_threads);
+    apply_thread_settings(previous_threads);
   }
 
   out.result.status = "done";
