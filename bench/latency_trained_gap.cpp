@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <torch/torch.h>
+#include <boost/program_options.hpp>
 
 #include "bench/bench_common.h"
 #include "search/latency/lut_measurer.h"
@@ -128,17 +128,18 @@ int main(int argc, char** argv) {
         sf.push_back(stage_fn(random[m], i, ri[i]));
       }
       auto st = time_interleaved(sf, timing);
-      std::printf("\n%s, per stage (sum trained %.3f, random %.3f ms)\n",
-                  trained[m]->spec().name.c_str(), [&] {
-                    double s = 0;
-                    for (size_t i = 0; i < st.size(); i += 2) s += st[i].median_ms;
-                    return s;
-                  }(),
-                  [&] {
-                    double s = 0;
-                    for (size_t i = 1; i < st.size(); i += 2) s += st[i].median_ms;
-                    return s;
-                  }());
+      std::printf(
+          "\n%s, per stage (sum trained %.3f, random %.3f ms)\n", trained[m]->spec().name.c_str(),
+          [&] {
+            double s = 0;
+            for (size_t i = 0; i < st.size(); i += 2) s += st[i].median_ms;
+            return s;
+          }(),
+          [&] {
+            double s = 0;
+            for (size_t i = 1; i < st.size(); i += 2) s += st[i].median_ms;
+            return s;
+          }());
       std::printf("%-8s %-22s %12s %12s %8s\n", "stage", "input", "trained ms", "random ms",
                   "ratio");
       for (size_t i = 0; i < ti.size(); ++i) {

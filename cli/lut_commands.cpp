@@ -477,12 +477,9 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
                 "INT8 pred", "FP32 pred");
   }
   for (size_t i = 0; i < models.size(); ++i) {
-    nlohmann::json row{{"source", sources[i]},
-                       {"name", models[i].spec.name},
-                       {"int8_ms", t[i].int8.median_ms},
-                       {"int8_spread_ms", t[i].int8.spread_ms},
-                       {"fp32_ms", t[i].fp32.median_ms},
-                       {"fp32_spread_ms", t[i].fp32.spread_ms}};
+    nlohmann::json row{{"source", sources[i]},           {"name", models[i].spec.name},
+                       {"int8_ms", t[i].int8.median_ms}, {"int8_spread_ms", t[i].int8.spread_ms},
+                       {"fp32_ms", t[i].fp32.median_ms}, {"fp32_spread_ms", t[i].fp32.spread_ms}};
     std::string p8 = "-", p32 = "-";
     if (mt) {
       const TableLatencyModel m8(mt->table, Precision::kInt8), m32(mt->table, Precision::kFP32);

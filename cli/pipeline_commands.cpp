@@ -70,8 +70,8 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
       t.fp32.spread_ms = j.at("fp32_spread_ms").get<double>();
       t.int8.samples = t.fp32.samples = m.rounds;
     } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error("frostnas lut time --model " + dir + ": bad output (" +
-                               e.what() + ")");
+      throw std::runtime_error("frostnas lut time --model " + dir + ": bad output (" + e.what() +
+                               ")");
     }
     return t;
   };

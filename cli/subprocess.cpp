@@ -46,11 +46,10 @@ std::string run_capture(const std::vector<std::string>& argv) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " " +
-                             (argv.size() > 2 ? argv[2] : "") +
-                             (WIFEXITED(status)
-                                  ? " exited with status " + std::to_string(WEXITSTATUS(status))
-                                  : " was killed"));
+    throw std::runtime_error(
+        argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " " + (argv.size() > 2 ? argv[2] : "") +
+        (WIFEXITED(status) ? " exited with status " + std::to_string(WEXITSTATUS(status))
+                           : " was killed"));
   }
   return out;
 }

@@ -175,8 +175,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
     timing.rounds = config.measure.rounds;
     timing.seed = config.seed;
     t = time_with_companions(
-            {built},
-            calibration_networks(config.search.space, kNetworkGroup - 1, kCalibrationSeed),
+            {built}, calibration_networks(config.search.space, kNetworkGroup - 1, kCalibrationSeed),
             config.search.latency.engine, timing, kCalibrationSeed + config.seed)
             .front();
     apply_thread_settings(previous_threads);

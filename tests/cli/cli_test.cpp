@@ -110,4 +110,10 @@ TEST(Cli, BadInputIsOneLineAndExitTwo) {
                      "too many positional options");
   expect_input_error(run_frostnas("lut time"), "missing --model DIR");
   expect_input_error(run_frostnas("lut time --model /nonexistent"), "/nonexistent/int8");
+  expect_input_error(run_frostnas("lut time --arch frostnet-huge-1.0"),
+                     "(allowed: a frostnas.arch/1 JSON file or one of");
+  expect_input_error(run_frostnas("lut time --arch frostnet-small-0.35 --engine bogus"),
+                     "--engine");
+  expect_input_error(run_frostnas("lut time --arch frostnet-small-0.35 --threads 0"),
+                     "--threads: 0 is out of range (allowed: 1..256)");
 }

@@ -6,9 +6,9 @@
 #include "experiments/pipeline/pipeline.h"
 #include "search/latency/latency_table.h"
 #include "search/latency/lut_measurer.h"
-#include "space/search_space.h"
 #include "space/json_reader.h"
 #include "space/net_spec.h"
+#include "space/search_space.h"
 #include "trainer/int8/int8_artifact.h"
 
 namespace frostnas {

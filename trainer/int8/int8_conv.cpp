@@ -36,7 +36,8 @@ Int8ConvBnAct::Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tenso
               layer.role, "': bad output qparams");
   QEngineGuard guard(engine);
   packs_ = std::make_shared<Packs>();
-  packs_->entries.push_back({{}, 0,
+  packs_->entries.push_back({{},
+                             0,
                              conv2d_prepack(make_qweight(codes_, scales_), bias_, layer.stride,
                                             layer.padding(), layer.groups)});
 }

@@ -32,11 +32,11 @@ inline void backward_loop(const float* g, const uint8_t* mask, float* dx, int64_
 }
 
 __attribute__((target("avx2,fma"))) void forward_avx2(const float* x, float* y, uint8_t* m,
-                                                       int64_t n, FqArgs a) {
+                                                      int64_t n, FqArgs a) {
   forward_loop<1>(x, y, m, n, a);
 }
 __attribute__((target("avx2,fma"))) void backward_avx2(const float* g, const uint8_t* m, float* dx,
-                                                        int64_t n) {
+                                                       int64_t n) {
   backward_loop<1>(g, m, dx, n);
 }
 void forward_base(const float* x, float* y, uint8_t* m, int64_t n, FqArgs a) {
@@ -91,8 +91,9 @@ class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
       const uint8_t* mp = mask.data_ptr<uint8_t>();
       float* dp = dx.data_ptr<float>();
       const auto fn = has_avx2() ? backward_avx2 : backward_base;
-      at::parallel_for(0, g.numel(), kGrain,
-                       [&](int64_t begin, int64_t end) { fn(gp + begin, mp + begin, dp + begin, end - begin); });
+      at::parallel_for(0, g.numel(), kGrain, [&](int64_t begin, int64_t end) {
+        fn(gp + begin, mp + begin, dp + begin, end - begin);
+      });
     } else {
       dx = g * mask;
     }

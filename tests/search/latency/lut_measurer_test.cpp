@@ -5,10 +5,10 @@
 #include "search/latency/latency_table.h"
 #include "search/latency/lut_measurer.h"
 #include "space/error.h"
+#include "tests/search/latency/lut_test_util.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"
 #include "trainer/quant/qat_net.h"
-#include "tests/search/latency/lut_test_util.h"
 #include "trainer/quant/quant_engine.h"
 
 namespace frostnas {
@@ -86,8 +86,8 @@ TEST(LoadBuiltNet, LoadsASavedModelAndTimesItAmongCompanions) {
   TimingOptions o;
   o.warmup = 0;
   o.rounds = 2;
-  const auto t = time_with_companions({loaded}, calibration_networks(space, 3, 0),
-                                      QuantEngine::kOneDNN, o, 0);
+  const auto t =
+      time_with_companions({loaded}, calibration_networks(space, 3, 0), QuantEngine::kOneDNN, o, 0);
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].int8.samples, 2);
   EXPECT_GT(t[0].fp32.median_ms, 0.0);

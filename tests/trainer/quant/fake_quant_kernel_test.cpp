@@ -47,9 +47,10 @@ TEST(FakeQuantKernel, MatchesLibTorchBitForBitOnBothIsas) {
                             torch::cat({torch::randn({50}), torch::tensor({0.0f, -0.0f})}), 0.02f,
                             0, 0, 127);
     expect_same_as_libtorch("zero point at quant_max", torch::randn({97}), 0.02f, 127, 0, 127);
-    expect_same_as_libtorch("channels-last",
-                            (torch::randn({2, 8, 5, 5}) * 3).contiguous(torch::MemoryFormat::ChannelsLast),
-                            0.05f, 20, 0, 127);
+    expect_same_as_libtorch(
+        "channels-last",
+        (torch::randn({2, 8, 5, 5}) * 3).contiguous(torch::MemoryFormat::ChannelsLast), 0.05f, 20,
+        0, 127);
     expect_same_as_libtorch("strided view", (torch::randn({40, 30}) * 3).slice(1, 0, 30, 2), 0.05f,
                             20, 0, 127);
     // Several parallel chunks and a tail that is no multiple of any vector width.
