@@ -56,8 +56,12 @@ at::Tensor Int8ConvBnAct::forward(const at::Tensor& qx) const {
     const int threads = at::get_num_threads();
     std::lock_guard<std::mutex> lock(packs_->mutex);
     auto& entries = packs_->entries;
-    for (const auto& e : entries)
-      if (e.threads == threads && qx.sizes() == at::IntArrayRef(e.sizes)) packed = e.packed;
+    for (const auto& e : entries) {
+      if (e.threads == threads && qx.sizes() == at::IntArrayRef(e.sizes)) {
+        packed = e.packed;
+        break;
+      }
+    }
     if (!packed) {
       if (entries.front().sizes.empty()) {
         entries.front().sizes = qx.sizes().vec();

@@ -14,8 +14,9 @@ struct FqArgs {
   float scale, inv_scale, zero_point, quant_min, quant_max;
 };
 
-template <int kTag>
-inline void forward_loop(const float* x, float* y, uint8_t* mask, int64_t n, FqArgs a) {
+// always_inline: each target-specific caller gets its own copy, compiled for its ISA.
+__attribute__((always_inline)) inline void forward_loop(const float* x, float* y, uint8_t* mask,
+                                                        int64_t n, FqArgs a) {
   for (int64_t i = 0; i < n; ++i) {
     // As LibTorch: the product with the reciprocal rounded half to even, the zero point
     // added, the range test on the unclamped code.
@@ -26,24 +27,24 @@ inline void forward_loop(const float* x, float* y, uint8_t* mask, int64_t n, FqA
   }
 }
 
-template <int kTag>
-inline void backward_loop(const float* g, const uint8_t* mask, float* dx, int64_t n) {
+__attribute__((always_inline)) inline void backward_loop(const float* g, const uint8_t* mask,
+                                                         float* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? g[i] : 0.0f;
 }
 
 __attribute__((target("avx2,fma"))) void forward_avx2(const float* x, float* y, uint8_t* m,
                                                       int64_t n, FqArgs a) {
-  forward_loop<1>(x, y, m, n, a);
+  forward_loop(x, y, m, n, a);
 }
 __attribute__((target("avx2,fma"))) void backward_avx2(const float* g, const uint8_t* m, float* dx,
                                                        int64_t n) {
-  backward_loop<1>(g, m, dx, n);
+  backward_loop(g, m, dx, n);
 }
 void forward_base(const float* x, float* y, uint8_t* m, int64_t n, FqArgs a) {
-  forward_loop<0>(x, y, m, n, a);
+  forward_loop(x, y, m, n, a);
 }
 void backward_base(const float* g, const uint8_t* m, float* dx, int64_t n) {
-  backward_loop<0>(g, m, dx, n);
+  backward_loop(g, m, dx, n);
 }
 
 std::atomic<FakeQuantIsa> g_isa{FakeQuantIsa::kAuto};
