@@ -471,6 +471,11 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
       space ? calibration_networks(*space, fill, kCalibrationSeed) : std::vector<NetSpec>{};
   const auto t = time_with_companions(models, companions, engine, timing,
                                       kCalibrationSeed + static_cast<uint64_t>(seed));
+  std::optional<TableLatencyModel> m8, m32;
+  if (mt) {
+    m8.emplace(mt->table, Precision::kInt8);
+    m32.emplace(mt->table, Precision::kFP32);
+  }
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
     std::printf("%-24s %16s %16s %12s %12s\n", "model", "INT8 ms (IQR)", "FP32 ms (IQR)",
@@ -481,16 +486,13 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
                        {"int8_ms", t[i].int8.median_ms}, {"int8_spread_ms", t[i].int8.spread_ms},
                        {"fp32_ms", t[i].fp32.median_ms}, {"fp32_spread_ms", t[i].fp32.spread_ms}};
     std::string p8 = "-", p32 = "-";
-    if (mt) {
-      const TableLatencyModel m8(mt->table, Precision::kInt8), m32(mt->table, Precision::kFP32);
-      if (m8.missing_keys(models[i].spec).empty()) {
-        row["int8_predicted_ms"] = m8.predict_ms(models[i].spec);
-        p8 = fmt("%.3f", row["int8_predicted_ms"].get<double>());
-      }
-      if (m32.missing_keys(models[i].spec).empty()) {
-        row["fp32_predicted_ms"] = m32.predict_ms(models[i].spec);
-        p32 = fmt("%.3f", row["fp32_predicted_ms"].get<double>());
-      }
+    if (m8 && m8->missing_keys(models[i].spec).empty()) {
+      row["int8_predicted_ms"] = m8->predict_ms(models[i].spec);
+      p8 = fmt("%.3f", row["int8_predicted_ms"].get<double>());
+    }
+    if (m32 && m32->missing_keys(models[i].spec).empty()) {
+      row["fp32_predicted_ms"] = m32->predict_ms(models[i].spec);
+      p32 = fmt("%.3f", row["fp32_predicted_ms"].get<double>());
     }
     rows.push_back(row);
     if (!json) {

@@ -8,6 +8,17 @@
 
 namespace frostnas {
 
+namespace {
+
+/// The weights packed for the current engine.
+ConvPacked pack_weights(const ConvLayer& layer, const at::Tensor& codes, const at::Tensor& scales,
+                        const at::Tensor& bias) {
+  return conv2d_prepack(make_qweight(codes, scales), bias, layer.stride, layer.padding(),
+                        layer.groups);
+}
+
+}  // namespace
+
 struct Int8ConvBnAct::Packs {
   struct Entry {
     std::vector<int64_t> sizes;  // input sizes; empty: not yet called
@@ -36,10 +47,7 @@ Int8ConvBnAct::Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tenso
               layer.role, "': bad output qparams");
   QEngineGuard guard(engine);
   packs_ = std::make_shared<Packs>();
-  packs_->entries.push_back({{},
-                             0,
-                             conv2d_prepack(make_qweight(codes_, scales_), bias_, layer.stride,
-                                            layer.padding(), layer.groups)});
+  packs_->entries.push_back({{}, 0, pack_weights(layer_, codes_, scales_, bias_)});
 }
 
 Int8ConvBnAct Int8ConvBnAct::from_float(const ConvLayer& layer, const at::Tensor& weight,
@@ -69,9 +77,8 @@ at::Tensor Int8ConvBnAct::forward(const at::Tensor& qx) const {
         packed = entries.front().packed;
       } else if (entries.size() < kMaxPacks) {
         QEngineGuard guard(engine_);
-        entries.push_back({qx.sizes().vec(), threads,
-                           conv2d_prepack(make_qweight(codes_, scales_), bias_, layer_.stride,
-                                          layer_.padding(), layer_.groups)});
+        entries.push_back(
+            {qx.sizes().vec(), threads, pack_weights(layer_, codes_, scales_, bias_)});
         packed = entries.back().packed;
       } else {
         packed = entries.front().packed;

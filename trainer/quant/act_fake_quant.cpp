@@ -60,7 +60,8 @@ QParams ActFakeQuantImpl::qparams() {
 
 torch::Tensor ActFakeQuantImpl::fake_quantize(const torch::Tensor& x) {
   const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
-  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat) {
+  // On other devices the tensor qparams avoid a host sync for scale.item().
+  if (uses_fake_quant_kernel(x)) {
     return fake_quantize_per_tensor(x, scale.item<float>(), zero_point.item<int64_t>(),
                                     options.quant_min(), qmax);
   }
@@ -71,7 +72,7 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
   if (!observer_enabled_ && !fake_quant_enabled_) return x;
   // On the CPU the fused op's scalar fake-quantization loop is the slow part: observe
   // and choose qparams as it does, then fake-quantize with the vectorized kernel.
-  if (fused_path() && !(x.device().is_cpu() && x.scalar_type() == torch::kFloat)) {
+  if (fused_path() && !uses_fake_quant_kernel(x)) {
     return torch::fused_moving_avg_obs_fake_quant(
         x, flag(observer_enabled_, x.device()), flag(fake_quant_enabled_, x.device()), running_min,
         running_max, scale, zero_point, options.averaging_constant(), options.quant_min(),

@@ -112,7 +112,7 @@ torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int6
   TORCH_CHECK(quant_min <= zero_point && zero_point <= quant_max,
               "fake_quantize_per_tensor: zero point ", zero_point, " outside [", quant_min, ", ",
               quant_max, "]");
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat) {
+  if (!uses_fake_quant_kernel(x)) {
     return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, quant_min, quant_max);
   }
   return FakeQuantFunction::apply(x, static_cast<double>(scale), zero_point, quant_min, quant_max);

@@ -20,6 +20,12 @@ namespace frostnas {
 torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int64_t zero_point,
                                        int64_t quant_min, int64_t quant_max);
 
+/// Whether fake_quantize_per_tensor runs `x` through its own kernel (a float CPU
+/// tensor) rather than LibTorch's op.
+inline bool uses_fake_quant_kernel(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat;
+}
+
 /// Instruction sets of the CPU kernel; kAuto picks AVX2 + FMA where the CPU has them.
 /// Tests force kBaseline to cover the other build of the loops.
 enum class FakeQuantIsa { kAuto, kBaseline };
