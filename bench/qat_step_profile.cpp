@@ -62,7 +62,7 @@ void setup(Variant& v, const NetSpec& spec, int64_t batch) {
   // GradBoost after the StatAssist switch: the noise path is on.
   set_gradboost_warmup(*v.opt, false);
   v.x = torch::randn({batch, spec.in_channels, spec.input_size, spec.input_size});
-  if (v.channels_last) v.x = v.x.contiguous(torch::MemoryFormat::ChannelsLast);
+  v.net->set_channels_last(v.channels_last);
   v.y = torch::randint(0, spec.num_classes, {batch});
 }
 
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
     ("warmup-steps", po::value<int64_t>()->default_value(2), "untimed steps per variant")
     ("steps", po::value<int64_t>()->default_value(10), "timed steps per variant")
     ("optimizer", po::value<std::string>()->default_value("sgd"), "comma-separated optimizer names, one variant each")
-    ("channels-last", po::bool_switch()->default_value(false), "also time each optimizer with a channels-last input")
+    ("channels-last", po::bool_switch()->default_value(false), "also time each optimizer with the Conv-BN layers in channels-last format")
     ("ops", po::value<int64_t>()->default_value(0), "print the N operators with the largest self time (first variant)");
   // clang-format on
   po::variables_map vm;

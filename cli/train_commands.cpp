@@ -105,10 +105,7 @@ std::string fmt(double v, const char* f = "%.2f") {
   return buf;
 }
 
-int64_t default_threads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int64_t>(n);
-}
+int64_t default_threads() { return available_cores(); }
 
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
@@ -143,7 +140,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     ("calibration-batches", po::value<int64_t>()->default_value(16), "--qat none: calibration batches")
     ("calibration-fake-quant", po::bool_switch()->default_value(false), "--qat none: fake quantization on while calibrating")
     ("engine", po::value<std::string>()->default_value("onednn"), "onednn or qnnpack")
-    ("threads", po::value<int64_t>()->default_value(0), "intra-op threads (0: all cores); set OPENBLAS_NUM_THREADS too")
+    ("threads", po::value<int64_t>()->default_value(0), "threads for the whole run: LibTorch intra- and inter-op, OpenMP, oneDNN, OpenBLAS (0: every core this process may use)")
     ("seed", po::value<int64_t>()->default_value(0), "seeds init, split, shuffling, augmentation, noise")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu")
     ("val-size", po::value<int64_t>()->default_value(-1), "validation hold-out (-1: min(5000, 10% of train); 0: none)")
@@ -154,6 +151,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     ("flip", po::bool_switch()->default_value(false), "augmentation: random horizontal flip")
     ("time-budget", po::value<double>()->default_value(0.0), "stop training after this many seconds (0: none)")
     ("eval-batch-size", po::value<int64_t>()->default_value(256), "evaluation batch size")
+    ("no-channels-last", po::bool_switch()->default_value(false), "train in the default NCHW memory format instead of channels-last")
     ("quiet", po::bool_switch()->default_value(false), "plain progress lines every 10 s instead of a bar");
   // clang-format on
   po::variables_map vm;
@@ -237,6 +235,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     config.transform.pad(vm["pad"].as<int64_t>()).flip(vm["flip"].as<bool>());
     config.time_budget_s = vm["time-budget"].as<double>();
     config.eval_batch_size = vm["eval-batch-size"].as<int64_t>();
+    config.channels_last = !vm["no-channels-last"].as<bool>();
     config.quiet = vm["quiet"].as<bool>();
     validate(config);
     if (fs::exists(fs::path(out) / kRunFile) || fs::exists(fs::path(out) / kMetricsFile))
@@ -247,6 +246,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     throw InputError("--threads: " + std::to_string(config.threads) +
                      " is out of range (allowed: 0 (all cores) or 1..1024)");
   const int64_t threads = config.threads > 0 ? config.threads : default_threads();
+  configure_runtime(threads);
 
   nlohmann::json data_info;
   const DataSplits splits = load_splits(data_args, config.seed, data_info);

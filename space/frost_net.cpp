@@ -1,5 +1,7 @@
 #include "space/frost_net.h"
 
+#include <cmath>
+
 namespace frostnas {
 
 namespace {
@@ -30,9 +32,15 @@ FrostNetImpl::FrostNetImpl(const NetSpec& spec) : spec_(spec), resolved_(resolve
       "classifier",
       torch::nn::Conv2d(
           torch::nn::Conv2dOptions(spec.head.channels, spec.num_classes, 1).bias(true)));
+  init_classifier(*classifier);
+}
+
+void init_classifier(torch::nn::Conv2dImpl& classifier) {
   torch::NoGradGuard no_grad;
-  torch::nn::init::kaiming_normal_(classifier->weight, 0.0, torch::kFanOut, torch::kReLU);
-  torch::nn::init::zeros_(classifier->bias);
+  const auto& w = classifier.weight;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1) * w.size(2) * w.size(3)));
+  torch::nn::init::uniform_(classifier.weight, -bound, bound);
+  if (classifier.bias.defined()) torch::nn::init::zeros_(classifier.bias);
 }
 
 torch::Tensor FrostNetImpl::features(torch::Tensor x) {

@@ -33,8 +33,17 @@ class FrostNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FrostNet);
 
-/// Builds the float model of `spec` on `device` (weights initialised as the
-/// reference: kaiming normal fan-out, BN weight 1 bias 0, zero classifier bias).
+/// Initialises a classifier (the 1x1 conv [classes, C, 1, 1] after the head, bias [classes])
+/// with the scale of PyTorch's default conv init: weight U(-1/sqrt(C), 1/sqrt(C)), bias 0, so
+/// that the first logits have about the spread of the features whatever C and the class
+/// count. FrostNet's official code gives it the Kaiming fan-out init of every conv, whose
+/// scale falls with 1/sqrt(classes): calm at ImageNet's 1000 classes, but at 10 classes the
+/// first logits have a standard deviation above 10 and a run starts at losses of 10-20
+/// (docs/frostnet.md, "Initialisation").
+void init_classifier(torch::nn::Conv2dImpl& classifier);
+
+/// Builds the float model of `spec` on `device` (weights initialised as the reference:
+/// kaiming normal fan-out, BN weight 1 bias 0; the classifier by init_classifier).
 FrostNet build_model(const NetSpec& spec, torch::Device device = torch::kCPU);
 
 /// Number of trainable parameter elements of a module.

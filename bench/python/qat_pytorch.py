@@ -14,6 +14,7 @@ Prints one JSON line. Needs the Debian package python3-torch (1.13).
 """
 import argparse
 import json
+import math
 import statistics
 import time
 
@@ -101,6 +102,10 @@ class FrostNet(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        # The classifier as frostnas initialises it (space/frost_net.h, init_classifier).
+        bound = 1.0 / math.sqrt(self.classifier.weight[0].numel())
+        nn.init.uniform_(self.classifier.weight, -bound, bound)
+        nn.init.zeros_(self.classifier.bias)
 
     def forward(self, x):
         x = self.head(self.blocks(self.stem(self.quant(x))))

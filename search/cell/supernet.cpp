@@ -1,6 +1,7 @@
 #include "search/cell/supernet.h"
 
 #include "search/cell/derivation.h"
+#include "space/frost_net.h"
 
 namespace frostnas {
 
@@ -158,11 +159,7 @@ SupernetImpl::SupernetImpl(const SupernetOptions& options) : options_(options) {
       torch::nn::Conv2d(
           torch::nn::Conv2dOptions(options.head_channels(), options.num_classes(), 1).bias(true)));
   logits_fq = register_module("logits_fq", ActFakeQuant(act_fake_quant_options(engine)));
-  {
-    torch::NoGradGuard no_grad;
-    torch::nn::init::kaiming_normal_(classifier->weight, 0.0, torch::kFanOut, torch::kReLU);
-    torch::nn::init::zeros_(classifier->bias);
-  }
+  init_classifier(*classifier);
   apply_qat_mode(*this, QatMode::float_mode());
 }
 

@@ -17,6 +17,7 @@
 #include <torch/version.h>
 
 #include "search/store/schema.h"
+#include "trainer/runtime/threads.h"
 
 namespace frostnas {
 
@@ -81,22 +82,7 @@ std::vector<Timing> time_interleaved(const std::vector<std::function<void()>>& f
   return out;
 }
 
-void apply_thread_settings(int64_t threads) {
-  torch::set_num_threads(static_cast<int>(threads));
-  ::setenv("OPENBLAS_NUM_THREADS", std::to_string(threads).c_str(), 1);
-  // OpenBLAS reads the variable once, at load; at 1 thread LibTorch runs batch-1 1x1
-  // convolutions through BLAS, so a process that had started with 2 BLAS threads timed
-  // 1-thread FP32 networks 28 % fast (bench/latency_frostnet). Debian's LibTorch loads
-  // OpenBLAS both as libblas.so.3 and libopenblas.so.0: set both.
-  using SetThreads = void (*)(int);
-  for (const char* lib : {"libopenblas.so.0", "libblas.so.3"}) {
-    if (void* h = ::dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
-      if (auto f = reinterpret_cast<SetThreads>(::dlsym(h, "openblas_set_num_threads")))
-        f(static_cast<int>(threads));
-      ::dlclose(h);
-    }
-  }
-}
+void apply_thread_settings(int64_t threads) { set_threads(threads); }
 
 std::vector<std::pair<std::string, std::string>> thread_env(int64_t threads, QuantEngine engine) {
   std::vector<std::pair<std::string, std::string>> env{

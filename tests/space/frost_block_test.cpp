@@ -1,5 +1,8 @@
+#include <cmath>
+
 #include <gtest/gtest.h>
 
+#include "space/builtin_archs.h"
 #include "space/channels.h"
 #include "space/frost_block.h"
 #include "space/frost_net.h"
@@ -123,4 +126,23 @@ TEST(FrostBlock, ResidualAddsTheInput) {
 TEST(FrostBlock, RejectsWrongInputChannels) {
   FrostBlock b(FrostBlockOptions(32, 32));
   EXPECT_THROW(b->forward(torch::randn({1, 16, 8, 8})), c10::Error);
+}
+
+TEST(FrostNet, TenClassNetworkStartsWithCalmLogits) {
+  // Kaiming fan-out on a 10-class classifier gave first logits with std above 10.
+  NetSpec spec = builtin_arch("frostnet-small-1.0");
+  spec.in_channels = 1;
+  spec.input_size = 28;
+  spec.num_classes = 10;
+  torch::manual_seed(0);
+  FrostNet net = build_model(spec);
+  const auto w = net->classifier->weight.detach();
+  // U(-1/sqrt(1280), 1/sqrt(1280)): std 1/sqrt(3 * 1280).
+  EXPECT_NEAR(w.std().item<double>(), 1.0 / std::sqrt(3.0 * 1280), 0.002);
+  EXPECT_LE(w.abs().max().item<double>(), 1.0 / std::sqrt(1280.0));
+  EXPECT_EQ(net->classifier->bias.detach().abs().max().item<float>(), 0.0f);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto logits = net->forward(torch::randn({8, 1, 28, 28}));
+  EXPECT_LT(logits.std().item<double>(), 1.0);
 }

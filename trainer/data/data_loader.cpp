@@ -14,6 +14,8 @@ DataLoader::DataLoader(ImageDataset data, DataLoaderOptions options)
               "DataLoader: expected uint8 [N, C, H, W] images, got ", data_.images.sizes());
   TORCH_CHECK(data_.labels.dim() == 1 && data_.labels.size(0) == data_.size(),
               "DataLoader: expected ", data_.size(), " labels, got ", data_.labels.sizes());
+  data_.images = data_.images.cpu().contiguous();
+  data_.labels = data_.labels.cpu().to(torch::kInt64).contiguous();
   if (options_.batch_size() < 1) {
     throw InputError("data loader: batch_size " + std::to_string(options_.batch_size()) +
                      " must be >= 1");
@@ -95,14 +97,17 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch,
                              int64_t index) const {
   const int64_t begin = index * options_.batch_size();
   const int64_t end = std::min<int64_t>(begin + options_.batch_size(), order.size());
-  const torch::Tensor indices =
-      torch::from_blob(const_cast<int64_t*>(order.data()) + begin, {end - begin}, torch::kInt64);
+  const std::vector<int64_t> indices(order.begin() + begin, order.begin() + end);
   const uint64_t seed = mix_seed(mix_seed(mix_seed(options_.seed(), 1), epoch), index);
   Batch batch;
-  batch.x = apply_transform(data_.images.index_select(0, indices), data_.mean, data_.std,
-                            options_.transform(), seed)
-                .to(options_.device());
-  batch.y = data_.labels.index_select(0, indices).to(options_.device());
+  batch.x =
+      gather_transformed(data_.images, indices, data_.mean, data_.std, options_.transform(), seed)
+          .to(options_.device());
+  batch.y = torch::empty({end - begin}, torch::kInt64);
+  const int64_t* labels = data_.labels.data_ptr<int64_t>();
+  int64_t* y = batch.y.data_ptr<int64_t>();
+  for (size_t i = 0; i < indices.size(); ++i) y[i] = labels[indices[i]];
+  batch.y = batch.y.to(options_.device());
   return batch;
 }
 

@@ -1,5 +1,6 @@
 #include "trainer/data/transforms.h"
 
+#include <array>
 #include <random>
 
 #include "space/error.h"
@@ -21,6 +22,25 @@ void check_transform(const TransformOptions& o, int64_t in_channels) {
   }
 }
 
+namespace {
+
+/// The crop offsets and flip of one image, drawn as random_crop_flip draws them.
+struct CropFlip {
+  int64_t dy = 0;
+  int64_t dx = 0;
+  bool mirror = false;
+};
+
+CropFlip draw_crop_flip(std::mt19937_64& rng, int64_t pad, bool flip) {
+  CropFlip c;
+  c.dy = pad ? static_cast<int64_t>(rng() % (2 * pad + 1)) - pad : 0;
+  c.dx = pad ? static_cast<int64_t>(rng() % (2 * pad + 1)) - pad : 0;
+  c.mirror = flip && (rng() & 1);
+  return c;
+}
+
+}  // namespace
+
 torch::Tensor random_crop_flip(const torch::Tensor& images, int64_t pad, bool flip, uint64_t seed) {
   TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
               "random_crop_flip: expected uint8 [B, C, H, W], got ", images.sizes());
@@ -34,9 +54,7 @@ torch::Tensor random_crop_flip(const torch::Tensor& images, int64_t pad, bool fl
   for (int64_t i = 0; i < b; ++i) {
     // Crop window (dy, dx) of the padded image, then flip the crop:
     // out[y][x] = padded[y + dy][(flip ? w - 1 - x : x) + dx].
-    const int64_t dy = pad ? static_cast<int64_t>(rng() % (2 * pad + 1)) - pad : 0;
-    const int64_t dx = pad ? static_cast<int64_t>(rng() % (2 * pad + 1)) - pad : 0;
-    const bool mirror = flip && (rng() & 1);
+    const auto [dy, dx, mirror] = draw_crop_flip(rng, pad, flip);
     for (int64_t ch = 0; ch < c; ++ch, src += h * w) {
       for (int64_t y = 0; y < h; ++y, dst += w) {
         const int64_t sy = y + dy;
@@ -87,6 +105,63 @@ torch::Tensor apply_transform(const torch::Tensor& images, const std::vector<flo
                               uint64_t seed) {
   return images_to_input(random_crop_flip(images, options.pad(), options.flip(), seed), mean, std,
                          options);
+}
+
+torch::Tensor gather_transformed(const torch::Tensor& images, const std::vector<int64_t>& indices,
+                                 const std::vector<float>& mean, const std::vector<float>& std,
+                                 const TransformOptions& o, uint64_t seed) {
+  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8 && images.is_cpu() &&
+                  images.is_contiguous(),
+              "gather_transformed: expected contiguous CPU uint8 [N, C, H, W], got ",
+              images.sizes());
+  const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+  const bool resizes = o.size() > 0 && (o.size() != h || o.size() != w);
+  const bool replicates = o.channels() > 0 && o.channels() != c;
+  if (resizes || replicates) {
+    const auto idx = torch::tensor(indices, torch::kInt64);
+    return apply_transform(images.index_select(0, idx), mean, std, o, seed);
+  }
+  TORCH_CHECK(!o.normalize() ||
+                  (static_cast<int64_t>(mean.size()) == c && static_cast<int64_t>(std.size()) == c),
+              "gather_transformed: need ", c, " mean/std values, got ", mean.size(), "/",
+              std.size());
+  // The same float operations as images_to_input, once per byte value.
+  std::vector<std::array<float, 256>> table(static_cast<size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    for (int v = 0; v < 256; ++v) {
+      float x = static_cast<float>(v) / 255.0f;
+      if (o.normalize()) x = (x - mean[ch]) / std[ch];
+      table[ch][v] = x;
+    }
+  }
+  const int64_t b = static_cast<int64_t>(indices.size());
+  torch::Tensor out = torch::empty({b, c, h, w}, torch::kFloat);
+  const uint8_t* base = images.data_ptr<uint8_t>();
+  float* dst = out.data_ptr<float>();
+  std::mt19937_64 rng(seed);
+  const bool augment = o.pad() != 0 || o.flip();
+  for (int64_t i = 0; i < b; ++i) {
+    TORCH_CHECK(indices[i] >= 0 && indices[i] < n, "gather_transformed: index ", indices[i],
+                " out of range for ", n, " images");
+    const CropFlip cf = augment ? draw_crop_flip(rng, o.pad(), o.flip()) : CropFlip{};
+    const uint8_t* src = base + indices[i] * c * h * w;
+    for (int64_t ch = 0; ch < c; ++ch, src += h * w) {
+      const float* lut = table[ch].data();
+      for (int64_t y = 0; y < h; ++y, dst += w) {
+        const int64_t sy = y + cf.dy;
+        if (sy < 0 || sy >= h) {
+          std::fill(dst, dst + w, lut[0]);
+          continue;
+        }
+        const uint8_t* row = src + sy * w;
+        for (int64_t x = 0; x < w; ++x) {
+          const int64_t sx = (cf.mirror ? w - 1 - x : x) + cf.dx;
+          dst[x] = lut[sx >= 0 && sx < w ? row[sx] : 0];
+        }
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace frostnas

@@ -44,4 +44,13 @@ torch::Tensor apply_transform(const torch::Tensor& images, const std::vector<flo
                               const std::vector<float>& std, const TransformOptions& options,
                               uint64_t seed);
 
+/// apply_transform of the samples `indices` of uint8 [N, C, H, W] `images`, with the same
+/// result. Where the transform neither resizes nor replicates channels it runs as one serial
+/// loop (a 256-entry table per channel, crop and flip read in place) that uses no LibTorch
+/// thread pool, so that a loader thread does not compete with the training step for cores.
+/// -> float [B, C', S, S].
+torch::Tensor gather_transformed(const torch::Tensor& images, const std::vector<int64_t>& indices,
+                                 const std::vector<float>& mean, const std::vector<float>& std,
+                                 const TransformOptions& options, uint64_t seed);
+
 }  // namespace frostnas

@@ -45,9 +45,14 @@ torch::Tensor QatConvBnActImpl::batch_norm(const torch::Tensor& y) {
 }
 
 torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
+  const auto format =
+      channels_last_ ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const torch::Tensor in = channels_last_ ? x.contiguous(format) : x;
   torch::Tensor y;
   if (!mode_.fold_bn) {
-    y = batch_norm(conv->forward(x));
+    y = torch::conv2d(in, channels_last_ ? conv->weight.contiguous(format) : conv->weight, {},
+                      layer_.stride, layer_.padding(), 1, layer_.groups);
+    y = batch_norm(y);
   } else {
     auto sf = bn_scale_factor().reshape({-1, 1, 1, 1});
     auto w = conv->weight * sf;
@@ -57,8 +62,8 @@ torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
     // same value and gradients up to rounding, and saves one pass over the activation
     // forward and five backward (the quotient's gradient; the largest elementwise cost of
     // a QAT step, bench/qat_step_profile).
-    w = w * sf.reciprocal();
-    y = torch::conv2d(x, w, {}, layer_.stride, layer_.padding(), 1, layer_.groups);
+    w = (w * sf.reciprocal()).contiguous(format);
+    y = torch::conv2d(in, w, {}, layer_.stride, layer_.padding(), 1, layer_.groups);
     y = batch_norm(y);
   }
   if (layer_.relu) y = torch::relu(y);

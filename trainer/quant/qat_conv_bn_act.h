@@ -26,6 +26,12 @@ class QatConvBnActImpl : public torch::nn::Module, public QatModeTarget {
   void reset_parameters();
   void set_qat_mode(const QatMode& mode) override;
   const QatMode& qat_mode() const { return mode_; }
+  /// Runs the convolution in channels-last (NHWC) format: input and weight are made
+  /// channels-last, and so is the output, so that the layers after it follow. oneDNN's
+  /// convolutions, the depthwise ones above all, are several times faster so on the CPU
+  /// (docs/results.md). Values equal the NCHW path's up to float rounding.
+  void set_channels_last(bool on) { channels_last_ = on; }
+  bool channels_last() const { return channels_last_; }
   const ConvLayer& layer() const { return layer_; }
 
   /// The BN scale factor gamma / sqrt(running_var + eps): [out].
@@ -42,6 +48,7 @@ class QatConvBnActImpl : public torch::nn::Module, public QatModeTarget {
   torch::Tensor batch_norm(const torch::Tensor& y);
   ConvLayer layer_;
   QatMode mode_;
+  bool channels_last_ = false;
 };
 TORCH_MODULE(QatConvBnAct);
 

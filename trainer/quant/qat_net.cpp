@@ -20,15 +20,17 @@ QatNetImpl::QatNetImpl(const NetSpec& spec, QuantEngine engine)
       torch::nn::Conv2d(
           torch::nn::Conv2dOptions(spec.head.channels, spec.num_classes, 1).bias(true)));
   logits_fq = register_module("logits_fq", ActFakeQuant(act_fake_quant_options(engine)));
-  {
-    torch::NoGradGuard no_grad;
-    torch::nn::init::kaiming_normal_(classifier->weight, 0.0, torch::kFanOut, torch::kReLU);
-    torch::nn::init::zeros_(classifier->bias);
-  }
+  init_classifier(*classifier);
   set_mode(QatMode::float_mode());
 }
 
 void QatNetImpl::set_mode(const QatMode& mode) { apply_qat_mode(*this, mode); }
+
+void QatNetImpl::set_channels_last(bool on) {
+  for (const auto& m : modules(/*include_self=*/false)) {
+    if (auto* layer = dynamic_cast<QatConvBnActImpl*>(m.get())) layer->set_channels_last(on);
+  }
+}
 
 void QatNetImpl::set_float_mode() { set_mode(QatMode::float_mode()); }
 

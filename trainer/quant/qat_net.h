@@ -39,6 +39,8 @@ class QatNetImpl : public torch::nn::Module, public QatModeTarget {
   /// Applies a whole mode to every layer.
   void set_mode(const QatMode& mode);
   const QatMode& mode() const { return mode_; }
+  /// Every Conv-BN layer in channels-last format (see QatConvBnActImpl::set_channels_last).
+  void set_channels_last(bool on);
   void set_qat_mode(const QatMode& mode) override { mode_ = mode; }
 
   const NetSpec& spec() const { return spec_; }

@@ -110,6 +110,7 @@ nlohmann::json metrics_json(const TrainResult& r, const NetSpec& spec, const Tra
                       {"interrupted", r.interrupted},
                       {"budget_exhausted", r.budget_exhausted},
                       {"epochs", epochs},
+                      {"loss_curve", r.loss_curve},
                       {"arch", to_json(spec)},
                       {"arch_hash", arch_hash(spec)},
                       {"params", resolved.params()},

@@ -138,6 +138,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"threads", c.threads},
           {"seed", c.seed},
           {"device", c.device.str()},
+          {"channels_last", c.channels_last},
           {"eval_int8", c.eval_int8},
           {"eval_fp32", c.eval_fp32}};
 }
@@ -168,6 +169,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& s
     get("threads", c.threads);
     get("seed", c.seed);
     if (j.contains("device")) c.device = torch::Device(j.at("device").get<std::string>());
+    get("channels_last", c.channels_last);
     get("eval_int8", c.eval_int8);
     get("eval_fp32", c.eval_fp32);
     if (j.contains("optimizer")) {

@@ -1,8 +1,5 @@
 #include "trainer/train/train_model.h"
 
-#include <dlfcn.h>
-#include <malloc.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -84,6 +81,7 @@ struct LoopState {
   int64_t qat_switch_step = -1;
   EpochSums partial;
   std::vector<EpochInfo> epochs;
+  std::vector<std::pair<int64_t, double>> loss_curve;
 };
 
 /// The config fields a resumed run must share with the checkpointed one.
@@ -156,7 +154,8 @@ void save_resume_checkpoint(const std::string& dir, const NetSpec& spec, const T
                         {"samples", s.partial.samples},
                         {"steps", s.partial.steps},
                         {"seconds", s.partial.seconds}}},
-                      {"epochs", epochs}};
+                      {"epochs", epochs},
+                      {"loss_curve", s.loss_curve}};
   write_text_atomically((fs::path(dir) / kResumeStateFile).string(), j.dump(2) + "\n");
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
@@ -215,6 +214,8 @@ LoopState load_resume_checkpoint(const std::string& dir, const NetSpec& spec,
     s.partial.steps = p.at("steps").get<int64_t>();
     s.partial.seconds = p.at("seconds").get<double>();
     for (const auto& e : j.at("epochs")) s.epochs.push_back(epoch_from_json(e));
+    if (j.contains("loss_curve"))
+      s.loss_curve = j.at("loss_curve").get<std::vector<std::pair<int64_t, double>>>();
     load_qat_checkpoint_into((fs::path(dir) / j.at("model").get<std::string>()).string(), net);
     const std::string opt_path = (fs::path(dir) / j.at("optimizer").get<std::string>()).string();
     if (!fs::exists(opt_path)) throw InputError(opt_path + ": missing optimizer state");
@@ -255,22 +256,6 @@ TrainResult::TrainResult()
 
 bool has_resume_checkpoint(const std::string& dir) {
   return !dir.empty() && fs::exists(fs::path(dir) / kResumeStateFile);
-}
-
-void configure_runtime(int64_t threads) {
-  static std::once_flag malloc_once;
-  std::call_once(malloc_once, [] {
-    // Keep large freed blocks in the heap: re-mmapping activations every step was the
-    // largest cost of a training step on these VMs (REFERENCE section 8).
-    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
-  });
-  if (threads > 0) {
-    torch::set_num_threads(static_cast<int>(threads));
-    using SetThreads = void (*)(int);
-    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      f(static_cast<int>(threads));
-  }
 }
 
 NetSpec adapt_spec_to_data(NetSpec spec, const ImageDataset& data, int64_t input_size) {
@@ -376,6 +361,8 @@ TrainResult train_model(const NetSpec& spec, const TrainConfig& config, const Da
   if (!resume_dir.empty()) {
     state = load_resume_checkpoint(resume_dir, spec, config, *net, *optimizer);
   }
+  const bool channels_last = config.channels_last && device.is_cpu();
+  net->set_channels_last(channels_last);
   net->set_mode(mode_at(state.epoch, state.global_step));
   set_gradboost_warmup(*optimizer, warmup_at(state.global_step));
   if (qat_active_at(state.global_step) && state.qat_switch_step < 0)
@@ -502,6 +489,7 @@ TrainResult train_model(const NetSpec& spec, const TrainConfig& config, const Da
       state.global_step = global + 1;
       state.images_seen += n;
       sums.loss_sum += loss_value;
+      if (global % kLossCurveEvery == 0) state.loss_curve.emplace_back(global, loss_value);
       sums.correct += logits.detach().argmax(1).eq(batch->y).sum().item<int64_t>();
       sums.samples += n;
       sums.steps += 1;
@@ -562,9 +550,11 @@ TrainResult train_model(const NetSpec& spec, const TrainConfig& config, const Da
       result.train_seconds > 0 ? static_cast<double>(state.images_seen) / result.train_seconds : 0;
   result.qat_switch_step = state.qat_switch_step;
   result.epochs = state.epochs;
+  result.loss_curve = state.loss_curve;
   if (!result.epochs.empty()) result.final_train_loss = result.epochs.back().train_loss;
   (void)base_elapsed;
   if (result.diverged || result.interrupted) {
+    net->set_channels_last(false);
     net->eval();
     return result;
   }
@@ -611,6 +601,7 @@ TrainResult train_model(const NetSpec& spec, const TrainConfig& config, const Da
   net->set_mode(frozen);
   result.val.qat_acc = evaluate(qat_forward, splits.val);
   result.test.qat_acc = evaluate(qat_forward, splits.test);
+  net->set_channels_last(false);
   if (config.eval_int8) {
     if (device != torch::kCPU) net->to(torch::kCPU);
     QEngineGuard guard(config.engine);

@@ -14,6 +14,7 @@
 #include "trainer/data/image_dataset.h"
 #include "trainer/int8/int8_net.h"
 #include "trainer/quant/qat_net.h"
+#include "trainer/runtime/threads.h"
 #include "trainer/train/train_config.h"
 
 namespace frostnas {
@@ -88,6 +89,8 @@ struct TrainResult {
 
   double final_train_loss;  ///< mean loss of the last epoch trained
   std::vector<EpochInfo> epochs;
+  /// (global step, loss) of every kLossCurveEvery-th step, resumed runs included.
+  std::vector<std::pair<int64_t, double>> loss_curve;
   int64_t steps = 0;  ///< optimizer steps done in total
   int64_t steps_per_epoch = 0;
   int64_t qat_switch_step = -1;  ///< global step from which fake quantization ran (-1: never)
@@ -127,10 +130,8 @@ NetSpec adapt_spec_to_data(NetSpec spec, const ImageDataset& data, int64_t input
 TransformOptions input_transform_for(const NetSpec& spec, const ImageDataset& data,
                                      TransformOptions base = {});
 
-/// Once per process: glibc malloc tunables (mmap threshold 32 MiB, trim threshold 1 GiB,
-/// REFERENCE section 8). With threads > 0 also torch::set_num_threads and OpenBLAS's
-/// thread count (when the OpenBLAS in use exports openblas_set_num_threads).
-void configure_runtime(int64_t threads);
+/// TrainResult::loss_curve keeps the loss of every this-many-th step.
+constexpr int64_t kLossCurveEvery = 10;
 
 /// The file names of a resume checkpoint directory.
 constexpr const char* kResumeStateFile = "state.json";

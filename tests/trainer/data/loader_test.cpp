@@ -92,6 +92,25 @@ TEST(Transforms, NormalisesResizesAndReplicatesChannels) {
             "transform: pad -1 must be >= 0");
 }
 
+TEST(Transforms, GatherEqualsApplyTransformBitForBit) {
+  torch::manual_seed(3);
+  const auto images = torch::randint(0, 256, {20, 3, 9, 7}, torch::kUInt8);
+  const std::vector<int64_t> indices = {4, 0, 19, 4, 7, 12};
+  const std::vector<float> mean = {0.3f, 0.5f, 0.7f}, std = {0.2f, 0.25f, 0.3f};
+  const auto idx = torch::tensor(indices, torch::kInt64);
+  for (const auto& o :
+       {TransformOptions(), TransformOptions().pad(2).flip(true),
+        TransformOptions().normalize(false).flip(true), TransformOptions().pad(1).size(12)}) {
+    for (uint64_t seed : {0u, 5u}) {
+      const auto want = apply_transform(images.index_select(0, idx), mean, std, o, seed);
+      const auto got = gather_transformed(images, indices, mean, std, o, seed);
+      ASSERT_EQ(got.sizes(), want.sizes());
+      EXPECT_TRUE(torch::equal(got, want))
+          << "pad " << o.pad() << " flip " << o.flip() << " size " << o.size() << " seed " << seed;
+    }
+  }
+}
+
 TEST(DataLoader, EverySampleOncePerEpoch) {
   DataLoader loader(numbered(103), DataLoaderOptions().batch_size(10).seed(3));
   ASSERT_EQ(loader.batches_per_epoch(), 11);

@@ -286,6 +286,42 @@ TEST(QatConvBnAct, FoldMatchesPyTorchQuotientFormulaWithGradients) {
   EXPECT_GT(gamma.grad().abs().sum().item<double>(), 0.0);
 }
 
+TEST(QatConvBnAct, ChannelsLastMatchesNchwInEveryModeWithGradients) {
+  for (const QatMode mode : {QatMode::float_mode(), QatMode::qat()}) {
+    for (const int64_t groups : {1, 6}) {
+      torch::manual_seed(8);
+      QatConvBnAct a(conv_layer(6, 6, 3, 2, groups, true));
+      QatConvBnAct b(conv_layer(6, 6, 3, 2, groups, true));
+      torch::NoGradGuard copy_guard;
+      for (size_t i = 0; i < a->parameters().size(); ++i)
+        b->parameters()[i].copy_(a->parameters()[i]);
+      for (size_t i = 0; i < a->buffers().size(); ++i) b->buffers()[i].copy_(a->buffers()[i]);
+      b->set_channels_last(true);
+      a->set_qat_mode(mode);
+      b->set_qat_mode(mode);
+      a->train();
+      b->train();
+      const auto x = torch::randn({4, 6, 9, 9});
+      torch::Tensor ya, yb;
+      {
+        at::AutoGradMode grad(true);
+        ya = a->forward(x);
+        yb = b->forward(x);
+        ASSERT_TRUE(yb.is_contiguous(torch::MemoryFormat::ChannelsLast));
+        const auto g = torch::randn_like(ya);
+        (ya * g).sum().backward();
+        (yb * g).sum().backward();
+      }
+      // Fake-quantized outputs may differ by one step where rounding ties move.
+      const double tol = mode.fake_quant ? 0.05 : 1e-4;
+      EXPECT_TRUE(torch::allclose(ya, yb, tol, tol)) << "groups " << groups;
+      const double gtol = mode.fake_quant ? 0.05 : 1e-3;
+      EXPECT_TRUE(torch::allclose(a->conv->weight.grad(), b->conv->weight.grad(), gtol, gtol))
+          << "groups " << groups;
+    }
+  }
+}
+
 TEST(QatConvBnAct, FreezeBnUsesRunningStatsInTraining) {
   torch::manual_seed(4);
   QatConvBnAct q(conv_layer(4, 6, 3, 2, 1, false));

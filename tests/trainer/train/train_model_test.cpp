@@ -105,7 +105,9 @@ TEST(TrainModel, PlainAndNoneProduceInt8AccuracyCloseToFakeQuant) {
   const DataSplits data = tiny_splits(512, 0.8);
   for (QatScheme scheme : {QatScheme::kPlain, QatScheme::kNone, QatScheme::kStatAssist}) {
     TrainConfig c = tiny_config();
-    c.epochs = 3;
+    // Six epochs: with a classifier initialised at PyTorch's default scale the tiny network
+    // needs more than the three it reached 60 % in under the larger Kaiming fan-out init.
+    c.epochs = 6;
     c.optimizer.lr = 0.1;
     c.qat = scheme;
     c.optimizer.name = default_optimizer(scheme);
