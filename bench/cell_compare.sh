@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 6, item 3: the searched cell against a random cell from the same op set and against
+# The searched cell against a random cell from the same op set and against
 # the Frost squeeze-and-concatenate branch, each as the cell of every block of the proxy
 # network, trained alike (StatAssist + QSGD, same budget), 3 seeds. Prints INT8 test
 # accuracy (mean, sample std) and measured INT8 batch-1 latency (`frostnas eval`, 1 thread).

@@ -8,17 +8,18 @@
 //   build/bench/latency_frostnet                  # --threads 1,2: both in one process
 //   GOMP_SPINCOUNT=10000 build/bench/latency_frostnet --engine qnnpack --rounds 40
 //
-// One process can time both thread counts since session 4; two things had made its
-// figures wrong before:
-// - OpenBLAS reads OPENBLAS_NUM_THREADS once, at load. At 1 thread LibTorch sends batch-1
-//   1x1 convolutions to BLAS instead of oneDNN, so a process started for 2 threads timed
-//   its "1-thread" FP32 networks with 2 BLAS threads: 8.0 against 11.1 ms for small.
-//   apply_thread_settings now also calls openblas_set_num_threads.
-// - oneDNN's quantized conv cached its primitive for the first call's thread count
-//   only, so 2-thread INT8 came out slower than 1-thread INT8 (5.8 against 5.0 ms).
-//   Int8ConvBnAct now keeps one packed weight per thread count.
-// Session 4, idle, one process: small FP32 11.35 / 9.52 ms, INT8 5.10 / 3.46 ms on
-// 1 / 2 threads; separate invocations: 11.18 / 9.04 and 4.93 / 3.31 ms.
+// One process can time both thread counts because of two measures:
+// - OpenBLAS reads OPENBLAS_NUM_THREADS once, at load, and at 1 thread LibTorch sends
+//   batch-1 1x1 convolutions to BLAS instead of oneDNN: without a run-time thread count a
+//   process started for 2 threads would time its "1-thread" FP32 networks with 2 BLAS
+//   threads (8.0 against 11.1 ms for small). apply_thread_settings also calls
+//   openblas_set_num_threads.
+// - oneDNN's quantized conv caches its primitive for the first call's thread count only
+//   (one shared pack gave 2-thread INT8 slower than 1-thread INT8, 5.8 against 5.0 ms), so
+//   Int8ConvBnAct keeps one packed weight per thread count.
+// Figures (docs/results.md, "FrostNet latency at 224x224, FP32 against INT8"; 2026-11-26,
+// idle, one process): small FP32 11.35 / 9.52 ms, INT8 5.10 / 3.46 ms on 1 / 2 threads;
+// separate invocations: 11.18 / 9.04 and 4.93 / 3.31 ms.
 //
 // On a 2-core VM shared with other work, 2-thread figures need both cores: a preempted
 // OpenMP worker holds the other at the barrier for a scheduler slice (milliseconds),
@@ -44,10 +45,10 @@
 #include <torch/torch.h>
 
 #include "bench/bench_common.h"
+#include "common/error.h"
 #include "search/latency/lut_measurer.h"
 #include "search/latency/timing.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
 
 namespace po = boost::program_options;
 using frostnas::bench::load_average;

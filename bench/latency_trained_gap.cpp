@@ -10,11 +10,12 @@
 //   build/bench/latency_trained_gap --model RUN/int8 [--model ...] --threads 1 --rounds 60
 //       [--first-batch 64]
 //
-// Session 4 (idle, the pipeline's found-1 and mobilenet-1.00): trained / random 0.98-1.01
-// for whole networks and 0.97-1.03 for every stage: the weights do not matter. Before
-// Int8ConvBnAct kept a packed weight per input shape, `--first-batch 64` made the trained
-// networks 1.95x and 2.33x slower: oneDNN's quantized conv caches its primitive for the
-// first call's shape only (trainer/int8/int8_conv.h); with it, 1.00x.
+// Figures (docs/results.md, "Trained against random weights"; 2026-11-26, idle, the
+// pipeline's found-1 and mobilenet-1.00): trained / random 0.98-1.01 for whole networks and
+// 0.97-1.03 for every stage: the weights do not matter. `--first-batch 64` gives 1.00x with
+// Int8ConvBnAct's packed weight per input shape, and gave 1.95x and 2.33x with a single
+// pack per layer: oneDNN's quantized conv caches its primitive for the first call's shape
+// only (trainer/int8/int8_conv.h).
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -26,9 +27,9 @@
 #include <boost/program_options.hpp>
 
 #include "bench/bench_common.h"
+#include "common/error.h"
 #include "search/latency/lut_measurer.h"
 #include "search/latency/timing.h"
-#include "space/error.h"
 #include "trainer/int8/int8_artifact.h"
 
 namespace po = boost::program_options;

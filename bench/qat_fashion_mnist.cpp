@@ -6,10 +6,11 @@
 //       --arch experiments/archs/proxy_default.json --epochs 9 --batch-size 128 --lr 0.05
 //       --pad 0 --flip --time-budget 900 --threads 2 --seed 0 [--qat statassist --optimizer qsgd]
 //
-// Session 4, idle, that command: INT8 test 91.48 %, fake-quant 91.53 %, FP32 91.64 % after
-// 715 s of training (3861 steps, 691 img/s), 12 min 5 s in all, max RSS 624 MiB. The
-// defaults (8 epochs, lr 0.1, pad-crop 2, what bench/qat_ablation.sh runs) reached only
-// 88.14 % in 642 s; 5 epochs at lr 0.05 without augmentation reached 89.83 % in 393 s.
+// 2026-11-26, idle, that command (docs/results.md, "QAT on Fashion-MNIST from scratch"):
+// INT8 test 91.48 %, fake-quant 91.53 %, FP32 91.64 % after 715 s of training (3861 steps,
+// 691 img/s), 12 min 5 s in all, max RSS 624 MiB. The defaults (8 epochs, lr 0.1, pad-crop
+// 2, what bench/qat_ablation.sh runs) reached only 88.14 % in 642 s; 5 epochs at lr 0.05
+// without augmentation reached 89.83 % in 393 s.
 //
 // The last line is one JSON object with every figure (bench/qat_ablation.sh parses it).
 #include <sys/resource.h>
@@ -24,7 +25,7 @@
 #include "bench/bench_common.h"
 #include "space/builtin_archs.h"
 #include "space/resolved_net.h"
-#include "trainer/data/load_dataset.h"
+#include "trainer/data/splits.h"
 #include "trainer/train/train_artifacts.h"
 #include "trainer/train/train_model.h"
 
@@ -74,16 +75,11 @@ int main(int argc, char** argv) {
   const uint64_t seed = static_cast<uint64_t>(vm["seed"].as<int64_t>());
 
   const std::string data_name = vm["data"].as<std::string>();
-  ImageDataset full = load_dataset(data_name, "train");
-  DataSplits data;
-  TrainValSplit split = split_train_val(full, vm["val-size"].as<int64_t>(), seed);
-  data.train = split.train;
-  data.val = split.val;
-  if (vm["train-subset"].as<int64_t>() > 0)
-    data.train = take_subset(data.train, vm["train-subset"].as<int64_t>(), seed);
-  data.train.mean = data.val.mean = full.mean;
-  data.train.std = data.val.std = full.std;
-  data.test = load_dataset(data_name, "test");
+  DataSpec data_spec;
+  data_spec.name = data_name;
+  data_spec.train_subset = vm["train-subset"].as<int64_t>();
+  data_spec.val_size = vm["val-size"].as<int64_t>();
+  const DataSplits data = make_splits(data_spec, seed, /*with_test=*/true);
 
   const NetSpec spec = adapt_spec_to_data(load_arch(vm["arch"].as<std::string>()), data.train);
   TrainConfig c;
@@ -104,8 +100,6 @@ int main(int argc, char** argv) {
   c.time_budget_s = vm["time-budget"].as<double>();
   c.threads = vm["threads"].as<int64_t>();
   c.seed = seed;
-  c.progress = true;
-  c.quiet = true;
   const ResolvedNet r = resolve(spec);
   std::printf(
       "arch %s: %lld params, %.2f M MACs; %lld train / %lld val / %lld test; qat %s, %s, "

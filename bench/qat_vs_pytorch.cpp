@@ -3,8 +3,9 @@
 // quantization on) and INT8 batch-1 latency (oneDNN), same threads and batch size. The C++
 // side is measured before and after the Python one and averaged, so that a change of load
 // during the run biases both alike. Both sides run with the same allocator settings: the C++
-// side calls mallopt in configure_runtime (REFERENCE section 8), the Python child gets the
-// equivalent GLIBC_TUNABLES. Other environment (OMP_WAIT_POLICY, ...) is inherited by both.
+// side calls mallopt in configure_runtime (docs/frostnet.md, "LibTorch runtime notes"), the
+// Python child gets the equivalent GLIBC_TUNABLES. Other environment (OMP_WAIT_POLICY, ...)
+// is inherited by both.
 //
 //   ninja -C build qat_vs_pytorch
 //   OPENBLAS_NUM_THREADS=2 build/bench/qat_vs_pytorch

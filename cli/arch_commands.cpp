@@ -2,11 +2,11 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "common/error.h"
 #include "search/latency/latency_model.h"
 #include "search/latency/latency_table.h"
 #include "space/arch_report.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
 #include "space/search_space.h"
 
 namespace frostnas::cli {

@@ -9,11 +9,11 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/progress_bar.h"
+#include "common/error.h"
 #include "search/cell/cell_search.h"
 #include "search/store/store.h"
-#include "space/error.h"
 #include "space/genotype.h"
-#include "trainer/progress_bar.h"
 
 namespace frostnas::cli {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas::cli {
 

@@ -14,15 +14,16 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/progress_bar.h"
+#include "common/error.h"
 #include "search/latency/latency_model.h"
 #include "search/latency/latency_table.h"
 #include "search/latency/lut_measurer.h"
+#include "search/latency/lut_validation.h"
 #include "search/latency/timing.h"
 #include "search/store/store.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
 #include "space/search_space.h"
-#include "trainer/progress_bar.h"
 
 namespace frostnas::cli {
 namespace {
@@ -208,10 +209,83 @@ int lut_show(const Command& self, const std::vector<std::string>& args) {
   return 0;
 }
 
-// Networks per interleaved group in `lut validate`. Smaller groups (10, as the table's
-// calibration) let the machine's speed drift between groups: on an idle machine the
-// networks of one group came out 10-13 % slower than the rest (README, Measured).
-constexpr int64_t kValidateGroup = 50;
+nlohmann::json stats_json(const ErrorStats& s) {
+  return {{"mdape_pct", s.mdape_pct},
+          {"within_10_pct", s.within_pct},
+          {"mean_signed_pct", s.mean_signed_pct}};
+}
+
+void print_validation_json(const LutValidationReport& r, const SearchSpace& space,
+                           QuantEngine engine, int64_t threads, const LutValidationOptions& o,
+                           const std::string& load_before, const std::string& load_after) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& n : r.nets) {
+    rows.push_back({{"seed", n.seed},
+                    {"hash", n.hash},
+                    {"blocks", n.blocks},
+                    {"int8_predicted_ms", n.int8_predicted_ms},
+                    {"int8_predicted_stored_ms", n.int8_predicted_stored_ms},
+                    {"int8_measured_ms", n.int8_measured_ms},
+                    {"int8_spread_ms", n.int8_spread_ms},
+                    {"fp32_predicted_ms", n.fp32_predicted_ms},
+                    {"fp32_predicted_stored_ms", n.fp32_predicted_stored_ms},
+                    {"fp32_measured_ms", n.fp32_measured_ms},
+                    {"fp32_spread_ms", n.fp32_spread_ms}});
+  }
+  std::cout << nlohmann::json{{"space", space.name},
+                              {"input_size", space.input_size},
+                              {"engine", to_string(engine)},
+                              {"threads", threads},
+                              {"corrected", o.corrected},
+                              {"samples", o.samples},
+                              {"load_average_before", load_before},
+                              {"load_average_after", load_after},
+                              {"networks", rows},
+                              {"int8", stats_json(r.int8)},
+                              {"fp32", stats_json(r.fp32)},
+                              {"recalibration_networks", r.calibration_networks},
+                              {"int8_stored_correction", stats_json(r.int8_stored)},
+                              {"fp32_stored_correction", stats_json(r.fp32_stored)}}
+                   .dump()
+            << "\n";
+}
+
+void print_validation_table(const LutValidationReport& r) {
+  std::printf("%6s %6s %10s %10s %8s %10s %10s %8s\n", "seed", "blocks", "int8 pred", "int8 meas",
+              "err", "fp32 pred", "fp32 meas", "err");
+  for (const auto& n : r.nets) {
+    std::printf("%6lld %6lld %10.3f %10.3f %+7.1f%% %10.3f %10.3f %+7.1f%%\n",
+                static_cast<long long>(n.seed), static_cast<long long>(n.blocks),
+                n.int8_predicted_ms, n.int8_measured_ms,
+                100.0 * (n.int8_predicted_ms - n.int8_measured_ms) / n.int8_measured_ms,
+                n.fp32_predicted_ms, n.fp32_measured_ms,
+                100.0 * (n.fp32_predicted_ms - n.fp32_measured_ms) / n.fp32_measured_ms);
+  }
+}
+
+void print_validation_summary(const LutValidationReport& r, int64_t samples,
+                              const std::string& load_before, const std::string& load_after) {
+  if (r.calibration_networks > 0) {
+    std::cout << "stored correction: int8 MdAPE " << fmt("%.1f", r.int8_stored.mdape_pct) << "%, "
+              << fmt("%.1f", r.int8_stored.within_pct) << "% within +-10%, bias "
+              << fmt("%+.1f", r.int8_stored.mean_signed_pct) << "%; fp32 MdAPE "
+              << fmt("%.1f", r.fp32_stored.mdape_pct) << "%, "
+              << fmt("%.1f", r.fp32_stored.within_pct) << "% within +-10%, bias "
+              << fmt("%+.1f", r.fp32_stored.mean_signed_pct) << "%\n";
+    std::cout << "correction re-fitted on " << r.calibration_networks
+              << " calibration networks measured in this run: int8 "
+              << describe_correction(*r.refit_int8) << "; fp32 "
+              << describe_correction(*r.refit_fp32) << "\n";
+  }
+  std::cout << "load average before " << load_before << ", after " << load_after << "; bias int8 "
+            << fmt("%+.1f", r.int8.mean_signed_pct) << "%, fp32 "
+            << fmt("%+.1f", r.fp32.mean_signed_pct) << "%\n";
+  std::cout << "lut validate: " << samples << " networks"
+            << (r.calibration_networks == 0 ? "" : " (re-fitted correction)") << ": int8 MdAPE "
+            << fmt("%.1f", r.int8.mdape_pct) << "%, " << fmt("%.1f", r.int8.within_pct)
+            << "% within +-10%; fp32 MdAPE " << fmt("%.1f", r.fp32.mdape_pct) << "%, "
+            << fmt("%.1f", r.fp32.within_pct) << "% within +-10%\n";
+}
 
 int lut_validate(const Command& self, const std::vector<std::string>& args) {
   po::options_description options("Options");
@@ -235,171 +309,46 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
   add_machine_options(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
-  const QuantEngine engine = engine_option(vm);
+  LutValidationOptions o;
+  o.engine = engine_option(vm);
   const int64_t threads = check_range(vm, "threads", 1, 256);
   const SearchSpace space = space_option(vm);
   const std::string db = require(vm, "db", "FILE (the experiment database)");
   if (!vm.count("samples")) throw InputError("missing --samples N (architectures to measure)");
-  const int64_t samples = check_range(vm, "samples", 1, 10000);
-  const int64_t seed = check_range(vm, "seed", 0, INT64_MAX);
-  const TimingOptions timing = timing_option(vm, static_cast<uint64_t>(seed));
+  o.samples = check_range(vm, "samples", 1, 10000);
+  o.seed = check_range(vm, "seed", 0, INT64_MAX);
+  o.timing = timing_option(vm, static_cast<uint64_t>(o.seed));
+  o.corrected = !vm["uncorrected"].as<bool>();
+  o.group = check_range(vm, "group", 1, 10000);
+  o.recalibrate = check_range(vm, "recalibrate", -1, 1000);
   const bool json = vm["json"].as<bool>();
-  const bool corrected = !vm["uncorrected"].as<bool>();
-  const int64_t group = check_range(vm, "group", 1, 10000);
-  int64_t recalibrate = check_range(vm, "recalibrate", -1, 1000);
 
-  const MachineTable mt = open_machine_table(db, engine, threads);
-  std::vector<NetSpec> nets;
-  for (int64_t i = 0; i < samples; ++i) nets.push_back(sample(space, seed + i));
-  if (recalibrate < 0) {
-    recalibrate = std::min(mt.table->correction(Precision::kInt8).networks,
-                           mt.table->correction(Precision::kFP32).networks);
-  }
-  if (!corrected) recalibrate = 0;
-  const std::vector<NetSpec> cal = calibration_networks(space, recalibrate, kCalibrationSeed);
-  const TableLatencyModel m8(mt.table, Precision::kInt8, corrected);
-  const TableLatencyModel m32(mt.table, Precision::kFP32, corrected);
-  for (const auto* list : std::initializer_list<const std::vector<NetSpec>*>{&nets, &cal}) {
-    for (const auto& n : *list) {
-      for (const auto* m : {&m8, &m32}) {
-        const auto missing = m->missing_keys(n);
-        if (!missing.empty()) {
-          throw InputError(db + ": the table lacks " + to_string(m->precision()) + " entry " +
-                           missing.front() + " (run frostnas lut build for this space)");
-        }
-      }
-    }
-  }
-
+  const MachineTable mt = open_machine_table(db, o.engine, threads);
+  const LutValidationPlan plan = plan_lut_validation(*mt.table, space, o, db);
   std::vector<std::string> argv;
   with_args("lut", "validate", args, argv);
-  reexec_with_thread_env(argv, threads, engine);
+  reexec_with_thread_env(argv, threads, o.engine);
   apply_thread_settings(threads);
   const std::string load_before = load_average();
-  // The samples and the calibration networks are measured in the same groups (spread
-  // evenly), so that the re-fitted correction sees the machine as the samples do.
-  std::vector<NetSpec> all;
-  std::vector<int64_t> slot;  // >= 0: sample index; < 0: -1 - calibration index
-  for (size_t i = 0, j = 0; i < nets.size() || j < cal.size();) {
-    const bool take_sample =
-        j >= cal.size() || (i < nets.size() && i * cal.size() <= j * nets.size());
-    if (take_sample) {
-      slot.push_back(static_cast<int64_t>(i));
-      all.push_back(nets[i++]);
-    } else {
-      slot.push_back(-1 - static_cast<int64_t>(j));
-      all.push_back(cal[j++]);
-    }
-  }
   std::unique_ptr<ProgressBar> bar;
-  if (!json) bar = std::make_unique<ProgressBar>("networks", static_cast<int64_t>(all.size()));
-  const auto all_measured =
-      measure_networks(all, engine, timing, static_cast<uint64_t>(seed), group, [&](size_t done) {
-        if (bar) bar->update(static_cast<int64_t>(done));
+  const LutValidationReport report =
+      run_lut_validation(mt.table, plan, o, [&](size_t done, size_t total) {
+        if (json) return;
+        if (!bar) bar = std::make_unique<ProgressBar>("networks", static_cast<int64_t>(total));
+        bar->update(static_cast<int64_t>(done));
       });
   if (bar) bar->finish();
-  std::vector<NetTiming> measured(nets.size()), cal_measured(cal.size());
-  for (size_t k = 0; k < all.size(); ++k) {
-    if (slot[k] >= 0) {
-      measured[static_cast<size_t>(slot[k])] = all_measured[k];
-    } else {
-      cal_measured[static_cast<size_t>(-1 - slot[k])] = all_measured[k];
-    }
-  }
-  // Predictions with the stored correction, and with the correction re-fitted on the
-  // calibration networks of this run (the samples themselves are never fitted on).
-  std::optional<LinearCorrection> refit8, refit32;
-  if (!cal.empty()) {
-    refit8 = fit_correction(calibration_points(*mt.table, Precision::kInt8, cal, cal_measured));
-    refit32 = fit_correction(calibration_points(*mt.table, Precision::kFP32, cal, cal_measured));
-  }
-  std::vector<double> s8, s32;  // stored-correction predictions
-  std::vector<double> p8, q8, p32, q32;
-  nlohmann::json rows = nlohmann::json::array();
-  if (!json) {
-    std::printf("%6s %6s %10s %10s %8s %10s %10s %8s\n", "seed", "blocks", "int8 pred", "int8 meas",
-                "err", "fp32 pred", "fp32 meas", "err");
-  }
-  for (size_t i = 0; i < nets.size(); ++i) {
-    const auto blocks = static_cast<int64_t>(nets[i].num_blocks());
-    s8.push_back(m8.predict_ms(nets[i]));
-    s32.push_back(m32.predict_ms(nets[i]));
-    p8.push_back(refit8 ? refit8->apply(m8.sum_ms(nets[i]), blocks) : s8.back());
-    q8.push_back(measured[i].int8.median_ms);
-    p32.push_back(refit32 ? refit32->apply(m32.sum_ms(nets[i]), blocks) : s32.back());
-    q32.push_back(measured[i].fp32.median_ms);
-    const double e8 = 100.0 * (p8.back() - q8.back()) / q8.back();
-    const double e32 = 100.0 * (p32.back() - q32.back()) / q32.back();
-    rows.push_back({{"seed", seed + static_cast<int64_t>(i)},
-                    {"hash", arch_hash(nets[i])},
-                    {"blocks", nets[i].num_blocks()},
-                    {"int8_predicted_ms", p8.back()},
-                    {"int8_predicted_stored_ms", s8.back()},
-                    {"int8_measured_ms", q8.back()},
-                    {"int8_spread_ms", measured[i].int8.spread_ms},
-                    {"fp32_predicted_ms", p32.back()},
-                    {"fp32_predicted_stored_ms", s32.back()},
-                    {"fp32_measured_ms", q32.back()},
-                    {"fp32_spread_ms", measured[i].fp32.spread_ms}});
-    if (!json) {
-      std::printf("%6lld %6zu %10.3f %10.3f %+7.1f%% %10.3f %10.3f %+7.1f%%\n",
-                  static_cast<long long>(seed + static_cast<int64_t>(i)), nets[i].num_blocks(),
-                  p8.back(), q8.back(), e8, p32.back(), q32.back(), e32);
-    }
-  }
-  const ErrorStats e8 = error_stats(p8, q8), e32 = error_stats(p32, q32);
-  const ErrorStats st8 = error_stats(s8, q8), st32 = error_stats(s32, q32);
   const std::string load_after = load_average();
   if (json) {
-    auto stats = [](const ErrorStats& s) {
-      return nlohmann::json{{"mdape_pct", s.mdape_pct},
-                            {"within_10_pct", s.within_pct},
-                            {"mean_signed_pct", s.mean_signed_pct}};
-    };
-    std::cout << nlohmann::json{{"space", space.name},
-                                {"input_size", space.input_size},
-                                {"engine", to_string(engine)},
-                                {"threads", threads},
-                                {"corrected", corrected},
-                                {"samples", samples},
-                                {"load_average_before", load_before},
-                                {"load_average_after", load_after},
-                                {"networks", rows},
-                                {"int8", stats(e8)},
-                                {"fp32", stats(e32)},
-                                {"recalibration_networks", cal.size()},
-                                {"int8_stored_correction", stats(st8)},
-                                {"fp32_stored_correction", stats(st32)}}
-                     .dump()
-              << "\n";
+    print_validation_json(report, space, o.engine, threads, o, load_before, load_after);
     return 0;
   }
-  if (!cal.empty()) {
-    std::cout << "stored correction: int8 MdAPE " << fmt("%.1f", st8.mdape_pct) << "%, "
-              << fmt("%.1f", st8.within_pct) << "% within +-10%, bias "
-              << fmt("%+.1f", st8.mean_signed_pct) << "%; fp32 MdAPE "
-              << fmt("%.1f", st32.mdape_pct) << "%, " << fmt("%.1f", st32.within_pct)
-              << "% within +-10%, bias " << fmt("%+.1f", st32.mean_signed_pct) << "%\n";
-    std::cout << "correction re-fitted on " << cal.size()
-              << " calibration networks measured in this run: int8 " << describe_correction(*refit8)
-              << "; fp32 " << describe_correction(*refit32) << "\n";
-  }
-  std::cout << "load average before " << load_before << ", after " << load_after << "; bias int8 "
-            << fmt("%+.1f", e8.mean_signed_pct) << "%, fp32 " << fmt("%+.1f", e32.mean_signed_pct)
-            << "%\n";
-  std::cout << "lut validate: " << samples << " networks"
-            << (cal.empty() ? "" : " (re-fitted correction)") << ": int8 MdAPE "
-            << fmt("%.1f", e8.mdape_pct) << "%, " << fmt("%.1f", e8.within_pct)
-            << "% within +-10%; fp32 MdAPE " << fmt("%.1f", e32.mdape_pct) << "%, "
-            << fmt("%.1f", e32.within_pct) << "% within +-10%\n";
+  print_validation_table(report);
+  print_validation_summary(report, o.samples, load_before, load_after);
   return 0;
 }
 
-// `lut time`: saved models (pipeline or `frostnas train --out` directories) timed the way
-// `lut build` and `lut validate` time whole networks, in a fresh process: the pipeline
-// runs it for its final models, whose in-process figures came out up to 3x too slow
-// after training.
-int lut_time(const Command& self, const std::vector<std::string>& args) {
+po::options_description lut_time_options() {
   po::options_description options("Options");
   options.add_options()(
       "model", po::value<std::vector<std::string>>(),
@@ -420,28 +369,23 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per network first")(
       "threads", po::value<int64_t>()->default_value(1), "intra-op threads (1..256)")(
       "json", po::bool_switch()->default_value(false), "print one JSON object");
-  po::variables_map vm;
-  if (!parse_args(self, args, options, {}, vm)) return 0;
-  if (!vm.count("model") && !vm.count("arch"))
-    throw InputError("missing --model DIR (a saved model directory) or --arch ARCH");
+  return options;
+}
+
+/// The networks `lut time` times: saved models (--model) first, then --arch networks with
+/// seeded random weights, all of one INT8 engine (returned in `engine`).
+std::vector<BuiltNet> timed_models(const po::variables_map& vm, uint64_t seed, QuantEngine& engine,
+                                   std::vector<std::string>& sources) {
   const auto dirs =
       vm.count("model") ? vm["model"].as<std::vector<std::string>>() : std::vector<std::string>{};
   const auto archs =
       vm.count("arch") ? vm["arch"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  const int64_t threads = check_range(vm, "threads", 1, 256);
-  const int64_t seed = check_range(vm, "seed", 0, INT64_MAX);
-  const TimingOptions timing = timing_option(vm, static_cast<uint64_t>(seed));
-  const bool json = vm["json"].as<bool>();
-  std::optional<SearchSpace> space;
-  if (vm.count("space")) space = space_option(vm);
-
   std::vector<BuiltNet> models;
-  std::vector<std::string> sources;  // what each model came from
   for (const auto& d : dirs) {
-    models.push_back(load_built_net(d, static_cast<uint64_t>(seed)));
+    models.push_back(load_built_net(d, seed));
     sources.push_back(d);
   }
-  QuantEngine engine = models.empty() ? QuantEngine::kOneDNN : models.front().int8->engine();
+  engine = models.empty() ? QuantEngine::kOneDNN : models.front().int8->engine();
   if (vm.count("engine")) engine = engine_option(vm);
   for (size_t i = 0; i < models.size(); ++i) {
     if (models[i].int8->engine() != engine) {
@@ -455,9 +399,70 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
   for (size_t i = 0; i < archs.size(); ++i) {
     NetSpec spec = load_arch(archs[i]);
     validate(spec, archs[i]);
-    models.push_back(build_net(spec, engine, static_cast<uint64_t>(seed) + i));
+    models.push_back(build_net(spec, engine, seed + i));
     sources.push_back(archs[i]);
   }
+  return models;
+}
+
+/// One row per model: the measured latencies and, with a table, its predictions.
+nlohmann::json timing_rows(const std::vector<BuiltNet>& models,
+                           const std::vector<std::string>& sources, const std::vector<NetTiming>& t,
+                           const std::optional<MachineTable>& mt) {
+  std::optional<TableLatencyModel> m8, m32;
+  if (mt) {
+    m8.emplace(mt->table, Precision::kInt8);
+    m32.emplace(mt->table, Precision::kFP32);
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t i = 0; i < models.size(); ++i) {
+    nlohmann::json row{{"source", sources[i]},           {"name", models[i].spec.name},
+                       {"int8_ms", t[i].int8.median_ms}, {"int8_spread_ms", t[i].int8.spread_ms},
+                       {"fp32_ms", t[i].fp32.median_ms}, {"fp32_spread_ms", t[i].fp32.spread_ms}};
+    if (m8 && m8->missing_keys(models[i].spec).empty())
+      row["int8_predicted_ms"] = m8->predict_ms(models[i].spec);
+    if (m32 && m32->missing_keys(models[i].spec).empty())
+      row["fp32_predicted_ms"] = m32->predict_ms(models[i].spec);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+void print_timing_rows(const nlohmann::json& rows) {
+  std::printf("%-24s %16s %16s %12s %12s\n", "model", "INT8 ms (IQR)", "FP32 ms (IQR)", "INT8 pred",
+              "FP32 pred");
+  auto pred = [](const nlohmann::json& row, const char* key) {
+    return row.contains(key) ? fmt("%.3f", row.at(key).get<double>()) : std::string("-");
+  };
+  for (const auto& row : rows) {
+    std::printf("%-24s %8.3f (%5.3f) %8.3f (%5.3f) %12s %12s\n",
+                row.at("name").get<std::string>().c_str(), row.at("int8_ms").get<double>(),
+                row.at("int8_spread_ms").get<double>(), row.at("fp32_ms").get<double>(),
+                row.at("fp32_spread_ms").get<double>(), pred(row, "int8_predicted_ms").c_str(),
+                pred(row, "fp32_predicted_ms").c_str());
+  }
+}
+
+// `lut time`: saved models (pipeline or `frostnas train --out` directories) timed the way
+// `lut build` and `lut validate` time whole networks, in a fresh process: the pipeline
+// runs it for its final models, whose in-process figures came out up to 3x too slow
+// after training.
+int lut_time(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options = lut_time_options();
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  if (!vm.count("model") && !vm.count("arch"))
+    throw InputError("missing --model DIR (a saved model directory) or --arch ARCH");
+  const int64_t threads = check_range(vm, "threads", 1, 256);
+  const int64_t seed = check_range(vm, "seed", 0, INT64_MAX);
+  const TimingOptions timing = timing_option(vm, static_cast<uint64_t>(seed));
+  const bool json = vm["json"].as<bool>();
+  std::optional<SearchSpace> space;
+  if (vm.count("space")) space = space_option(vm);
+  QuantEngine engine = QuantEngine::kOneDNN;
+  std::vector<std::string> sources;
+  const std::vector<BuiltNet> models =
+      timed_models(vm, static_cast<uint64_t>(seed), engine, sources);
   std::optional<MachineTable> mt;
   if (vm.count("db")) mt = open_machine_table(vm["db"].as<std::string>(), engine, threads);
 
@@ -471,36 +476,7 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
       space ? calibration_networks(*space, fill, kCalibrationSeed) : std::vector<NetSpec>{};
   const auto t = time_with_companions(models, companions, engine, timing,
                                       kCalibrationSeed + static_cast<uint64_t>(seed));
-  std::optional<TableLatencyModel> m8, m32;
-  if (mt) {
-    m8.emplace(mt->table, Precision::kInt8);
-    m32.emplace(mt->table, Precision::kFP32);
-  }
-  nlohmann::json rows = nlohmann::json::array();
-  if (!json) {
-    std::printf("%-24s %16s %16s %12s %12s\n", "model", "INT8 ms (IQR)", "FP32 ms (IQR)",
-                "INT8 pred", "FP32 pred");
-  }
-  for (size_t i = 0; i < models.size(); ++i) {
-    nlohmann::json row{{"source", sources[i]},           {"name", models[i].spec.name},
-                       {"int8_ms", t[i].int8.median_ms}, {"int8_spread_ms", t[i].int8.spread_ms},
-                       {"fp32_ms", t[i].fp32.median_ms}, {"fp32_spread_ms", t[i].fp32.spread_ms}};
-    std::string p8 = "-", p32 = "-";
-    if (m8 && m8->missing_keys(models[i].spec).empty()) {
-      row["int8_predicted_ms"] = m8->predict_ms(models[i].spec);
-      p8 = fmt("%.3f", row["int8_predicted_ms"].get<double>());
-    }
-    if (m32 && m32->missing_keys(models[i].spec).empty()) {
-      row["fp32_predicted_ms"] = m32->predict_ms(models[i].spec);
-      p32 = fmt("%.3f", row["fp32_predicted_ms"].get<double>());
-    }
-    rows.push_back(row);
-    if (!json) {
-      std::printf("%-24s %8.3f (%5.3f) %8.3f (%5.3f) %12s %12s\n", models[i].spec.name.c_str(),
-                  t[i].int8.median_ms, t[i].int8.spread_ms, t[i].fp32.median_ms,
-                  t[i].fp32.spread_ms, p8.c_str(), p32.c_str());
-    }
-  }
+  const nlohmann::json rows = timing_rows(models, sources, t, mt);
   const std::string load_after = load_average();
   if (json) {
     std::cout << nlohmann::json{{"engine", to_string(engine)},
@@ -512,12 +488,13 @@ int lut_time(const Command& self, const std::vector<std::string>& args) {
                                 {"models", rows}}
                      .dump()
               << "\n";
-  } else {
-    std::cout << "lut time: " << models.size() << " model(s) with " << companions.size()
-              << " sampled companion network(s), batch 1, " << threads << " thread(s), "
-              << to_string(engine) << ", load average before " << load_before << ", after "
-              << load_after << "\n";
+    return 0;
   }
+  print_timing_rows(rows);
+  std::cout << "lut time: " << models.size() << " model(s) with " << companions.size()
+            << " sampled companion network(s), batch 1, " << threads << " thread(s), "
+            << to_string(engine) << ", load average before " << load_before << ", after "
+            << load_after << "\n";
   return 0;
 }
 

@@ -2,11 +2,12 @@
 // into one line on stderr (exit 2 for bad input, 1 for internal failures).
 #include <iostream>
 
+#include <SQLiteCpp/Exception.h>
 #include <c10/util/Exception.h>
 
 #include "cli/command.h"
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 
 namespace {
 
@@ -75,6 +76,13 @@ int main(int argc, char** argv) {
   } catch (const boost::program_options::error& e) {
     std::cerr << "frostnas: error: " << first_line(e.what()) << "\n";
     return 2;
+  } catch (const frostnas::EnvironmentError& e) {
+    std::cerr << "frostnas: system error: " << first_line(e.what()) << "\n";
+    return 1;
+  } catch (const SQLite::Exception& e) {
+    // The database could not be read or written (disk full, read-only, locked, I/O).
+    std::cerr << "frostnas: system error: database: " << first_line(e.what()) << "\n";
+    return 1;
   } catch (const c10::Error& e) {
     std::cerr << "frostnas: internal error: " << first_line(e.what_without_backtrace()) << "\n";
     return 1;

@@ -8,10 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/subprocess.h"
+#include "common/error.h"
 #include "experiments/pipeline/pipeline.h"
 #include "search/store/store.h"
-#include "space/error.h"
 
 namespace frostnas::cli {
 namespace {
@@ -52,7 +53,13 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
         e.config, store.path() + ": experiment " + std::to_string(e.id), ".", false);
   }
   PipelineHooks hooks;
-  hooks.quiet = vm["quiet"].as<bool>();
+  const bool quiet = vm["quiet"].as<bool>();
+  hooks.latency_build = latency_progress(quiet);
+  if (!quiet) {
+    hooks.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+    hooks.train = train_progress(config->retrain.train.epochs, config->retrain.train.batch_size,
+                                 /*quiet=*/false);
+  }
   hooks.stop = &g_stop;
   hooks.log = [](const std::string& line) { std::cerr << line << "\n"; };
   hooks.time_saved_model = [](const std::string& dir, const std::string& space_json,

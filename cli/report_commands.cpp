@@ -4,12 +4,12 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "common/error.h"
 #include "search/report/html_report.h"
 #include "search/report/markdown_report.h"
 #include "search/report/report_data.h"
 #include "search/report/report_file.h"
 #include "search/store/store.h"
-#include "space/error.h"
 
 namespace frostnas::cli {
 namespace {

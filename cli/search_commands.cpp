@@ -6,16 +6,17 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/progress.h"
+#include "cli/progress_bar.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "search/driver/latency_source.h"
-#include "search/driver/pareto.h"
 #include "search/driver/search_driver.h"
+#include "search/report/pareto.h"
 #include "search/store/store.h"
 #include "space/arch_report.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 #include "trainer/data/image_dataset.h"
 #include "trainer/data/load_dataset.h"
-#include "trainer/progress_bar.h"
 #include "trainer/train/train_model.h"
 
 namespace frostnas::cli {
@@ -32,14 +33,6 @@ std::string fmt(const char* format, double v) {
 
 std::string opt(const std::optional<double>& v, const char* format) {
   return v ? fmt(format, *v) : std::string("-");
-}
-
-DataSplits search_data(const SearchConfig& c) {
-  ImageDataset train = load_dataset(c.data.name, "train", c.data.dir);
-  if (c.data.train_subset > 0)
-    train = take_subset(train, c.data.train_subset + c.data.val_size, c.seed);
-  TrainValSplit split = split_train_val(train, c.data.val_size, c.seed);
-  return DataSplits{std::move(split.train), std::move(split.val), ImageDataset{}};
 }
 
 int search(const Command& self, const std::vector<std::string>& args) {
@@ -71,7 +64,7 @@ int search(const Command& self, const std::vector<std::string>& args) {
   }
   const bool quiet = vm["quiet"].as<bool>();
   // The table is measured on the latency's thread count; training uses its own.
-  const LatencyFn latency = make_latency_fn(config, store, quiet);
+  const LatencyFn latency = make_latency_fn(config, store, latency_progress(quiet));
   configure_runtime(config.train.threads);
   torch::manual_seed(config.seed);
   const DataSplits data = search_data(config);

@@ -10,11 +10,13 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/progress.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 #include "space/resolved_net.h"
 #include "trainer/data/load_dataset.h"
+#include "trainer/data/splits.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/quant_engine.h"
 #include "trainer/train/evaluate.h"
@@ -67,34 +69,23 @@ void check_dataset_name(const std::string& name) {
     throw InputError("--data: unknown value '" + name + "' (allowed: " + join_strings(names) + ")");
 }
 
-/// Loads train (+ seeded validation hold-out and subset) and test.
+/// Loads train, the seeded validation hold-out and subset (make_splits) and test.
 DataSplits load_splits(const DataArgs& a, uint64_t seed, nlohmann::json& info) {
   check_dataset_name(a.name);
-  ImageDataset full = load_dataset(a.name, "train", a.dir);
-  const int64_t n = full.size();
-  int64_t val = a.val_size >= 0 ? a.val_size : std::min<int64_t>(5000, n / 10);
-  if (val >= n)
-    throw InputError("--val-size: " + std::to_string(val) + " is out of range (allowed: 0.." +
-                     std::to_string(n - 1) + " for " + a.name + ")");
-  DataSplits s;
-  if (val > 0) {
-    TrainValSplit split = split_train_val(full, val, seed);
-    s.train = std::move(split.train);
-    s.val = std::move(split.val);
-  } else {
-    s.train = full;
-  }
-  if (a.train_subset > 0) s.train = take_subset(s.train, a.train_subset, seed);
-  // Both parts keep the statistics of the whole training file.
-  s.train.mean = s.val.mean = full.mean;
-  s.train.std = s.val.std = full.std;
-  if (a.test) s.test = load_dataset(a.name, "test", a.dir);
+  DataSpec spec;
+  spec.name = a.name;
+  spec.dir = a.dir;
+  spec.train_subset = a.train_subset;
+  spec.val_size = a.val_size;
+  DataSplits s = make_splits(spec, seed, a.test, "--train-subset / --val-size");
   info = {{"data", a.name},
           {"train_samples", s.train.size()},
           {"val_samples", s.val.size()},
           {"test_samples", s.test.size()},
-          {"val_size", val},
-          {"train_subset", a.train_subset}};
+          {"val_size", s.val.size()},
+          {"train_subset", a.train_subset},
+          {"train_digest", s.train_digest},
+          {"val_digest", s.val_digest}};
   return s;
 }
 
@@ -114,7 +105,16 @@ torch::Device parse_device(const std::string& name) {
                    std::string(torch::cuda::is_available() ? ", cuda" : "") + ")");
 }
 
-int train(const Command& self, const std::vector<std::string>& args) {
+/// What `frostnas train` runs: the architecture, the configuration, the data and where.
+struct TrainJob {
+  NetSpec spec;
+  TrainConfig config;
+  DataArgs data_args;
+  std::string out;
+  bool resuming = false;
+};
+
+po::options_description train_options() {
   po::options_description options("Options");
   // clang-format off
   options.add_options()
@@ -154,161 +154,154 @@ int train(const Command& self, const std::vector<std::string>& args) {
     ("no-channels-last", po::bool_switch()->default_value(false), "train in the default NCHW memory format instead of channels-last")
     ("quiet", po::bool_switch()->default_value(false), "plain progress lines every 10 s instead of a bar");
   // clang-format on
-  po::variables_map vm;
-  if (!parse_args(self, args, options, {}, vm)) return 0;
+  return options;
+}
 
-  NetSpec spec;
-  TrainConfig config;
-  DataArgs data_args;
-  std::string out;
-  bool resuming = false;
-  if (vm.count("resume")) {
-    // Everything comes from run.json; only progress and threads may change.
-    out = vm["resume"].as<std::string>();
-    resuming = true;
-    const std::string run_path = (fs::path(out) / kRunFile).string();
-    std::ifstream in(run_path);
-    if (!in)
-      throw InputError("--resume: " + run_path +
-                       ": cannot open (not a training output directory?)");
-    if (!has_resume_checkpoint((fs::path(out) / kResumeDir).string()))
-      throw InputError("--resume: " + out +
-                       ": no resume checkpoint (the run finished or never checkpointed)");
-    nlohmann::json run;
-    try {
-      in >> run;
-      spec = net_spec_from_json(run.at("arch"), run_path + ": arch");
-      config = train_config_from_json(run.at("config"), run_path + ": config");
-      data_args = data_args_from_json(run.at("data"));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(run_path + ": bad run description (" + std::string(e.what()) + ")");
-    }
-    if (!vm["threads"].defaulted()) config.threads = vm["threads"].as<int64_t>();
-    config.quiet = vm["quiet"].as<bool>();
-  } else {
-    spec =
-        load_arch(require_positional(vm, "arch", "--arch ARCH (a built-in name or a JSON file)"));
-    data_args.name =
-        require_positional(vm, "data", "--data NAME (" + join_strings(dataset_names()) + ")");
-    check_dataset_name(data_args.name);
-    out = require_positional(vm, "out", "--out DIR");
-    data_args.dir = vm["data-dir"].as<std::string>();
-    data_args.val_size = vm["val-size"].as<int64_t>();
-    data_args.train_subset = vm["train-subset"].as<int64_t>();
-    data_args.test = !vm["no-test"].as<bool>();
-    data_args.input_size = vm["input-size"].as<int64_t>();
-    if (data_args.val_size < -1)
-      throw InputError("--val-size: " + std::to_string(data_args.val_size) +
-                       " is out of range (allowed: -1, 0 or a count)");
-    if (data_args.train_subset < 0)
-      throw InputError("--train-subset: " + std::to_string(data_args.train_subset) +
-                       " is out of range (allowed: 0 (all) or a count)");
-    if (data_args.input_size != 0 && (data_args.input_size < 8 || data_args.input_size > 1024))
-      throw InputError("--input-size: " + std::to_string(data_args.input_size) +
-                       " is out of range (allowed: 0 or 8..1024)");
+/// A new run from the command line's options.
+TrainJob new_train_job(const po::variables_map& vm) {
+  TrainJob job;
+  NetSpec& spec = job.spec;
+  TrainConfig& config = job.config;
+  DataArgs& data_args = job.data_args;
+  std::string& out = job.out;
+  spec = load_arch(require_positional(vm, "arch", "--arch ARCH (a built-in name or a JSON file)"));
+  data_args.name =
+      require_positional(vm, "data", "--data NAME (" + join_strings(dataset_names()) + ")");
+  check_dataset_name(data_args.name);
+  out = require_positional(vm, "out", "--out DIR");
+  data_args.dir = vm["data-dir"].as<std::string>();
+  data_args.val_size = vm["val-size"].as<int64_t>();
+  data_args.train_subset = vm["train-subset"].as<int64_t>();
+  data_args.test = !vm["no-test"].as<bool>();
+  data_args.input_size = vm["input-size"].as<int64_t>();
+  if (data_args.val_size < -1)
+    throw InputError("--val-size: " + std::to_string(data_args.val_size) +
+                     " is out of range (allowed: -1, 0 or a count)");
+  if (data_args.train_subset < 0)
+    throw InputError("--train-subset: " + std::to_string(data_args.train_subset) +
+                     " is out of range (allowed: 0 (all) or a count)");
+  if (data_args.input_size != 0 && (data_args.input_size < 8 || data_args.input_size > 1024))
+    throw InputError("--input-size: " + std::to_string(data_args.input_size) +
+                     " is out of range (allowed: 0 or 8..1024)");
 
-    config.epochs = vm["epochs"].as<int64_t>();
-    config.batch_size = vm["batch-size"].as<int64_t>();
-    config.qat = parse_qat_scheme(vm["qat"].as<std::string>(), "--qat");
-    config.optimizer.name =
-        vm.count("optimizer") ? vm["optimizer"].as<std::string>() : default_optimizer(config.qat);
-    config.optimizer.lr = vm["lr"].as<double>();
-    config.optimizer.weight_decay = vm["weight-decay"].as<double>();
-    config.optimizer.momentum = vm["momentum"].as<double>();
-    config.schedule = vm["schedule"].as<std::string>();
-    config.lr_warmup_epochs = vm["lr-warmup-epochs"].as<double>();
-    config.label_smoothing = vm["label-smoothing"].as<double>();
-    config.fp_warmup_epochs = vm["fp-warmup-epochs"].as<double>();
-    if (config.qat != QatScheme::kStatAssist && vm["fp-warmup-epochs"].defaulted())
-      config.fp_warmup_epochs = 0;
-    config.freeze_observers_epoch = vm["freeze-observers-epoch"].as<int64_t>();
-    config.freeze_bn_epoch = vm["freeze-bn-epoch"].as<int64_t>();
-    config.calibration_batches = vm["calibration-batches"].as<int64_t>();
-    config.calibration_fake_quant = vm["calibration-fake-quant"].as<bool>();
-    config.engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
-    config.threads = vm["threads"].as<int64_t>();
-    const int64_t seed = vm["seed"].as<int64_t>();
-    if (seed < 0)
-      throw InputError("--seed: " + std::to_string(seed) + " is out of range (allowed: >= 0)");
-    config.seed = static_cast<uint64_t>(seed);
-    config.device = parse_device(vm["device"].as<std::string>());
-    config.transform.pad(vm["pad"].as<int64_t>()).flip(vm["flip"].as<bool>());
-    config.time_budget_s = vm["time-budget"].as<double>();
-    config.eval_batch_size = vm["eval-batch-size"].as<int64_t>();
-    config.channels_last = !vm["no-channels-last"].as<bool>();
-    config.quiet = vm["quiet"].as<bool>();
-    validate(config);
-    if (fs::exists(fs::path(out) / kRunFile) || fs::exists(fs::path(out) / kMetricsFile))
-      throw InputError("--out: " + out + " already holds a training run (use --resume " + out +
-                       " or another --out)");
+  config.epochs = vm["epochs"].as<int64_t>();
+  config.batch_size = vm["batch-size"].as<int64_t>();
+  config.qat = parse_qat_scheme(vm["qat"].as<std::string>(), "--qat");
+  config.optimizer.name =
+      vm.count("optimizer") ? vm["optimizer"].as<std::string>() : default_optimizer(config.qat);
+  config.optimizer.lr = vm["lr"].as<double>();
+  config.optimizer.weight_decay = vm["weight-decay"].as<double>();
+  config.optimizer.momentum = vm["momentum"].as<double>();
+  config.schedule = vm["schedule"].as<std::string>();
+  config.lr_warmup_epochs = vm["lr-warmup-epochs"].as<double>();
+  config.label_smoothing = vm["label-smoothing"].as<double>();
+  config.fp_warmup_epochs = vm["fp-warmup-epochs"].as<double>();
+  if (config.qat != QatScheme::kStatAssist && vm["fp-warmup-epochs"].defaulted())
+    config.fp_warmup_epochs = 0;
+  config.freeze_observers_epoch = vm["freeze-observers-epoch"].as<int64_t>();
+  config.freeze_bn_epoch = vm["freeze-bn-epoch"].as<int64_t>();
+  config.calibration_batches = vm["calibration-batches"].as<int64_t>();
+  config.calibration_fake_quant = vm["calibration-fake-quant"].as<bool>();
+  config.engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
+  config.threads = vm["threads"].as<int64_t>();
+  const int64_t seed = vm["seed"].as<int64_t>();
+  if (seed < 0)
+    throw InputError("--seed: " + std::to_string(seed) + " is out of range (allowed: >= 0)");
+  config.seed = static_cast<uint64_t>(seed);
+  config.device = parse_device(vm["device"].as<std::string>());
+  config.transform.pad(vm["pad"].as<int64_t>()).flip(vm["flip"].as<bool>());
+  config.time_budget_s = vm["time-budget"].as<double>();
+  config.eval_batch_size = vm["eval-batch-size"].as<int64_t>();
+  config.channels_last = !vm["no-channels-last"].as<bool>();
+  validate(config);
+  if (fs::exists(fs::path(out) / kRunFile) || fs::exists(fs::path(out) / kMetricsFile))
+    throw InputError("--out: " + out + " already holds a training run (use --resume " + out +
+                     " or another --out)");
+  return job;
+}
+
+/// The interrupted run in `--resume DIR`: everything comes from its run.json; only the
+/// progress output and the threads may change.
+TrainJob resumed_train_job(const po::variables_map& vm) {
+  TrainJob job;
+  job.resuming = true;
+  NetSpec& spec = job.spec;
+  TrainConfig& config = job.config;
+  DataArgs& data_args = job.data_args;
+  std::string& out = job.out;
+  out = vm["resume"].as<std::string>();
+  const std::string run_path = (fs::path(out) / kRunFile).string();
+  std::ifstream in(run_path);
+  if (!in)
+    throw InputError("--resume: " + run_path + ": cannot open (not a training output directory?)");
+  if (!has_resume_checkpoint((fs::path(out) / kResumeDir).string()))
+    throw InputError("--resume: " + out +
+                     ": no resume checkpoint (the run finished or never checkpointed)");
+  nlohmann::json run;
+  try {
+    in >> run;
+    spec = net_spec_from_json(run.at("arch"), run_path + ": arch");
+    config = train_config_from_json(JsonReader(run, run_path).at("config"));
+    data_args = data_args_from_json(run.at("data"));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(run_path + ": bad run description (" + std::string(e.what()) + ")");
   }
-  if (config.threads < 0 || config.threads > 1024)
-    throw InputError("--threads: " + std::to_string(config.threads) +
-                     " is out of range (allowed: 0 (all cores) or 1..1024)");
-  const int64_t threads = config.threads > 0 ? config.threads : default_threads();
-  configure_runtime(threads);
+  if (!vm["threads"].defaulted()) config.threads = vm["threads"].as<int64_t>();
+  return job;
+}
 
-  nlohmann::json data_info;
-  const DataSplits splits = load_splits(data_args, config.seed, data_info);
-  if (!resuming) {
-    spec = adapt_spec_to_data(spec, splits.train, data_args.input_size);
-    TransformOptions t = input_transform_for(spec, splits.train, config.transform);
-    config.transform = t;
-  }
-  config.checkpoint_dir = (fs::path(out) / kResumeDir).string();
-  config.progress = true;
-  TrainConfig run_config = config;
-  run_config.threads = threads;
-
-  if (!resuming) {
-    fs::create_directories(out);
-    write_json_atomically((fs::path(out) / kRunFile).string(), {{"format", "frostnas.run/1"},
-                                                                {"arch", to_json(spec)},
-                                                                {"config", to_json(config)},
-                                                                {"data", to_json(data_args)}});
-    save_net_spec(spec, (fs::path(out) / kArchFile).string());
-  }
+/// The run's header line on stderr.
+void print_train_header(const TrainJob& job, const DataSplits& splits, int64_t threads) {
+  const NetSpec& spec = job.spec;
   const ResolvedNet resolved = resolve(spec);
-  std::cerr << (resuming ? "resuming " : "training ") << spec.name << " (" << spec.in_channels
+  std::cerr << (job.resuming ? "resuming " : "training ") << spec.name << " (" << spec.in_channels
             << "x" << spec.input_size << "x" << spec.input_size << ", " << spec.num_classes
             << " classes, " << resolved.params() << " params, "
-            << fmt(resolved.macs() / 1e6, "%.1f") << " M MACs) on " << data_args.name << ": "
+            << fmt(resolved.macs() / 1e6, "%.1f") << " M MACs) on " << job.data_args.name << ": "
             << splits.train.size() << " train / " << splits.val.size() << " val / "
-            << splits.test.size() << " test, qat " << to_string(config.qat) << ", optimizer "
-            << config.optimizer.name << ", " << threads << " threads\n";
+            << splits.test.size() << " test, qat " << to_string(job.config.qat) << ", optimizer "
+            << job.config.optimizer.name << ", " << threads << " threads\n";
+}
 
+/// train_model with Ctrl-C turned into a checkpointed interruption.
+TrainResult train_interruptibly(const TrainJob& job, const TrainConfig& run_config,
+                                const DataSplits& splits, bool quiet) {
   g_stop.store(false);
   auto previous = std::signal(SIGINT, on_sigint);
-  TrainCallbacks callbacks;
+  TrainCallbacks callbacks = train_progress(run_config.epochs, run_config.batch_size, quiet);
   callbacks.stop_flag = &g_stop;
   TrainResult result;
   try {
-    result =
-        train_model(spec, run_config, splits, callbacks, resuming ? config.checkpoint_dir : "");
+    result = train_model(job.spec, run_config, splits, callbacks,
+                         job.resuming ? run_config.checkpoint_dir : "");
   } catch (...) {
     std::signal(SIGINT, previous);
     throw;
   }
   std::signal(SIGINT, previous);
+  return result;
+}
 
+/// Saves the artifacts and prints the outcome; returns the exit status.
+int finish_train(const TrainJob& job, const TrainConfig& run_config, const TrainResult& result,
+                 const DataSplits& splits, nlohmann::json extra) {
+  const std::string& out = job.out;
   if (result.interrupted) {
     std::cerr << "frostnas: interrupted after " << result.steps << " steps (epoch "
               << (result.steps / std::max<int64_t>(result.steps_per_epoch, 1)) + 1
               << "); resume with: frostnas train --resume " << out << "\n";
     return 130;
   }
-  InputInfo input{data_args.name, splits.train.mean, splits.train.std, config.transform};
+  InputInfo input{job.data_args.name, splits.train.mean, splits.train.std, job.config.transform};
   input.transform.pad(0).flip(false);
-  nlohmann::json extra = data_info;
-  extra["threads"] = threads;
-  save_train_artifacts(result, spec, run_config, input, out, extra);
+  save_train_artifacts(result, job.spec, run_config, input, out, extra);
   if (result.diverged) {
     std::cerr << "frostnas: training diverged: " << result.diverged_reason << " (metrics in " << out
               << "/" << kMetricsFile << ")\n";
     return 1;
   }
   std::error_code ec;
-  fs::remove_all(config.checkpoint_dir, ec);
+  fs::remove_all(run_config.checkpoint_dir, ec);
   std::cout << "qat_acc " << fmt(result.qat_acc) << "  int8_acc " << fmt(result.int8_acc)
             << "  fp32_acc " << fmt(result.fp32_acc) << "  (" << result.eval_split
             << ")  val int8_acc " << fmt(result.val.int8_acc) << "  train "
@@ -316,6 +309,41 @@ int train(const Command& self, const std::vector<std::string>& args) {
             << " img/s" << (result.budget_exhausted ? " (time budget reached)" : "") << "\nwrote "
             << out << "\n";
   return 0;
+}
+
+int train(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options = train_options();
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  TrainJob job = vm.count("resume") ? resumed_train_job(vm) : new_train_job(vm);
+  if (job.config.threads < 0 || job.config.threads > 1024)
+    throw InputError("--threads: " + std::to_string(job.config.threads) +
+                     " is out of range (allowed: 0 (all cores) or 1..1024)");
+  const int64_t threads = job.config.threads > 0 ? job.config.threads : default_threads();
+  configure_runtime(threads);
+
+  nlohmann::json data_info;
+  const DataSplits splits = load_splits(job.data_args, job.config.seed, data_info);
+  if (!job.resuming) {
+    job.spec = adapt_spec_to_data(job.spec, splits.train, job.data_args.input_size);
+    job.config.transform = input_transform_for(job.spec, splits.train, job.config.transform);
+  }
+  job.config.checkpoint_dir = (fs::path(job.out) / kResumeDir).string();
+  TrainConfig run_config = job.config;
+  run_config.threads = threads;
+  if (!job.resuming) {
+    fs::create_directories(job.out);
+    save_json_file({{"format", "frostnas.run/1"},
+                    {"arch", to_json(job.spec)},
+                    {"config", to_json(job.config)},
+                    {"data", to_json(job.data_args)}},
+                   (fs::path(job.out) / kRunFile).string());
+    save_net_spec(job.spec, (fs::path(job.out) / kArchFile).string());
+  }
+  print_train_header(job, splits, threads);
+  const TrainResult result = train_interruptibly(job, run_config, splits, vm["quiet"].as<bool>());
+  data_info["threads"] = threads;
+  return finish_train(job, run_config, result, splits, data_info);
 }
 
 int eval(const Command& self, const std::vector<std::string>& args) {

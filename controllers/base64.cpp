@@ -1,6 +1,6 @@
 #include "controllers/base64.h"
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -1,7 +1,7 @@
 #include "controllers/evolution_strategy.h"
 
+#include "common/json_reader.h"
 #include "controllers/rng_state.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -2,9 +2,9 @@
 
 #include <sstream>
 
+#include "common/json_reader.h"
 #include "controllers/base64.h"
 #include "controllers/rng_state.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

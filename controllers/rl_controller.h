@@ -8,7 +8,7 @@
 
 namespace frostnas {
 
-/// Options of the ENAS-style controller (REFERENCE section 5 constants).
+/// Options of the ENAS-style controller (constants: docs/frostnet.md, "RL controller and reward").
 struct RLControllerOptions {
   TORCH_ARG(int64_t, hidden) = 64;           ///< LSTM hidden units (ENAS: 64 to 100)
   TORCH_ARG(double, lr) = 3.5e-3;            ///< Adam learning rate (ENAS: 3.5e-4 to 3.5e-3)

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -2,11 +2,11 @@
 
 #include <map>
 
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "controllers/evolution_strategy.h"
 #include "controllers/random_strategy.h"
 #include "controllers/rl_controller.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/json_reader.h"
 #include "space/builtin_archs.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

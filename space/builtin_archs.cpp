@@ -4,8 +4,8 @@
 #include <array>
 #include <fstream>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 
 namespace frostnas {
 

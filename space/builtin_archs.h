@@ -12,8 +12,8 @@ const std::vector<std::string>& frostnet_variants();  ///< small, base, large
 /// Published width multipliers.
 const std::vector<double>& frostnet_widths();  ///< 0.35, 0.5, 0.75, 1.0, 1.25
 
-/// The official configuration (REFERENCE section 1) of `variant` at `width_mult`,
-/// 224x224x3 input, 1000 classes. Throws InputError on an unknown variant.
+/// The official configuration (docs/frostnet.md, "Official configurations") of `variant` at
+/// `width_mult`, 224x224x3 input, 1000 classes. Throws InputError on an unknown variant.
 NetSpec frostnet_spec(const std::string& variant, double width_mult);
 
 /// Names of the built-in architectures: frostnet-{small,base,large}-{0.35,...,1.25}.

@@ -29,7 +29,7 @@ struct FrostBlockOptions {
   TORCH_ARG(int64_t, input_size) = 32;
 };
 
-/// The reference Frost bottleneck (REFERENCE section 1):
+/// The reference Frost bottleneck (docs/frostnet.md, "Frost bottleneck"):
 ///   [squeeze = ConvBNReLU(C_in -> r, 1x1); x' = cat(squeeze(x), x)]   (kFrost only)
 ///   ConvBNReLU(n -> n*EF, 1x1)                                         (EF > 1)
 ///   ConvBNReLU(n*EF -> n*EF, k x k, stride, depthwise)

@@ -42,7 +42,8 @@ TORCH_MODULE(FrostNet);
 /// (docs/frostnet.md, "Initialisation").
 void init_classifier(torch::nn::Conv2dImpl& classifier);
 
-/// Builds the float model of `spec` on `device` (weights initialised as the reference:
+/// Builds the float model of `spec` on `device` (weights initialised as the official code,
+/// docs/frostnet.md, "Initialisation":
 /// kaiming normal fan-out, BN weight 1 bias 0; the classifier by init_classifier).
 FrostNet build_model(const NetSpec& spec, torch::Device device = torch::kCPU);
 

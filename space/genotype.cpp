@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "common/json_reader.h"
 #include "space/channels.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

@@ -11,8 +11,8 @@ namespace frostnas {
 /// The "format" field of a cell genotype file.
 constexpr const char* kCellFormat = "frostnas.cell/1";
 
-/// Candidate operations of a searched cell, in registry order (REFERENCE section 4 and
-/// issue 6). Every op maps [N, c, H, W] -> [N, c, H, W] at stride 1:
+/// Candidate operations of a searched cell, in registry order (docs/frostnet.md, "P-DARTS
+/// cell search"). Every op maps [N, c, H, W] -> [N, c, H, W] at stride 1:
 /// - "none": zero (search only; never part of a derived genotype);
 /// - "skip": identity;
 /// - "conv_1x1": ConvBNReLU(c -> c, 1x1);

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/json_reader.h"
 #include "space/channels.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

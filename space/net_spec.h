@@ -15,8 +15,9 @@ namespace frostnas {
 constexpr const char* kArchFormat = "frostnas.arch/1";
 
 /// Which bottleneck a block is.
-/// - kFrost: the reference Frost bottleneck (squeeze-and-concatenate branch,
-///   falling back to MBConv when in_channels / RF < 8, no expansion when EF = 1).
+/// - kFrost: the Frost bottleneck (docs/frostnet.md, "Frost bottleneck"): squeeze-and-
+///   concatenate branch, falling back to MBConv when in_channels / RF < 8, no expansion
+///   when EF = 1.
 /// - kMBConv: an inverted residual without the squeeze branch (MobileNetV2-style).
 /// - kCell: the Frost bottleneck with a searched cell (space/genotype.h) in the place of
 ///   the squeeze branch; same fallbacks as kFrost (EF = 1: depthwise; join concat with

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/channels.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

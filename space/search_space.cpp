@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 
+#include "common/json_reader.h"
 #include "space/channels.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 

@@ -2,8 +2,8 @@
 """PyTorch eager-mode reference for bench/qat_vs_pytorch.cpp.
 
 Builds the architecture of a frostnas.arch/1 JSON file with eager torch.ao.quantization
-(Frost bottleneck written from REFERENCE section 1: squeeze-and-concatenate branch, MBConv
-fallback, depthwise-only EF=1 blocks), then measures
+(the Frost bottleneck of docs/frostnet.md, "Frost bottleneck": squeeze-and-concatenate
+branch, MBConv fallback, depthwise-only EF=1 blocks), then measures
   1. QAT training throughput: SGD (momentum 0.9) steps on random [B, C, H, W] batches after
      prepare_qat (fused Conv-BN-ReLU, FusedMovingAvgObsFakeQuantize), images/second;
   2. INT8 batch-1 latency after convert (engine 'onednn'), median of N runs in ms.
@@ -140,7 +140,8 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     model.train()
     model.fuse()
-    # Activations 0..127 as the C++ side (oneDNN without VNNI, REFERENCE section 8).
+    # Activations 0..127 as the C++ side (oneDNN without VNNI;
+    # docs/frostnet.md, "LibTorch runtime notes").
     act = tq.FusedMovingAvgObsFakeQuantize.with_args(
         observer=tq.MovingAverageMinMaxObserver, quant_min=0, quant_max=127,
         dtype=torch.quint8, qscheme=torch.per_tensor_affine)

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 
 #include "search/cell/cell_search.h"
 
@@ -12,7 +11,8 @@ namespace frostnas {
 
 PipelineCellResult run_cell_stage(const nlohmann::json& config, const std::string& source,
                                   const std::string& name, uint64_t seed, Store& store,
-                                  const std::atomic<bool>* stop, bool quiet) {
+                                  const std::atomic<bool>* stop,
+                                  const std::function<void(const std::string&)>& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   CellSearchConfig c = cell_search_config_from_json(config, source);
   c.name = name;
@@ -21,16 +21,16 @@ PipelineCellResult run_cell_stage(const nlohmann::json& config, const std::strin
   options.stop = stop;
   for (const auto& e : store.list_experiments(kCellSearchKind))
     if (e.name == name) options.resume_id = e.id;
-  options.on_progress = [quiet](const CellSearchProgress& p) {
-    if (quiet || p.event != CellSearchProgress::Event::kEpochEnd) return;
+  options.on_progress = [progress](const CellSearchProgress& p) {
+    if (!progress || p.event != CellSearchProgress::Event::kEpochEnd) return;
     char line[200];
     std::snprintf(
-        line, sizeof(line), "cell search stage %lld/%lld epoch %lld/%lld: train %.2f%% val %s%s\n",
+        line, sizeof(line), "cell search stage %lld/%lld epoch %lld/%lld: train %.2f%% val %s%s",
         static_cast<long long>(p.stage + 1), static_cast<long long>(p.stages),
         static_cast<long long>(p.epoch + 1), static_cast<long long>(p.epochs), p.train_acc,
         std::isnan(p.val_acc) ? "-" : (std::to_string(p.val_acc).substr(0, 5) + "%").c_str(),
         p.qat_active ? " (QAT)" : "");
-    std::cerr << line;
+    progress(line);
   };
   const CellSearchResult r = run_cell_search(c, store, options);
   PipelineCellResult out;

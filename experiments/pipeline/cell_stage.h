@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,7 +26,8 @@ struct PipelineCellResult {
 /// with the pipeline's seed.
 PipelineCellResult run_cell_stage(const nlohmann::json& config, const std::string& source,
                                   const std::string& name, uint64_t seed, Store& store,
-                                  const std::atomic<bool>* stop, bool quiet);
+                                  const std::atomic<bool>* stop,
+                                  const std::function<void(const std::string&)>& progress);
 
 /// `space` with the searched cell offered as a block type in every slot that has an
 /// expansion option above 1 (with EF 1 a block has no branch for the cell to replace).

@@ -7,7 +7,10 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <tuple>
 
+#include "common/atomic_write.h"
+#include "common/error.h"
 #include "experiments/pipeline/cell_stage.h"
 #include "search/driver/latency_source.h"
 #include "search/driver/search_driver.h"
@@ -15,7 +18,6 @@
 #include "search/latency/lut_measurer.h"
 #include "search/latency/timing.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
 #include "space/search_space.h"
 #include "trainer/data/load_dataset.h"
 #include "trainer/int8/convert.h"
@@ -69,14 +71,6 @@ std::optional<int64_t> find_experiment(const Store& store, const std::string& ki
   return std::nullopt;
 }
 
-DataSplits load_splits(const SearchDataConfig& d, uint64_t seed, bool with_test) {
-  ImageDataset train = load_dataset(d.name, "train", d.dir);
-  if (d.train_subset > 0) train = take_subset(train, d.train_subset + d.val_size, seed);
-  TrainValSplit split = split_train_val(train, d.val_size, seed);
-  return DataSplits{std::move(split.train), std::move(split.val),
-                    with_test ? load_dataset(d.name, "test", d.dir) : ImageDataset{}};
-}
-
 /// MobileNetV2-style network on the skeleton of `space`: every slot kept, inverted
 /// residuals without the squeeze branch, EF 6 (EF 1 for the very first block, as in
 /// MobileNetV2), kernel 3.
@@ -117,9 +111,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
   out.model.candidate_id = candidate_id;
   out.result.candidate_id = candidate_id;
   train.transform = input_transform_for(net, data.train, train.transform);
-  train.progress = !hooks.quiet;
-  train.quiet = hooks.quiet;
-  TrainCallbacks callbacks;
+  TrainCallbacks callbacks = hooks.train;
   callbacks.stop_flag = hooks.stop;
   TrainResult r;
   try {
@@ -150,15 +142,8 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
   // Timed under the table's protocol (in a group with sampled networks of the space), by
   // the hook in a fresh process when the CLI provides one.
   const fs::path space_json = dir.parent_path() / "space.json";
-  if (!fs::exists(space_json)) {
-    const fs::path tmp = space_json.string() + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << to_json(config.search.space).dump(1) << "\n";
-      if (!f) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    fs::rename(tmp, space_json);
-  }
+  if (!fs::exists(space_json))
+    atomic_write(space_json.string(), to_json(config.search.space).dump(1) + "\n");
   NetTiming t;
   if (hooks.time_saved_model) {
     t = hooks.time_saved_model(dir.string(), space_json.string(), config.measure, config.seed);
@@ -236,269 +221,329 @@ FinalModel final_model_from_json(const nlohmann::json& j) {
   return m;
 }
 
-PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
-                             std::optional<int64_t> resume_id, const PipelineHooks& hooks) {
-  const auto t0 = Clock::now();
-  PipelineSummary summary;
-  ExperimentRecord exp;
+DataSplits retrain_data(const PipelineConfig& config) {
+  return make_splits(config.retrain.data, config.seed, /*with_test=*/true,
+                     "pipeline: $.retrain.data");
+}
+
+namespace {
+
+/// Everything one pipeline run holds across its stages.
+struct PipelineRun {
+  PipelineRun(const PipelineConfig& c, Store& st, const PipelineHooks& h, int64_t experiment)
+      : config(c),
+        store(st),
+        hooks(h),
+        id(experiment),
+        log(st, experiment, h),
+        prefix("pipeline-" + std::to_string(experiment) + "-") {}
+
+  const PipelineConfig& config;
+  Store& store;
+  const PipelineHooks& hooks;
+  int64_t id;
+  StageLog log;
+  std::string prefix;  ///< of the names of the pipeline's own sub-experiments
+  SearchConfig search;
+  std::optional<int64_t> final_id;
+  std::optional<DataSplits> final_data;
+
+  const DataSplits& data() {
+    if (!final_data) final_data = retrain_data(config);
+    return *final_data;
+  }
+  void save_models(const std::string& stage, const std::vector<FinalModel>& models,
+                   const std::string& status) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : models) list.push_back(to_json(m));
+    store.set_stage(id, stage, status, {{"experiment_id", *final_id}, {"models", list}});
+  }
+};
+
+/// Creates the pipeline experiment with its stages pending, or reopens the resumed one.
+int64_t open_pipeline(const PipelineConfig& config, Store& store,
+                      std::optional<int64_t> resume_id) {
   if (resume_id) {
-    exp = store.get_experiment(*resume_id);
+    const ExperimentRecord exp = store.get_experiment(*resume_id);
     if (exp.kind != "pipeline") {
       throw InputError("--resume " + std::to_string(*resume_id) + ": experiment is a " + exp.kind +
                        ", not a pipeline (see frostnas runs)");
     }
     store.set_experiment_status(exp.id, "running");
-  } else {
-    ExperimentRecord e;
-    e.kind = "pipeline";
-    e.name = config.name;
-    e.config = config.to_json();
-    e.seed = static_cast<int64_t>(config.seed);
-    exp = store.create_experiment(e);
-    for (const auto& s : pipeline_stage_names()) store.set_stage(exp.id, s, "pending");
+    return exp.id;
   }
-  const int64_t id = exp.id;
-  summary.experiment_id = id;
-  const StageLog log(store, id, hooks);
-  const std::string prefix = "pipeline-" + std::to_string(id) + "-";
+  ExperimentRecord e;
+  e.kind = "pipeline";
+  e.name = config.name;
+  e.config = config.to_json();
+  e.seed = static_cast<int64_t>(config.seed);
+  const int64_t id = store.create_experiment(e).id;
+  for (const auto& s : pipeline_stage_names()) store.set_stage(id, s, "pending");
+  return id;
+}
+
+/// (1) The latency table of the macro space (incremental: entries are reused).
+void latency_stage(PipelineRun& r) {
+  if (stage_done(r.store, r.id, "latency")) return;
+  r.store.set_stage(r.id, "latency", "running");
+  const auto t = Clock::now();
+  make_latency_fn(r.search, r.store, r.hooks.latency_build);
+  const double s = seconds_since(t);
+  r.store.set_stage(r.id, "latency", "done", {{"seconds", s}});
+  r.log("stage latency: table of " + r.search.space.name + " ready in " + std::to_string(s) + " s");
+}
+
+/// (2) The cell search; its genotype becomes a block option of the macro space. Returns
+/// false when interrupted.
+bool cell_search_stage(PipelineRun& r, PipelineSummary& summary) {
+  std::optional<Genotype> genotype;
+  if (r.config.cell_search.is_null()) {
+    if (!stage_done(r.store, r.id, "cell_search"))
+      r.store.set_stage(r.id, "cell_search", "skipped",
+                        {{"reason", "no cell_search in the config"}});
+  } else if (stage_done(r.store, r.id, "cell_search")) {
+    const nlohmann::json res = stage_result(r.store, r.id, "cell_search");
+    genotype = genotype_from_json(res.at("genotype"), r.store.path() + ": stage cell_search");
+    summary.cell_experiment_id = res.at("experiment_id").get<int64_t>();
+  } else {
+    r.store.set_stage(r.id, "cell_search", "running");
+    const PipelineCellResult cell =
+        run_cell_stage(r.config.cell_search, r.config.cell_search_source, r.prefix + "cell",
+                       r.config.seed, r.store, r.hooks.stop, r.hooks.progress);
+    summary.cell_experiment_id = cell.experiment_id;
+    if (cell.interrupted) return false;
+    genotype = cell.genotype;
+    r.store.set_stage(r.id, "cell_search", "done",
+                      {{"experiment_id", cell.experiment_id},
+                       {"genotype", to_json(*genotype)},
+                       {"seconds", cell.seconds}});
+    r.log("stage cell_search: experiment " + std::to_string(cell.experiment_id) + ", genotype " +
+          canonical_string(*genotype));
+  }
+  if (genotype) r.search.space = with_cell_option(r.search.space, *genotype);
+  return true;
+}
+
+/// (3) The RL search over Frost bottleneck variants (and the cell) with the INT8 target.
+/// Returns false when interrupted.
+bool search_stage(PipelineRun& r, PipelineSummary& summary) {
+  const LatencyFn latency = make_latency_fn(r.search, r.store, r.hooks.latency_build);
+  configure_runtime(r.search.train.threads);
+  std::optional<int64_t> search_id = find_experiment(r.store, "search", r.search.name);
+  summary.search_experiment_id = search_id;
+  if (stage_done(r.store, r.id, "search")) return true;
+  r.store.set_stage(
+      r.id, "search", "running",
+      search_id ? nlohmann::json{{"experiment_id", *search_id}} : nlohmann::json::object());
+  torch::manual_seed(r.config.seed);
+  TrainingEvaluator evaluator(search_data(r.search), r.search.train, r.hooks.stop);
+  SearchHooks sh;
+  sh.stop = r.hooks.stop;
+  sh.on_step = [&](const SearchStep& s) {
+    if (!search_id) {
+      search_id = s.candidate.experiment_id;
+      r.store.set_stage(r.id, "search", "running", {{"experiment_id", *search_id}});
+    }
+    char line[160];
+    std::snprintf(line, sizeof(line), "search [%lld/%lld] reward %.4f best %.4f",
+                  static_cast<long long>(s.step), static_cast<long long>(s.total), s.reward,
+                  s.best_reward);
+    if (r.hooks.log) r.hooks.log(line);
+  };
+  const SearchSummary ss = run_search(r.search, r.store, evaluator, latency, search_id, sh);
+  summary.search_experiment_id = ss.experiment_id;
+  if (ss.interrupted) return false;
+  r.store.set_stage(r.id, "search", "done",
+                    {{"experiment_id", ss.experiment_id},
+                     {"best_candidate", ss.best ? nlohmann::json(ss.best->id) : nlohmann::json()}});
+  r.log("stage search: experiment " + std::to_string(ss.experiment_id) + ", " +
+        std::to_string(ss.steps) + " proposals");
+  return true;
+}
+
+/// The experiment that holds the retrained networks and the baselines.
+int64_t open_final_experiment(PipelineRun& r) {
+  if (auto found = find_experiment(r.store, kPipelineFinalKind, r.prefix + "final")) return *found;
+  ExperimentRecord e;
+  e.kind = kPipelineFinalKind;
+  e.name = r.prefix + "final";
+  e.config = {{"pipeline", r.id},
+              {"retrain", r.config.to_json().at("retrain")},
+              {"measure", r.config.to_json().at("measure")}};
+  e.seed = static_cast<int64_t>(r.config.seed);
+  return r.store.create_experiment(e).id;
+}
+
+/// The entry of a model whose candidate finished before a kill cut off the stage update
+/// (its FP32 latency was not stored with the candidate).
+FinalModel model_from_candidate(const CandidateRecord& c, const NetSpec& net,
+                                const std::string& group) {
+  FinalModel m;
+  m.group = group;
+  m.name = net.name;
+  m.candidate_id = c.id;
+  m.int8_acc = c.int8_acc.value_or(std::nan(""));
+  m.qat_acc = c.qat_acc.value_or(std::nan(""));
+  m.fp32_acc = c.fp32_acc.value_or(std::nan(""));
+  m.int8_ms = c.measured_latency_ms.value_or(std::nan(""));
+  m.fp32_ms = std::nan("");
+  m.predicted_int8_ms = c.predicted_latency_ms;
+  m.train_seconds = c.train_seconds.value_or(0.0);
+  return m;
+}
+
+/// Trains one model of a group unless the final experiment already has its result;
+/// returns false when interrupted.
+bool run_model(PipelineRun& r, const NetSpec& net, const std::string& group,
+               std::optional<double> predicted, std::vector<FinalModel>& models) {
+  auto existing = r.store.find_candidate_by_hash(*r.final_id, arch_hash(net));
+  for (const auto& m : models)
+    if (m.candidate_id == (existing ? existing->id : -1)) return true;  // listed already
+  if (existing && (existing->status == "done" || existing->status == "failed")) {
+    if (existing->status == "done") models.push_back(model_from_candidate(*existing, net, group));
+    return true;
+  }
+  if (!existing) existing = r.store.add_candidate(*r.final_id, net, predicted);
+  r.store.mark_running(existing->id);
+  r.log("training " + group + " " + net.name + " (candidate " + std::to_string(existing->id) + ")");
+  Trained t = train_and_measure(net, r.data(), r.config.retrain.train, r.config, existing->id,
+                                r.hooks, pipeline_model_dir(r.store, r.id, net.name));
+  if (t.interrupted) return false;
+  r.store.finish_candidate(t.result);
+  t.model.group = group;
+  t.model.predicted_int8_ms = predicted;
+  if (t.result.status != "done") {
+    r.log(group + " " + net.name + " failed: " + t.result.error);
+    return true;
+  }
+  models.push_back(t.model);
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "%s %s: int8 %.2f%% fp32 %.2f%% latency int8 %.3f ms fp32 %.3f ms", group.c_str(),
+                net.name.c_str(), t.model.int8_acc, t.model.fp32_acc, t.model.int8_ms,
+                t.model.fp32_ms);
+  r.log(line);
+  return true;
+}
+
+/// The models stage `stage` recorded so far.
+std::vector<FinalModel> recorded_models(const PipelineRun& r, const std::string& stage) {
+  std::vector<FinalModel> models;
+  const nlohmann::json res = stage_result(r.store, r.id, stage);
+  for (const auto& m : res.value("models", nlohmann::json::array()))
+    models.push_back(final_model_from_json(m));
+  return models;
+}
+
+/// Trains `todo` into stage `stage`'s models, recording after each; false when interrupted.
+bool train_group(PipelineRun& r, const std::string& stage,
+                 const std::vector<std::tuple<NetSpec, std::string, std::optional<double>>>& todo,
+                 std::vector<FinalModel>& models) {
+  r.save_models(stage, models, "running");
+  for (const auto& [net, group, predicted] : todo) {
+    const bool done = run_model(r, net, group, predicted, models);
+    r.save_models(stage, models, "running");
+    if (!done) return false;
+  }
+  r.save_models(stage, models, "done");
+  return true;
+}
+
+/// (4, 5) The top k of the search, retrained from scratch; false when interrupted.
+bool retrain_stage(PipelineRun& r, const PipelineSummary& summary, std::vector<FinalModel>& found) {
+  found = recorded_models(r, "retrain");
+  if (stage_done(r.store, r.id, "retrain")) return true;
+  std::vector<std::tuple<NetSpec, std::string, std::optional<double>>> todo;
+  int rank = 0;
+  for (const auto& c :
+       r.store.top_candidates(*summary.search_experiment_id, r.config.retrain.top_k)) {
+    NetSpec net =
+        net_spec_from_json(c.arch, r.store.path() + ": candidate " + std::to_string(c.id));
+    net.name = "found-" + std::to_string(++rank);
+    todo.emplace_back(net, "found", c.predicted_latency_ms);
+  }
+  return train_group(r, "retrain", todo, found);
+}
+
+/// The MobileNet-like widths whose untrained INT8 latency comes closest to each found
+/// network's.
+std::vector<NetSpec> matching_mobilenets(PipelineRun& r, const std::vector<FinalModel>& found) {
+  std::vector<NetSpec> grid;
+  for (double w : r.config.baselines.mobilenet_widths)
+    grid.push_back(mobilenet_like(r.search.space, w));
+  apply_thread_settings(r.config.measure.threads);
+  TimingOptions timing;
+  timing.warmup = r.config.measure.warmup;
+  timing.rounds = r.config.measure.rounds;
+  timing.seed = r.config.seed;
+  const auto timings = measure_networks(grid, r.search.latency.engine, timing, r.config.seed);
+  configure_runtime(r.search.train.threads);
+  std::map<size_t, bool> chosen;
+  for (const auto& f : found) {
+    size_t best = 0;
+    for (size_t i = 1; i < grid.size(); ++i)
+      if (std::abs(timings[i].int8.median_ms - f.int8_ms) <
+          std::abs(timings[best].int8.median_ms - f.int8_ms))
+        best = i;
+    chosen[best] = true;
+  }
+  std::vector<NetSpec> out;
+  for (const auto& [i, unused] : chosen) out.push_back(grid[i]);
+  return out;
+}
+
+/// (6) The official FrostNets and the matching MobileNet-like baselines; false when
+/// interrupted.
+bool baselines_stage(PipelineRun& r, const std::vector<FinalModel>& found,
+                     std::vector<FinalModel>& baselines) {
+  baselines = recorded_models(r, "baselines");
+  if (stage_done(r.store, r.id, "baselines")) return true;
+  std::vector<std::tuple<NetSpec, std::string, std::optional<double>>> todo;
+  for (const auto& name : r.config.baselines.frostnet) {
+    NetSpec net = adapt_spec_to_data(builtin_arch(name), r.data().train, r.search.space.input_size);
+    net.name = name;
+    todo.emplace_back(net, "frostnet", std::nullopt);
+  }
+  if (!r.config.baselines.mobilenet_widths.empty() && !found.empty()) {
+    for (const auto& net : matching_mobilenets(r, found))
+      todo.emplace_back(net, "mobilenet", std::nullopt);
+  }
+  return train_group(r, "baselines", todo, baselines);
+}
+
+}  // namespace
+
+PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
+                             std::optional<int64_t> resume_id, const PipelineHooks& hooks) {
+  const auto t0 = Clock::now();
+  PipelineSummary summary;
+  PipelineRun r(config, store, hooks, open_pipeline(config, store, resume_id));
+  summary.experiment_id = r.id;
+  r.search = config.search;
+  r.search.name = r.prefix + "search";
+  r.search.seed = config.seed;
   auto interrupted = [&]() {
-    store.set_experiment_status(id, "interrupted");
+    store.set_experiment_status(r.id, "interrupted");
     summary.interrupted = true;
     summary.seconds = seconds_since(t0);
     return summary;
   };
 
-  SearchConfig search = config.search;
-  search.name = prefix + "search";
-  search.seed = config.seed;
-
-  // (1) The latency table of the macro space (incremental: entries are reused).
-  if (!stage_done(store, id, "latency")) {
-    store.set_stage(id, "latency", "running");
-    const auto t = Clock::now();
-    make_latency_fn(search, store, hooks.quiet);
-    const double s = seconds_since(t);
-    store.set_stage(id, "latency", "done", {{"seconds", s}});
-    log("stage latency: table of " + search.space.name + " ready in " + std::to_string(s) + " s");
-  }
-  if (stopped(hooks)) return interrupted();
-
-  // (2) The cell search; its genotype becomes a block option of the macro space.
-  std::optional<Genotype> genotype;
-  if (config.cell_search.is_null()) {
-    if (!stage_done(store, id, "cell_search"))
-      store.set_stage(id, "cell_search", "skipped", {{"reason", "no cell_search in the config"}});
-  } else if (stage_done(store, id, "cell_search")) {
-    const nlohmann::json r = stage_result(store, id, "cell_search");
-    genotype = genotype_from_json(r.at("genotype"), store.path() + ": stage cell_search");
-    summary.cell_experiment_id = r.at("experiment_id").get<int64_t>();
-  } else {
-    store.set_stage(id, "cell_search", "running");
-    const std::string name = prefix + "cell";
-    PipelineCellResult cell = run_cell_stage(config.cell_search, config.cell_search_source, name,
-                                             config.seed, store, hooks.stop, hooks.quiet);
-    summary.cell_experiment_id = cell.experiment_id;
-    if (cell.interrupted) return interrupted();
-    genotype = cell.genotype;
-    store.set_stage(id, "cell_search", "done",
-                    {{"experiment_id", cell.experiment_id},
-                     {"genotype", to_json(*genotype)},
-                     {"seconds", cell.seconds}});
-    log("stage cell_search: experiment " + std::to_string(cell.experiment_id) + ", genotype " +
-        canonical_string(*genotype));
-  }
-  if (genotype) search.space = with_cell_option(search.space, *genotype);
-  if (stopped(hooks)) return interrupted();
-
-  // (3) The RL search over Frost bottleneck variants (and the cell) with the INT8 target.
-  const LatencyFn latency = make_latency_fn(search, store, hooks.quiet);
-  configure_runtime(search.train.threads);
-  std::optional<int64_t> search_id = find_experiment(store, "search", search.name);
-  if (!stage_done(store, id, "search")) {
-    store.set_stage(
-        id, "search", "running",
-        search_id ? nlohmann::json{{"experiment_id", *search_id}} : nlohmann::json::object());
-    torch::manual_seed(config.seed);
-    const DataSplits data = load_splits(search.data, search.seed, /*with_test=*/false);
-    TrainingEvaluator evaluator(data, search.train, hooks.stop);
-    SearchHooks sh;
-    sh.stop = hooks.stop;
-    sh.on_step = [&](const SearchStep& s) {
-      if (!search_id) {
-        search_id = s.candidate.experiment_id;
-        store.set_stage(id, "search", "running", {{"experiment_id", *search_id}});
-      }
-      char line[160];
-      std::snprintf(line, sizeof(line), "search [%lld/%lld] reward %.4f best %.4f",
-                    static_cast<long long>(s.step), static_cast<long long>(s.total), s.reward,
-                    s.best_reward);
-      if (hooks.log) hooks.log(line);
-    };
-    const SearchSummary ss = run_search(search, store, evaluator, latency, search_id, sh);
-    search_id = ss.experiment_id;
-    if (ss.interrupted) {
-      summary.search_experiment_id = search_id;
-      return interrupted();
-    }
-    store.set_stage(id, "search", "done",
-                    {{"experiment_id", ss.experiment_id},
-                     {"best_candidate", ss.best ? nlohmann::json(ss.best->id) : nlohmann::json()}});
-    log("stage search: experiment " + std::to_string(ss.experiment_id) + ", " +
-        std::to_string(ss.steps) + " proposals");
-  }
-  summary.search_experiment_id = search_id;
-  if (stopped(hooks)) return interrupted();
-
-  // (4, 5) Retraining of the top k, then (6) the baselines, all in one final experiment.
-  std::optional<int64_t> final_id = find_experiment(store, kPipelineFinalKind, prefix + "final");
-  if (!final_id) {
-    ExperimentRecord e;
-    e.kind = kPipelineFinalKind;
-    e.name = prefix + "final";
-    e.config = {{"pipeline", id},
-                {"retrain", config.to_json().at("retrain")},
-                {"measure", config.to_json().at("measure")}};
-    e.seed = static_cast<int64_t>(config.seed);
-    final_id = store.create_experiment(e).id;
-  }
-  summary.final_experiment_id = final_id;
-  std::optional<DataSplits> final_data;
-  auto data = [&]() -> const DataSplits& {
-    if (!final_data) final_data = load_splits(config.retrain.data, config.seed, /*with_test=*/true);
-    return *final_data;
-  };
-
-  // Trains one model of a group unless the final experiment already has its result.
-  auto run_model = [&](NetSpec net, const std::string& group, std::optional<double> predicted,
-                       std::vector<FinalModel>& models) -> bool {
-    const std::string hash = arch_hash(net);
-    auto existing = store.find_candidate_by_hash(*final_id, hash);
-    for (const auto& m : models)
-      if (m.candidate_id == (existing ? existing->id : -1)) return true;  // listed already
-    if (existing && (existing->status == "done" || existing->status == "failed")) {
-      // Killed between the candidate's commit and the stage update: rebuild the entry
-      // from the candidate (its FP32 latency was not stored there).
-      if (existing->status == "done") {
-        FinalModel m;
-        m.group = group;
-        m.name = net.name;
-        m.candidate_id = existing->id;
-        m.int8_acc = existing->int8_acc.value_or(std::nan(""));
-        m.qat_acc = existing->qat_acc.value_or(std::nan(""));
-        m.fp32_acc = existing->fp32_acc.value_or(std::nan(""));
-        m.int8_ms = existing->measured_latency_ms.value_or(std::nan(""));
-        m.fp32_ms = std::nan("");
-        m.predicted_int8_ms = existing->predicted_latency_ms;
-        m.train_seconds = existing->train_seconds.value_or(0.0);
-        models.push_back(m);
-      }
-      return true;
-    }
-    if (!existing) existing = store.add_candidate(*final_id, net, predicted);
-    store.mark_running(existing->id);
-    log("training " + group + " " + net.name + " (candidate " + std::to_string(existing->id) + ")");
-    Trained t = train_and_measure(net, data(), config.retrain.train, config, existing->id, hooks,
-                                  pipeline_model_dir(store, id, net.name));
-    if (t.interrupted) return false;
-    store.finish_candidate(t.result);
-    t.model.group = group;
-    t.model.predicted_int8_ms = predicted;
-    if (t.result.status == "done") {
-      models.push_back(t.model);
-      char line[200];
-      std::snprintf(line, sizeof(line),
-                    "%s %s: int8 %.2f%% fp32 %.2f%% latency int8 %.3f ms fp32 %.3f ms",
-                    group.c_str(), net.name.c_str(), t.model.int8_acc, t.model.fp32_acc,
-                    t.model.int8_ms, t.model.fp32_ms);
-      log(line);
-    } else {
-      log(group + " " + net.name + " failed: " + t.result.error);
-    }
-    return true;
-  };
-  auto save_models = [&](const std::string& stage, const std::vector<FinalModel>& models,
-                         const std::string& status) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& m : models) list.push_back(to_json(m));
-    store.set_stage(id, stage, status, {{"experiment_id", *final_id}, {"models", list}});
-  };
-
-  std::vector<FinalModel> found;
-  {
-    const nlohmann::json r = stage_result(store, id, "retrain");
-    for (const auto& m : r.value("models", nlohmann::json::array()))
-      found.push_back(final_model_from_json(m));
-  }
-  if (!stage_done(store, id, "retrain")) {
-    save_models("retrain", found, "running");
-    int rank = 0;
-    for (const auto& c : store.top_candidates(*search_id, config.retrain.top_k)) {
-      NetSpec net =
-          net_spec_from_json(c.arch, store.path() + ": candidate " + std::to_string(c.id));
-      net.name = "found-" + std::to_string(++rank);
-      if (!run_model(net, "found", c.predicted_latency_ms, found)) {
-        save_models("retrain", found, "running");
-        return interrupted();
-      }
-      save_models("retrain", found, "running");
-    }
-    save_models("retrain", found, "done");
-  }
-  if (stopped(hooks)) return interrupted();
-
-  std::vector<FinalModel> baselines;
-  {
-    const nlohmann::json r = stage_result(store, id, "baselines");
-    for (const auto& m : r.value("models", nlohmann::json::array()))
-      baselines.push_back(final_model_from_json(m));
-  }
-  if (!stage_done(store, id, "baselines")) {
-    save_models("baselines", baselines, "running");
-    std::vector<std::pair<NetSpec, std::string>> todo;
-    for (const auto& name : config.baselines.frostnet) {
-      NetSpec net = adapt_spec_to_data(builtin_arch(name), data().train, search.space.input_size);
-      net.name = name;
-      todo.emplace_back(net, "frostnet");
-    }
-    if (!config.baselines.mobilenet_widths.empty() && !found.empty()) {
-      // Pick, for every found network, the width whose untrained INT8 latency is closest.
-      std::vector<NetSpec> grid;
-      for (double w : config.baselines.mobilenet_widths)
-        grid.push_back(mobilenet_like(search.space, w));
-      apply_thread_settings(config.measure.threads);
-      TimingOptions timing;
-      timing.warmup = config.measure.warmup;
-      timing.rounds = config.measure.rounds;
-      timing.seed = config.seed;
-      const auto timings = measure_networks(grid, search.latency.engine, timing, config.seed);
-      configure_runtime(search.train.threads);
-      std::map<size_t, bool> chosen;
-      for (const auto& f : found) {
-        size_t best = 0;
-        for (size_t i = 1; i < grid.size(); ++i)
-          if (std::abs(timings[i].int8.median_ms - f.int8_ms) <
-              std::abs(timings[best].int8.median_ms - f.int8_ms))
-            best = i;
-        chosen[best] = true;
-      }
-      for (const auto& [i, unused] : chosen) todo.emplace_back(grid[i], "mobilenet");
-    }
-    for (const auto& [net, group] : todo) {
-      if (!run_model(net, group, std::nullopt, baselines)) {
-        save_models("baselines", baselines, "running");
-        return interrupted();
-      }
-      save_models("baselines", baselines, "running");
-    }
-    save_models("baselines", baselines, "done");
-  }
+  latency_stage(r);
+  if (stopped(hooks) || !cell_search_stage(r, summary) || stopped(hooks)) return interrupted();
+  if (!search_stage(r, summary) || stopped(hooks)) return interrupted();
+  r.final_id = open_final_experiment(r);
+  summary.final_experiment_id = r.final_id;
+  std::vector<FinalModel> found, baselines;
+  if (!retrain_stage(r, summary, found) || stopped(hooks)) return interrupted();
+  if (!baselines_stage(r, found, baselines)) return interrupted();
 
   summary.models = found;
   summary.models.insert(summary.models.end(), baselines.begin(), baselines.end());
-  store.set_experiment_status(*final_id, "done");
-  store.set_experiment_status(id, "done");
+  store.set_experiment_status(*r.final_id, "done");
+  store.set_experiment_status(r.id, "done");
   summary.seconds = seconds_since(t0);
-  log("pipeline done");
+  r.log("pipeline done");
   return summary;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/pipeline/pipeline_config.h"
+#include "search/driver/latency_source.h"
 #include "search/latency/lut_measurer.h"
 #include "search/store/store.h"
 
@@ -38,8 +39,13 @@ FinalModel final_model_from_json(const nlohmann::json& j);
 
 struct PipelineHooks {
   const std::atomic<bool>* stop = nullptr;      ///< polled between and inside stages
-  bool quiet = false;                           ///< no progress bars
   std::function<void(const std::string&)> log;  ///< one line per event (also stored)
+  /// Progress lines that are not stored (the cell search's epochs); unset: none.
+  std::function<void(const std::string&)> progress;
+  /// Progress of the final models' training runs (its stop_flag is replaced by `stop`).
+  TrainCallbacks train;
+  /// Progress of the latency table's build.
+  LatencyBuildCallbacks latency_build;
   /// Times a saved final model (the directory of pipeline_model_dir, with the space's
   /// JSON written beside it as `space_json`) under the table's protocol. The CLI runs
   /// `frostnas lut time` in a fresh process: timed inside the process that had just
@@ -62,6 +68,10 @@ struct PipelineSummary {
 /// reproduction pipeline. Every stage is recorded (Store::set_stage) with its result;
 /// a killed run resumes at the stage where it stopped, and inside the searches at the
 /// epoch / candidate where they stopped; finished final models are not retrained.
+/// The images the final models train on (make_splits of `retrain.data` with the pipeline's
+/// seed, test set included); the search stage uses search_data(config.search).
+DataSplits retrain_data(const PipelineConfig& config);
+
 PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
                              std::optional<int64_t> resume_id, const PipelineHooks& hooks);
 

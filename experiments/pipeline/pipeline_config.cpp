@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/json_reader.h"
 #include "space/builtin_archs.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 namespace {
@@ -32,11 +32,7 @@ nlohmann::json PipelineConfig::to_json() const {
           {"cell_search", cell_search},
           {"retrain",
            {{"top_k", retrain.top_k},
-            {"data",
-             {{"name", retrain.data.name},
-              {"dir", retrain.data.dir},
-              {"train_subset", retrain.data.train_subset},
-              {"val_size", retrain.data.val_size}}},
+            {"data", frostnas::to_json(retrain.data)},
             {"train", frostnas::to_json(retrain.train)}}},
           {"baselines", {{"frostnet", baselines.frostnet}, {"mobilenet_widths", mobilenet}}},
           {"measure",
@@ -104,18 +100,9 @@ PipelineConfig pipeline_config_from_json(const nlohmann::json& given, const std:
     const JsonReader t = r.at("retrain");
     t.expect_object({"top_k", "data", "train"});
     c.retrain.top_k = t.get_int_or("top_k", c.retrain.top_k, 1, 100);
-    if (t.has("data")) {
-      const JsonReader d = t.at("data");
-      d.expect_object({"name", "dir", "train_subset", "val_size"});
-      c.retrain.data.name = d.get_string_or("name", c.retrain.data.name);
-      c.retrain.data.dir = d.get_string_or("dir", c.retrain.data.dir);
-      c.retrain.data.train_subset = d.get_int_or("train_subset", 0, 0, INT64_MAX);
-      c.retrain.data.val_size = d.get_int_or("val_size", c.retrain.data.val_size, 1, INT64_MAX);
-    }
-    if (t.has("train"))
-      c.retrain.train =
-          train_config_from_json(t.at("train").value(), source + " ($.retrain.train)");
-    validate(c.retrain.train);
+    if (t.has("data")) read_data_spec(t.at("data"), c.retrain.data);
+    if (t.has("train")) c.retrain.train = train_config_from_json(t.at("train"));
+    validate(c.retrain.train, source + ": $.retrain.train");
   }
 
   if (r.has("baselines")) {

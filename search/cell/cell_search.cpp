@@ -8,7 +8,8 @@
 #include <limits>
 #include <set>
 
-#include "space/json_reader.h"
+#include "common/atomic_write.h"
+#include "common/json_reader.h"
 #include "trainer/data/data_loader.h"
 #include "trainer/data/image_dataset.h"
 #include "trainer/data/load_dataset.h"
@@ -17,6 +18,7 @@
 #include "trainer/optim/lr_schedule.h"
 #include "trainer/optim/param_groups.h"
 #include "trainer/quant/qat_mode.h"
+#include "trainer/train/qat_step.h"
 #include "trainer/train/train_model.h"
 
 namespace fs = std::filesystem;
@@ -27,7 +29,6 @@ namespace {
 
 constexpr const char* kCheckpointFormat = "frostnas.cell_search_ckpt/1";
 // Independent random streams (mixed with the seed and the stage or step).
-constexpr uint64_t kDataStream = 11;
 constexpr uint64_t kInitStream = 1000;
 constexpr uint64_t kLoaderStream = 2000;
 constexpr uint64_t kStepStream = 3000;
@@ -97,7 +98,7 @@ nlohmann::json CellSearchConfig::to_json() const {
           {"name", name},
           {"seed", seed},
           {"threads", threads},
-          {"data", {{"name", data.name}, {"dir", data.dir}, {"subset", data.subset}}},
+          {"data", frostnas::to_json(data)},
           {"batch_size", batch_size},
           {"engine", frostnas::to_string(engine)},
           {"cell", {{"nodes", nodes}, {"join", frostnas::to_string(join)}, {"ops", ops}}},
@@ -146,12 +147,7 @@ CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std
   c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));
   c.threads = r.get_int_or("threads", 0, 0, 256);
   if (r.has("data")) {
-    const JsonReader d = r.at("data");
-    d.expect_object({"name", "dir", "subset"});
-    if (d.has("name")) c.data.name = d.get_string_in("name", dataset_names());
-    c.data.dir = d.get_string_or("dir", "");
-    c.data.subset = d.get_int_or("subset", c.data.subset, 0, INT64_MAX);
-    if (c.data.subset == 1) d.fail_at("subset", "1 is out of range (allowed: 0 = all, or >= 2)");
+    read_data_spec(r.at("data"), c.data, /*legacy_subset=*/true);
   }
   c.batch_size = r.get_int_or("batch_size", c.batch_size, 1, 65536);
   if (r.has("engine")) c.engine = parse_quant_engine(r.get_string("engine"), source + ": $.engine");
@@ -253,6 +249,10 @@ std::string cell_search_checkpoint_path(const Store& store, int64_t experiment_i
       .string();
 }
 
+DataSplits cell_search_data(const CellSearchConfig& c) {
+  return make_splits(c.data, c.seed, /*with_test=*/false, c.name + ": $.data");
+}
+
 CellSearchConfig cell_search_config_from_store(const Store& store, int64_t experiment_id) {
   const ExperimentRecord e = store.get_experiment(experiment_id);
   const std::string source = store.path() + ": experiment " + std::to_string(experiment_id);
@@ -264,23 +264,13 @@ CellSearchConfig cell_search_config_from_store(const Store& store, int64_t exper
 
 namespace {
 
-struct SearchData {
-  ImageDataset train;
-  ImageDataset val;
-};
-
-SearchData load_search_data(const CellSearchConfig& c) {
-  ImageDataset all = load_dataset(c.data.name, "train", c.data.dir);
-  if (c.data.subset > 0) all = take_subset(all, c.data.subset, mix_seed(c.seed, kDataStream));
-  if (all.size() < 2) throw InputError("data.subset: need at least 2 samples");
-  TrainValSplit split = split_train_val(all, all.size() / 2, mix_seed(c.seed, kDataStream + 1));
-  const int64_t half = std::min(split.train.size(), split.val.size());
-  if (half < c.batch_size) {
-    throw InputError(
-        "batch_size: " + std::to_string(c.batch_size) + " exceeds the " + std::to_string(half) +
-        " samples of each half of data.subset (allowed: <= " + std::to_string(half) + ")");
+void check_batch_fits(const CellSearchConfig& c, const DataSplits& data) {
+  const int64_t smaller = std::min(data.train.size(), data.val.size());
+  if (smaller < c.batch_size) {
+    throw InputError("batch_size: " + std::to_string(c.batch_size) + " exceeds the " +
+                     std::to_string(smaller) + " images of the smaller data part (allowed: <= " +
+                     std::to_string(smaller) + ", or raise data.train_subset / data.val_size)");
   }
-  return {std::move(split.train), std::move(split.val)};
 }
 
 /// Everything the checkpoint records besides tensors.
@@ -322,12 +312,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& state, Super
     arch_opt->save(a);
     ar.write("arch_optimizer", a);
   }
-  const std::string tmp = path + ".tmp";
-  ar.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename " + tmp + " into place");
-  }
+  atomic_write_with(path, [&](const std::string& tmp) { ar.save_to(tmp); });
 }
 
 /// Reads the JSON state of a checkpoint (and keeps the archive open in `ar`).
@@ -383,314 +368,406 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
+namespace {
+
+/// Everything a cell search holds across its stages.
+struct CellRun {
+  CellRun(const CellSearchConfig& c, Store& st, const CellSearchOptions& o)
+      : config(c), store(st), options(o) {}
+
+  const CellSearchConfig& config;
+  Store& store;
+  const CellSearchOptions& options;
+  DataSplits data;
+  int64_t id = 0;
+  int64_t stage_count = 0;
+  std::string ckpt_path;
+  LoopPosition pos;
+  torch::serialize::InputArchive resume_archive;
+  bool resume_tensors = false;  ///< the next stage continues from the checkpoint's tensors
+
+  void report(const CellSearchProgress& p) const {
+    if (options.on_progress) options.on_progress(p);
+  }
+  bool stop_requested() const { return options.stop != nullptr && options.stop->load(); }
+};
+
+/// The supernet of one stage with its optimizers, loaders and schedules.
+struct StageModel {
+  Supernet net{nullptr};
+  torch::Tensor alphas;  ///< [edges, ops per edge]
+  std::unique_ptr<torch::optim::Optimizer> weight_opt;
+  std::unique_ptr<torch::optim::Adam> arch_opt;
+  std::unique_ptr<DataLoader> train_loader, val_loader;
+  int64_t steps_per_epoch = 0;
+  std::unique_ptr<LrScheduler> scheduler;
+  std::unique_ptr<QatSchedule> schedule;
+  TrainStepOptions step_options;
+  bool qat = false;  ///< fake quantization on
+
+  /// Puts the supernet and the weight optimizer in the mode of (epoch, global step).
+  void enter_mode(int64_t epoch, int64_t global) {
+    apply_qat_mode(*net, schedule->mode_at(epoch, global));
+    set_gradboost_warmup(*weight_opt, schedule->gradboost_warmup_at(global));
+    qat = schedule->qat_active_at(global);
+  }
+};
+
+/// Creates the experiment, or checks the one being resumed against `config`.
+int64_t open_experiment(const CellRun& r) {
+  const CellSearchConfig& config = r.config;
+  if (r.options.resume_id) {
+    const CellSearchConfig stored = cell_search_config_from_store(r.store, *r.options.resume_id);
+    if (stored.to_json() != config.to_json()) {
+      throw InputError(r.store.path() + ": experiment " + std::to_string(*r.options.resume_id) +
+                       ": the given configuration differs from the one it was started with");
+    }
+    return *r.options.resume_id;
+  }
+  ExperimentRecord e;
+  e.kind = kCellSearchKind;
+  e.name = config.name;
+  e.config = config.to_json();
+  e.seed = static_cast<int64_t>(config.seed);
+  return r.store.create_experiment(e).id;
+}
+
+/// Where the search continues: the checkpoint's position when resuming, else the start.
+void restore_position(CellRun& r) {
+  const bool resuming = r.options.resume_id.has_value();
+  if (resuming && fs::exists(r.ckpt_path)) {
+    const nlohmann::json j = read_checkpoint_state(r.ckpt_path, r.resume_archive);
+    try {
+      r.pos = position_from_json(j, r.ckpt_path, r.config);
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(r.ckpt_path + ": bad checkpoint state (" + std::string(e.what()) + ")");
+    }
+    r.resume_tensors = r.pos.stage < r.stage_count && r.pos.epoch > 0;
+    r.store.set_experiment_status(r.id, "running");
+    r.store.log_event(r.id, "info",
+                      "resumed at stage " + std::to_string(r.pos.stage + 1) + " epoch " +
+                          std::to_string(r.pos.epoch + 1));
+    return;
+  }
+  r.pos.edge_ops.assign(static_cast<size_t>(cell_edge_count(r.config.nodes)), r.config.ops);
+  if (resuming) {
+    r.store.set_experiment_status(r.id, "running");
+    r.store.log_event(r.id, "info", "resumed from the start (no checkpoint yet)");
+  } else {
+    r.store.log_event(r.id, "info",
+                      "cell search started: " + std::to_string(r.data.train.size()) + " train / " +
+                          std::to_string(r.data.val.size()) + " val samples of " +
+                          r.config.data.name);
+  }
+}
+
+/// A fresh supernet of `stage` (seeded per stage) with its alphas, optimizers and loaders.
+StageModel build_stage(const CellRun& r, int64_t stage) {
+  const CellSearchConfig& config = r.config;
+  const CellStageConfig& sc = config.stages[static_cast<size_t>(stage)];
+  SupernetOptions so = config.supernet;
+  so.in_channels(r.data.train.channels())
+      .input_size(r.data.train.height())
+      .num_classes(r.data.train.num_classes)
+      .depth(sc.depth)
+      .nodes(config.nodes)
+      .join(config.join)
+      .edge_ops(r.pos.edge_ops)
+      .engine(config.engine);
+  torch::manual_seed(mix_seed(config.seed, kInitStream + static_cast<uint64_t>(stage)));
+  StageModel m;
+  m.net = Supernet(so);
+  m.alphas = (config.arch_optimizer.init_scale *
+              torch::randn({cell_edge_count(config.nodes), m.net->ops_per_edge()}))
+                 .set_requires_grad(true);
+  m.weight_opt =
+      make_optimizer(config.weight_optimizer.optimizer,
+                     split_weight_decay(*m.net, config.weight_optimizer.other_weight_decay_scale));
+  m.arch_opt = std::make_unique<torch::optim::Adam>(
+      std::vector<torch::Tensor>{m.alphas},
+      torch::optim::AdamOptions(config.arch_optimizer.lr)
+          .betas({config.arch_optimizer.beta1, config.arch_optimizer.beta2})
+          .weight_decay(config.arch_optimizer.weight_decay));
+  const auto make_loader = [&](const ImageDataset& d, uint64_t stream) {
+    return std::make_unique<DataLoader>(d, DataLoaderOptions()
+                                               .batch_size(config.batch_size)
+                                               .shuffle(true)
+                                               .drop_last(true)
+                                               .seed(mix_seed(config.seed, stream))
+                                               .prefetch(0));
+  };
+  const uint64_t loader_stream = kLoaderStream + 2 * static_cast<uint64_t>(stage);
+  m.train_loader = make_loader(r.data.train, loader_stream);
+  m.val_loader = make_loader(r.data.val, loader_stream + 1);
+  m.steps_per_epoch =
+      std::min(m.train_loader->batches_per_epoch(), m.val_loader->batches_per_epoch());
+  ScheduleConfig sched;
+  sched.name = "cosine";
+  sched.total = m.steps_per_epoch * sc.epochs;
+  sched.min_lr = config.weight_optimizer.min_lr;
+  m.scheduler = std::make_unique<LrScheduler>(*m.weight_opt, make_schedule(sched));
+  m.schedule = std::make_unique<QatSchedule>(
+      QatScheme::kStatAssist, config.weight_optimizer.fp_warmup_epochs, m.steps_per_epoch);
+  m.step_options.grad_clip = config.weight_optimizer.grad_clip;
+  m.step_options.clip_params = m.net->parameters();
+  return m;
+}
+
+/// Loads the checkpoint's tensors into the stage it interrupted.
+void load_stage_tensors(CellRun& r, StageModel& m) {
+  try {
+    torch::serialize::InputArchive n, w, a;
+    r.resume_archive.read("net", n);
+    m.net->load(n);
+    r.resume_archive.read("alphas", m.alphas);
+    r.resume_archive.read("weight_optimizer", w);
+    m.weight_opt->load(w);
+    r.resume_archive.read("arch_optimizer", a);
+    m.arch_opt->load(a);
+  } catch (const c10::Error& e) {
+    throw InputError(r.ckpt_path + ": checkpoint does not match the supernet (" +
+                     std::string(e.what_without_backtrace()).substr(0, 160) + ")");
+  }
+  r.resume_tensors = false;
+}
+
+/// Running sums of an epoch.
+struct EpochTally {
+  double train_loss = 0, val_loss = 0;
+  int64_t train_correct = 0, val_correct = 0, seen = 0;
+};
+
+/// One first-order architecture step: d L_val / d alpha with the weights fixed.
+void arch_step(StageModel& m, const Batch& vb, EpochTally& t, const std::string& where) {
+  const torch::Tensor logits = m.net->forward(vb.x, torch::softmax(m.alphas, -1));
+  const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, vb.y);
+  const double v = loss.item<double>();
+  if (!std::isfinite(v)) throw std::runtime_error("non-finite validation loss at " + where);
+  torch::Tensor g = torch::autograd::grad({loss}, {m.alphas})[0];
+  m.alphas.mutable_grad() = g;
+  m.arch_opt->step();
+  m.alphas.mutable_grad() = torch::Tensor();
+  t.val_loss += v;
+  t.val_correct += logits.detach().argmax(1).eq(vb.y).sum().item<int64_t>();
+}
+
+/// Step `step` of `epoch`: mode switch, per-step seed, the arch step (when active) and the
+/// weight step; updates `prog` with the epoch's running figures.
+void search_step(CellRun& r, StageModel& m, int64_t stage, int64_t epoch, int64_t step,
+                 EpochTally& t, CellSearchProgress& prog) {
+  const int64_t global = epoch * m.steps_per_epoch + step;
+  const std::string where = stage_name(stage) + " epoch " + std::to_string(epoch + 1);
+  if (m.schedule->qat_active_at(global) != m.qat) {
+    m.enter_mode(epoch, global);
+    r.store.log_event(r.id, "info",
+                      stage_name(stage) + ": fake quantization on at epoch " +
+                          std::to_string(epoch + 1) + " step " + std::to_string(step));
+  }
+  seed_step(r.config.seed, kStepStream + static_cast<uint64_t>(stage), global);
+  auto tb = m.train_loader->next();
+  auto vb = m.val_loader->next();
+  TORCH_CHECK(tb && vb, "run_cell_search: a loader ran out of batches");
+  if (prog.arch_active) arch_step(m, *vb, t, where);
+
+  const double lr = m.scheduler->set_step(global);
+  const torch::Tensor weights = torch::softmax(m.alphas, -1).detach();
+  const StepOutcome out = train_step(
+      *m.net, [&](const torch::Tensor& x) { return m.net->forward(x, weights); }, *m.weight_opt,
+      *tb, m.step_options);
+  if (!std::isfinite(out.loss)) throw std::runtime_error("non-finite training loss at " + where);
+  t.train_loss += out.loss;
+  t.train_correct += out.correct;
+  t.seen += tb->y.size(0);
+
+  const double n = static_cast<double>(step + 1);
+  prog.event = CellSearchProgress::Event::kStep;
+  prog.step = step + 1;
+  prog.lr = lr;
+  prog.qat_active = m.qat;
+  prog.train_loss = t.train_loss / n;
+  prog.train_acc = 100.0 * static_cast<double>(t.train_correct) / static_cast<double>(t.seen);
+  if (prog.arch_active) {
+    prog.val_loss = t.val_loss / n;
+    prog.val_acc = 100.0 * static_cast<double>(t.val_correct) / static_cast<double>(t.seen);
+  }
+}
+
+/// Records the epoch's architecture weights and figures in the store.
+ArchWeights record_epoch(CellRun& r, StageModel& m, int64_t stage, int64_t epoch,
+                         const CellSearchProgress& prog, double seconds) {
+  const CellStageConfig& sc = r.config.stages[static_cast<size_t>(stage)];
+  const ArchWeights weights = arch_weights_from_alphas(r.config.nodes, r.pos.edge_ops, m.alphas);
+  nlohmann::json record = to_json(weights);
+  record["depth"] = sc.depth;
+  record["train_loss"] = prog.train_loss;
+  record["train_acc"] = prog.train_acc;
+  record["val_loss"] = prog.arch_active ? nlohmann::json(prog.val_loss) : nlohmann::json();
+  record["val_acc"] = prog.arch_active ? nlohmann::json(prog.val_acc) : nlohmann::json();
+  record["qat"] = m.qat;
+  record["skip_dropout"] = prog.skip_dropout;
+  r.store.add_arch_weights(r.id, stage, epoch, record);
+  r.store.log_event(r.id, "info",
+                    stage_name(stage) + " epoch " + std::to_string(epoch + 1) + "/" +
+                        std::to_string(sc.epochs) + ": train loss " + fixed(prog.train_loss, 4) +
+                        " acc " + fixed(prog.train_acc, 2) +
+                        (prog.arch_active ? "%, val acc " + fixed(prog.val_acc, 2) : "%") +
+                        (m.qat ? " (qat)" : " (float)") + ", " + fixed(seconds, 1) + " s");
+  return weights;
+}
+
+/// Ends a stage: prunes every edge to the next stage's op count, records the stage and
+/// checkpoints the position (no tensors: the next stage starts fresh).
+void finish_stage(CellRun& r, int64_t stage, const ArchWeights& weights, CellSearchProgress& prog) {
+  const CellStageConfig& sc = r.config.stages[static_cast<size_t>(stage)];
+  r.pos.stages.push_back(CellStageResult{stage, sc.depth, weights});
+  std::vector<std::vector<std::string>> next_ops;
+  if (stage + 1 < r.stage_count) {
+    next_ops = prune_edge_ops(weights, r.config.stages[static_cast<size_t>(stage + 1)].ops,
+                              /*drop_none_first=*/stage + 2 == r.stage_count);
+  }
+  r.store.set_stage(r.id, stage_name(stage), "done",
+                    {{"depth", sc.depth}, {"weights", to_json(weights)}, {"next_ops", next_ops}});
+  prog.event = CellSearchProgress::Event::kStageEnd;
+  prog.next_ops = stage + 1 < r.stage_count ? &next_ops : nullptr;
+  r.report(prog);
+  prog.next_ops = nullptr;
+  r.pos.stage = stage + 1;
+  r.pos.epoch = 0;
+  if (!next_ops.empty()) r.pos.edge_ops = next_ops;
+  save_checkpoint(r.ckpt_path, to_json(r.pos, r.config), nullptr, {}, nullptr, nullptr);
+}
+
+/// The progress record of the start of (stage, epoch).
+CellSearchProgress epoch_progress(const CellRun& r, const StageModel& m, int64_t stage,
+                                  int64_t epoch) {
+  const CellStageConfig& sc = r.config.stages[static_cast<size_t>(stage)];
+  CellSearchProgress prog;
+  prog.stage = stage;
+  prog.stages = r.stage_count;
+  prog.epoch = epoch;
+  prog.epochs = sc.epochs;
+  prog.steps = m.steps_per_epoch;
+  prog.batch_size = r.config.batch_size;
+  prog.skip_dropout =
+      sc.skip_dropout * static_cast<double>(sc.epochs - epoch - 1) / static_cast<double>(sc.epochs);
+  prog.arch_active = epoch >= sc.warmup_epochs;
+  prog.qat_active = m.qat;
+  prog.val_loss = prog.val_acc = kNaN;
+  prog.train_loss = prog.train_acc = kNaN;
+  prog.event = CellSearchProgress::Event::kEpochStart;
+  return prog;
+}
+
+/// How an epoch ended.
+enum class EpochEnd { kContinue, kInterrupted };
+
+/// Trains one epoch of `stage`, records it and checkpoints; `where` names an interruption.
+EpochEnd run_epoch(CellRun& r, StageModel& m, int64_t stage, int64_t epoch, std::string& where) {
+  const auto epoch_start = std::chrono::steady_clock::now();
+  CellSearchProgress prog = epoch_progress(r, m, stage, epoch);
+  m.net->set_skip_dropout(prog.skip_dropout);
+  m.train_loader->start_epoch(epoch);
+  m.val_loader->start_epoch(epoch);
+  r.report(prog);
+  EpochTally tally;
+  m.net->train();
+  for (int64_t step = 0; step < m.steps_per_epoch; ++step) {
+    search_step(r, m, stage, epoch, step, tally, prog);
+    r.report(prog);
+    if (r.stop_requested()) {
+      where = "during " + stage_name(stage) + " epoch " + std::to_string(epoch + 1) +
+              " (resume repeats that epoch)";
+      return EpochEnd::kInterrupted;
+    }
+  }
+  const ArchWeights weights = record_epoch(r, m, stage, epoch, prog, seconds_since(epoch_start));
+  prog.event = CellSearchProgress::Event::kEpochEnd;
+  prog.weights = &weights;
+  r.report(prog);
+  if (epoch + 1 == r.config.stages[static_cast<size_t>(stage)].epochs) {
+    finish_stage(r, stage, weights, prog);
+  } else {
+    r.pos.stage = stage;
+    r.pos.epoch = epoch + 1;
+    save_checkpoint(r.ckpt_path, to_json(r.pos, r.config), m.net.get(), m.alphas,
+                    m.weight_opt.get(), m.arch_opt.get());
+  }
+  if (r.stop_requested()) {
+    where = "after " + stage_name(stage) + " epoch " + std::to_string(epoch + 1);
+    return EpochEnd::kInterrupted;
+  }
+  return EpochEnd::kContinue;
+}
+
+/// Runs the stages from the current position; returns false when interrupted (`where`).
+bool run_stages(CellRun& r, std::string& where) {
+  for (int64_t stage = r.pos.stage; stage < r.stage_count; ++stage) {
+    const CellStageConfig& sc = r.config.stages[static_cast<size_t>(stage)];
+    r.store.set_stage(r.id, stage_name(stage), "running",
+                      {{"depth", sc.depth}, {"edge_ops", r.pos.edge_ops}});
+    StageModel m = build_stage(r, stage);
+    int64_t first_epoch = 0;
+    if (r.resume_tensors && stage == r.pos.stage) {
+      load_stage_tensors(r, m);
+      first_epoch = r.pos.epoch;
+    }
+    m.enter_mode(first_epoch, first_epoch * m.steps_per_epoch);
+    for (int64_t epoch = first_epoch; epoch < sc.epochs; ++epoch) {
+      if (run_epoch(r, m, stage, epoch, where) == EpochEnd::kInterrupted) return false;
+    }
+  }
+  return true;
+}
+
+/// Derives the genotype from the last stage's weights (skip cap applied) and records it.
+Genotype derive_and_record(CellRun& r) {
+  const ArchWeights& last = r.pos.stages.back().weights;
+  std::vector<CellEdgeSlot> removed;
+  Genotype g = derive_genotype(last, r.config.join, r.config.max_skip, &removed);
+  g.name = r.config.name;
+  nlohmann::json removed_json = nlohmann::json::array();
+  for (const auto& e : removed) removed_json.push_back(to_string(e));
+  r.store.set_stage(r.id, "derive", "done",
+                    {{"genotype", to_json(g)},
+                     {"uncapped", to_json(derive_genotype_uncapped(last, r.config.join))},
+                     {"skip_removed", removed_json},
+                     {"canonical", canonical_string(g)}});
+  r.store.log_event(r.id, "info", "derived genotype " + canonical_string(g));
+  return g;
+}
+
+}  // namespace
+
 CellSearchResult run_cell_search(const CellSearchConfig& config, Store& store,
                                  const CellSearchOptions& options) {
   configure_runtime(config.threads);
-  const SearchData data = load_search_data(config);
-  const int64_t stage_count = static_cast<int64_t>(config.stages.size());
-  if (stage_count < 1) throw InputError("stages: at least one stage is needed");
-
+  CellRun r(config, store, options);
+  r.data = cell_search_data(config);
+  check_batch_fits(config, r.data);
+  r.stage_count = static_cast<int64_t>(config.stages.size());
+  if (r.stage_count < 1) throw InputError("stages: at least one stage is needed");
   CellSearchResult result;
-  LoopPosition pos;
-  if (options.resume_id) {
-    const CellSearchConfig stored = cell_search_config_from_store(store, *options.resume_id);
-    if (stored.to_json() != config.to_json()) {
-      throw InputError(store.path() + ": experiment " + std::to_string(*options.resume_id) +
-                       ": the given configuration differs from the one it was started with");
-    }
-    result.experiment_id = *options.resume_id;
-  } else {
-    ExperimentRecord e;
-    e.kind = kCellSearchKind;
-    e.name = config.name;
-    e.config = config.to_json();
-    e.seed = static_cast<int64_t>(config.seed);
-    result.experiment_id = store.create_experiment(e).id;
-  }
-  const int64_t id = result.experiment_id;
-  const std::string ckpt_path = cell_search_checkpoint_path(store, id);
-  result.checkpoint_path = ckpt_path;
-
-  torch::serialize::InputArchive resume_archive;
-  bool resume_tensors = false;
-  if (options.resume_id && fs::exists(ckpt_path)) {
-    const nlohmann::json j = read_checkpoint_state(ckpt_path, resume_archive);
-    try {
-      pos = position_from_json(j, ckpt_path, config);
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(ckpt_path + ": bad checkpoint state (" + std::string(e.what()) + ")");
-    }
-    resume_tensors = pos.stage < stage_count && pos.epoch > 0;
-    store.set_experiment_status(id, "running");
-    store.log_event(id, "info",
-                    "resumed at stage " + std::to_string(pos.stage + 1) + " epoch " +
-                        std::to_string(pos.epoch + 1));
-  } else {
-    pos.edge_ops.assign(static_cast<size_t>(cell_edge_count(config.nodes)), config.ops);
-    if (options.resume_id) {
-      store.set_experiment_status(id, "running");
-      store.log_event(id, "info", "resumed from the start (no checkpoint yet)");
-    } else {
-      store.log_event(id, "info",
-                      "cell search started: " + std::to_string(data.train.size()) + " train / " +
-                          std::to_string(data.val.size()) + " val samples of " + config.data.name);
-    }
-  }
-
-  const auto report = [&](const CellSearchProgress& p) {
-    if (options.on_progress) options.on_progress(p);
-  };
-  const auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(); };
-  const auto interrupt = [&](const std::string& where) {
-    store.set_experiment_status(id, "interrupted");
-    store.log_event(id, "warning", "interrupted " + where);
-    result.interrupted = true;
-    result.stages = pos.stages;
-    return result;
-  };
-
+  r.id = result.experiment_id = open_experiment(r);
+  r.ckpt_path = result.checkpoint_path = cell_search_checkpoint_path(store, r.id);
+  restore_position(r);
   try {
-    for (int64_t stage = pos.stage; stage < stage_count; ++stage) {
-      const CellStageConfig& sc = config.stages[static_cast<size_t>(stage)];
-      store.set_stage(id, stage_name(stage), "running",
-                      {{"depth", sc.depth}, {"edge_ops", pos.edge_ops}});
-
-      SupernetOptions so = config.supernet;
-      so.in_channels(data.train.channels())
-          .input_size(data.train.height())
-          .num_classes(data.train.num_classes)
-          .depth(sc.depth)
-          .nodes(config.nodes)
-          .join(config.join)
-          .edge_ops(pos.edge_ops)
-          .engine(config.engine);
-      torch::manual_seed(mix_seed(config.seed, kInitStream + static_cast<uint64_t>(stage)));
-      Supernet net(so);
-      torch::Tensor alphas = (config.arch_optimizer.init_scale *
-                              torch::randn({cell_edge_count(config.nodes), net->ops_per_edge()}))
-                                 .set_requires_grad(true);
-      auto weight_opt = make_optimizer(
-          config.weight_optimizer.optimizer,
-          split_weight_decay(*net, config.weight_optimizer.other_weight_decay_scale));
-      torch::optim::Adam arch_opt(
-          {alphas}, torch::optim::AdamOptions(config.arch_optimizer.lr)
-                        .betas({config.arch_optimizer.beta1, config.arch_optimizer.beta2})
-                        .weight_decay(config.arch_optimizer.weight_decay));
-      const auto make_loader = [&](const ImageDataset& d, uint64_t stream) {
-        return std::make_unique<DataLoader>(d, DataLoaderOptions()
-                                                   .batch_size(config.batch_size)
-                                                   .shuffle(true)
-                                                   .drop_last(true)
-                                                   .seed(mix_seed(config.seed, stream))
-                                                   .prefetch(0));
-      };
-      const uint64_t loader_stream = kLoaderStream + 2 * static_cast<uint64_t>(stage);
-      auto train_loader = make_loader(data.train, loader_stream);
-      auto val_loader = make_loader(data.val, loader_stream + 1);
-      const int64_t spe =
-          std::min(train_loader->batches_per_epoch(), val_loader->batches_per_epoch());
-      const int64_t total_steps = spe * sc.epochs;
-      ScheduleConfig sched;
-      sched.name = "cosine";
-      sched.total = total_steps;
-      sched.min_lr = config.weight_optimizer.min_lr;
-      LrScheduler scheduler(*weight_opt, make_schedule(sched));
-      const int64_t switch_step =
-          std::llround(config.weight_optimizer.fp_warmup_epochs * static_cast<double>(spe));
-      const auto qat_at = [&](int64_t global) { return global >= switch_step; };
-
-      int64_t first_epoch = 0;
-      if (resume_tensors && stage == pos.stage) {
-        try {
-          torch::serialize::InputArchive n, w, a;
-          resume_archive.read("net", n);
-          net->load(n);
-          resume_archive.read("alphas", alphas);
-          resume_archive.read("weight_optimizer", w);
-          weight_opt->load(w);
-          resume_archive.read("arch_optimizer", a);
-          arch_opt.load(a);
-        } catch (const c10::Error& e) {
-          throw InputError(ckpt_path + ": checkpoint does not match the supernet (" +
-                           std::string(e.what_without_backtrace()).substr(0, 160) + ")");
-        }
-        first_epoch = pos.epoch;
-        resume_tensors = false;
-      }
-      bool qat = qat_at(first_epoch * spe);
-      apply_qat_mode(*net, qat ? QatMode::qat() : QatMode::float_mode());
-      set_gradboost_warmup(*weight_opt, !qat);
-      std::vector<torch::Tensor> weight_params = net->parameters();
-
-      for (int64_t epoch = first_epoch; epoch < sc.epochs; ++epoch) {
-        const auto epoch_start = std::chrono::steady_clock::now();
-        const double p_skip = sc.skip_dropout * static_cast<double>(sc.epochs - epoch - 1) /
-                              static_cast<double>(sc.epochs);
-        net->set_skip_dropout(p_skip);
-        const bool arch_active = epoch >= sc.warmup_epochs;
-        train_loader->start_epoch(epoch);
-        val_loader->start_epoch(epoch);
-
-        CellSearchProgress prog;
-        prog.stage = stage;
-        prog.stages = stage_count;
-        prog.epoch = epoch;
-        prog.epochs = sc.epochs;
-        prog.steps = spe;
-        prog.batch_size = config.batch_size;
-        prog.skip_dropout = p_skip;
-        prog.arch_active = arch_active;
-        prog.qat_active = qat;
-        prog.val_loss = prog.val_acc = kNaN;
-        prog.train_loss = prog.train_acc = kNaN;
-        prog.event = CellSearchProgress::Event::kEpochStart;
-        report(prog);
-
-        double train_loss = 0, val_loss = 0;
-        int64_t train_correct = 0, val_correct = 0, seen = 0;
-        net->train();
-        for (int64_t step = 0; step < spe; ++step) {
-          const int64_t global = epoch * spe + step;
-          if (qat_at(global) != qat) {
-            qat = qat_at(global);
-            apply_qat_mode(*net, qat ? QatMode::qat() : QatMode::float_mode());
-            set_gradboost_warmup(*weight_opt, !qat);
-            store.log_event(id, "info",
-                            stage_name(stage) + ": fake quantization on at epoch " +
-                                std::to_string(epoch + 1) + " step " + std::to_string(step));
-          }
-          torch::manual_seed(
-              mix_seed(mix_seed(config.seed, kStepStream + static_cast<uint64_t>(stage)),
-                       static_cast<uint64_t>(global)));
-          auto tb = train_loader->next();
-          auto vb = val_loader->next();
-          TORCH_CHECK(tb && vb, "run_cell_search: a loader ran out of batches");
-
-          if (arch_active) {
-            // First order: d L_val / d alpha with the weights fixed.
-            const torch::Tensor logits = net->forward(vb->x, torch::softmax(alphas, -1));
-            const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, vb->y);
-            const double v = loss.item<double>();
-            if (!std::isfinite(v))
-              throw std::runtime_error("non-finite validation loss at " + stage_name(stage) +
-                                       " epoch " + std::to_string(epoch + 1));
-            torch::Tensor g = torch::autograd::grad({loss}, {alphas})[0];
-            alphas.mutable_grad() = g;
-            arch_opt.step();
-            alphas.mutable_grad() = torch::Tensor();
-            val_loss += v;
-            val_correct += logits.detach().argmax(1).eq(vb->y).sum().item<int64_t>();
-          }
-
-          const double lr = scheduler.set_step(global);
-          const torch::Tensor logits = net->forward(tb->x, torch::softmax(alphas, -1).detach());
-          const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, tb->y);
-          const double v = loss.item<double>();
-          if (!std::isfinite(v))
-            throw std::runtime_error("non-finite training loss at " + stage_name(stage) +
-                                     " epoch " + std::to_string(epoch + 1));
-          weight_opt->zero_grad();
-          loss.backward();
-          if (config.weight_optimizer.grad_clip > 0)
-            torch::nn::utils::clip_grad_norm_(weight_params, config.weight_optimizer.grad_clip);
-          weight_opt->step();
-          train_loss += v;
-          train_correct += logits.detach().argmax(1).eq(tb->y).sum().item<int64_t>();
-          seen += tb->y.size(0);
-
-          const double n = static_cast<double>(step + 1);
-          prog.event = CellSearchProgress::Event::kStep;
-          prog.step = step + 1;
-          prog.lr = lr;
-          prog.qat_active = qat;
-          prog.train_loss = train_loss / n;
-          prog.train_acc = 100.0 * static_cast<double>(train_correct) / static_cast<double>(seen);
-          if (arch_active) {
-            prog.val_loss = val_loss / n;
-            prog.val_acc = 100.0 * static_cast<double>(val_correct) / static_cast<double>(seen);
-          }
-          report(prog);
-          if (stop_requested()) {
-            return interrupt("during " + stage_name(stage) + " epoch " + std::to_string(epoch + 1) +
-                             " (resume repeats that epoch)");
-          }
-        }
-
-        // End of epoch: record the weights, then checkpoint.
-        const ArchWeights weights = arch_weights_from_alphas(config.nodes, pos.edge_ops, alphas);
-        nlohmann::json record = to_json(weights);
-        record["depth"] = sc.depth;
-        record["train_loss"] = prog.train_loss;
-        record["train_acc"] = prog.train_acc;
-        record["val_loss"] = arch_active ? nlohmann::json(prog.val_loss) : nlohmann::json();
-        record["val_acc"] = arch_active ? nlohmann::json(prog.val_acc) : nlohmann::json();
-        record["qat"] = qat;
-        record["skip_dropout"] = p_skip;
-        store.add_arch_weights(id, stage, epoch, record);
-        store.log_event(id, "info",
-                        stage_name(stage) + " epoch " + std::to_string(epoch + 1) + "/" +
-                            std::to_string(sc.epochs) + ": train loss " +
-                            fixed(prog.train_loss, 4) + " acc " + fixed(prog.train_acc, 2) +
-                            (arch_active ? "%, val acc " + fixed(prog.val_acc, 2) : "%") +
-                            (qat ? " (qat)" : " (float)") + ", " +
-                            fixed(seconds_since(epoch_start), 1) + " s");
-        prog.event = CellSearchProgress::Event::kEpochEnd;
-        prog.weights = &weights;
-        report(prog);
-
-        const bool stage_done = epoch + 1 == sc.epochs;
-        if (stage_done) {
-          pos.stages.push_back(CellStageResult{stage, sc.depth, weights});
-          std::vector<std::vector<std::string>> next_ops;
-          if (stage + 1 < stage_count) {
-            next_ops = prune_edge_ops(weights, config.stages[static_cast<size_t>(stage + 1)].ops,
-                                      /*drop_none_first=*/stage + 2 == stage_count);
-          }
-          store.set_stage(
-              id, stage_name(stage), "done",
-              {{"depth", sc.depth}, {"weights", to_json(weights)}, {"next_ops", next_ops}});
-          prog.event = CellSearchProgress::Event::kStageEnd;
-          prog.next_ops = stage + 1 < stage_count ? &next_ops : nullptr;
-          report(prog);
-          prog.next_ops = nullptr;
-          pos.stage = stage + 1;
-          pos.epoch = 0;
-          if (!next_ops.empty()) pos.edge_ops = next_ops;
-          save_checkpoint(ckpt_path, to_json(pos, config), nullptr, {}, nullptr, nullptr);
-        } else {
-          pos.stage = stage;
-          pos.epoch = epoch + 1;
-          save_checkpoint(ckpt_path, to_json(pos, config), net.get(), alphas, weight_opt.get(),
-                          &arch_opt);
-        }
-        prog.weights = nullptr;
-        if (stop_requested()) {
-          return interrupt("after " + stage_name(stage) + " epoch " + std::to_string(epoch + 1));
-        }
-      }
+    std::string where;
+    if (!run_stages(r, where)) {
+      store.set_experiment_status(r.id, "interrupted");
+      store.log_event(r.id, "warning", "interrupted " + where);
+      result.interrupted = true;
+      result.stages = r.pos.stages;
+      return result;
     }
-
-    std::vector<CellEdgeSlot> removed;
-    result.stages = pos.stages;
-    result.genotype =
-        derive_genotype(pos.stages.back().weights, config.join, config.max_skip, &removed);
-    result.genotype.name = config.name;
-    nlohmann::json removed_json = nlohmann::json::array();
-    for (const auto& e : removed) removed_json.push_back(to_string(e));
-    store.set_stage(
-        id, "derive", "done",
-        {{"genotype", to_json(result.genotype)},
-         {"uncapped", to_json(derive_genotype_uncapped(pos.stages.back().weights, config.join))},
-         {"skip_removed", removed_json},
-         {"canonical", canonical_string(result.genotype)}});
-    store.log_event(id, "info", "derived genotype " + canonical_string(result.genotype));
-    store.set_experiment_status(id, "done");
+    result.stages = r.pos.stages;
+    result.genotype = derive_and_record(r);
+    store.set_experiment_status(r.id, "done");
   } catch (const InputError&) {
-    store.set_experiment_status(id, "failed");
+    store.set_experiment_status(r.id, "failed");
     throw;
   } catch (const std::exception& e) {
-    store.log_event(id, "error", std::string(e.what()).substr(0, 500));
-    store.set_experiment_status(id, "failed");
+    store.log_event(r.id, "error", std::string(e.what()).substr(0, 500));
+    store.set_experiment_status(r.id, "failed");
     throw;
   }
   return result;

@@ -13,6 +13,7 @@
 #include "search/cell/supernet.h"
 #include "search/store/store.h"
 #include "space/genotype.h"
+#include "trainer/data/splits.h"
 #include "trainer/optim/optimizer_factory.h"
 #include "trainer/quant/quant_engine.h"
 
@@ -33,12 +34,14 @@ struct CellStageConfig {
   double skip_dropout = 0.0;
 };
 
-/// The data: a seeded stratified subset of the training split, halved (stratified,
-/// seeded) into the weights' training half and the architecture's validation half.
-struct CellSearchDataConfig {
-  std::string name = "fashion-mnist";
-  std::string dir;        ///< empty: the data set's default directory
-  int64_t subset = 4000;  ///< samples taken from the training split (0: all)
+/// The data (make_splits): the weights train on the training part, the architecture on the
+/// validation part. The JSON key `subset` S of older configurations means train_subset
+/// S - S/2 and val_size S/2.
+struct CellSearchDataConfig : DataSpec {
+  CellSearchDataConfig() {
+    train_subset = 2000;
+    val_size = 2000;
+  }
 };
 
 /// Weights: the trainer's optimizer registry (GradBoost QSGD by default) with the StatAssist
@@ -142,10 +145,14 @@ struct CellSearchResult {
   std::string checkpoint_path;
 };
 
-/// The P-DARTS progressive search under QAT (REFERENCE sections 2-4). Per stage: a fresh
-/// supernet of the stage's depth over the remaining ops and fresh alphas [edges, K]; per
-/// step (first order) one Adam step of alpha on a validation batch (after the stage's
-/// weights-only epochs), then one weight step on a training batch. Fake quantization
+/// The weights' (train) and the architecture's (val) images of cell search `c`.
+DataSplits cell_search_data(const CellSearchConfig& c);
+
+/// The P-DARTS progressive search under QAT (docs/frostnet.md, "P-DARTS cell search",
+/// "StatAssist" and "GradBoost"). Per stage: a fresh supernet of the stage's depth over the
+/// remaining ops and fresh alphas [edges, K]; per step (first order) one Adam step of
+/// alpha on a validation batch (after the stage's weights-only epochs), then one weight
+/// step on a training batch. Fake quantization
 /// starts fp_warmup_epochs into each stage (StatAssist; GradBoost leaves warm-up then).
 /// After each epoch the softmaxed weights go to Store::add_arch_weights and a checkpoint
 /// is written atomically to cell_search_checkpoint_path; after each stage every edge is

@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "space/json_reader.h"
+#include "common/json_reader.h"
 
 namespace frostnas {
 

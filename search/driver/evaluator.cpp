@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 
 namespace frostnas {
 
@@ -42,7 +42,6 @@ TrainingEvaluator::TrainingEvaluator(DataSplits data, TrainConfig config,
                                      const std::atomic<bool>* stop)
     : data_(std::move(data)), config_(std::move(config)), stop_(stop) {
   data_.test = ImageDataset{};
-  config_.progress = false;
   config_.checkpoint_dir.clear();
 }
 

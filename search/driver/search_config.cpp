@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
+#include "common/json_reader.h"
 #include "controllers/strategy.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 
@@ -14,11 +14,7 @@ nlohmann::json SearchConfig::to_json() const {
           {"strategy", {{"name", strategy}, {"options", strategy_options}}},
           {"samples", samples},
           {"seed", seed},
-          {"data",
-           {{"name", data.name},
-            {"dir", data.dir},
-            {"train_subset", data.train_subset},
-            {"val_size", data.val_size}}},
+          {"data", frostnas::to_json(data)},
           {"train", frostnas::to_json(train)},
           {"metric", frostnas::to_string(metric)},
           {"latency",
@@ -65,17 +61,9 @@ SearchConfig search_config_from_json(const nlohmann::json& j, const std::string&
   c.samples = r.get_int("samples", 1, 1000000);
   c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));
 
-  if (r.has("data")) {
-    const JsonReader d = r.at("data");
-    d.expect_object({"name", "dir", "train_subset", "val_size"});
-    c.data.name = d.get_string_or("name", c.data.name);
-    c.data.dir = d.get_string_or("dir", "");
-    c.data.train_subset = d.get_int_or("train_subset", 0, 0, INT64_MAX);
-    c.data.val_size = d.get_int_or("val_size", c.data.val_size, 1, INT64_MAX);
-  }
-  if (r.has("train"))
-    c.train = train_config_from_json(r.at("train").value(), source + " ($.train)");
-  validate(c.train);
+  if (r.has("data")) read_data_spec(r.at("data"), c.data);
+  if (r.has("train")) c.train = train_config_from_json(r.at("train"));
+  validate(c.train, source + ": $.train");
   if (r.has("metric"))
     c.metric = parse_accuracy_metric(r.get_string("metric"), source + ": $.metric");
 
@@ -100,6 +88,10 @@ SearchConfig search_config_from_json(const nlohmann::json& j, const std::string&
 SearchConfig load_search_config(const std::string& path) {
   const std::string base = std::filesystem::path(path).parent_path().string();
   return search_config_from_json(load_json_file(path), path, base.empty() ? "." : base);
+}
+
+DataSplits search_data(const SearchConfig& c) {
+  return make_splits(c.data, c.seed, /*with_test=*/false, c.name + ": $.data");
 }
 
 }  // namespace frostnas

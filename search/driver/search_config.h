@@ -7,6 +7,7 @@
 
 #include "search/driver/evaluator.h"
 #include "space/search_space.h"
+#include "trainer/data/splits.h"
 #include "trainer/train/train_config.h"
 
 namespace frostnas {
@@ -25,13 +26,8 @@ struct LatencyConfig {
   int64_t threads = 1;  ///< threads the latency is measured and predicted for
 };
 
-/// The data a search trains and scores candidates on.
-struct SearchDataConfig {
-  std::string name = "fashion-mnist";
-  std::string dir;           ///< empty: the data set's default directory
-  int64_t train_subset = 0;  ///< 0: the whole training part
-  int64_t val_size = 5000;   ///< held out of the training set, stratified, seeded
-};
+/// The data a search trains and scores candidates on (validation: the candidates' score).
+using SearchDataConfig = DataSpec;
 
 /// A whole search experiment, as read from `frostnas search --config FILE`.
 struct SearchConfig {
@@ -57,5 +53,8 @@ struct SearchConfig {
 SearchConfig search_config_from_json(const nlohmann::json& j, const std::string& source,
                                      const std::string& base_dir);
 SearchConfig load_search_config(const std::string& path);
+
+/// The training and validation images of search `c` (make_splits with its data and seed).
+DataSplits search_data(const SearchConfig& c);
 
 }  // namespace frostnas

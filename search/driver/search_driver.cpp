@@ -2,9 +2,9 @@
 
 #include <cmath>
 
+#include "common/error.h"
 #include "controllers/reward.h"
 #include "controllers/strategy.h"
-#include "space/error.h"
 
 namespace frostnas {
 
@@ -14,34 +14,111 @@ uint64_t candidate_seed(uint64_t seed, const std::string& arch_hash) {
   return h & 0x7fffffffffffffffULL;
 }
 
-SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& evaluator,
-                         const LatencyFn& latency, std::optional<int64_t> resume_id,
-                         const SearchHooks& hooks) {
-  SearchSummary summary;
+namespace {
+
+/// Creates the search experiment, or checks the one being resumed against `config`.
+int64_t open_search_experiment(const SearchConfig& config, Store& store,
+                               std::optional<int64_t> resume_id) {
   const nlohmann::json config_json = config.to_json();
-  if (resume_id) {
-    const ExperimentRecord e = store.get_experiment(*resume_id);
-    if (e.kind != "search") {
-      throw InputError(store.path() + ": experiment " + std::to_string(*resume_id) + " is a " +
-                       e.kind + ", not a search");
-    }
-    if (e.config != config_json) {
-      throw InputError("--resume " + std::to_string(*resume_id) +
-                       ": the configuration differs from the one the experiment was started with");
-    }
-    summary.experiment_id = e.id;
-    store.set_experiment_status(e.id, "running");
-  } else {
+  if (!resume_id) {
     ExperimentRecord e;
     e.kind = "search";
     e.name = config.name;
     e.config = config_json;
     e.seed = static_cast<int64_t>(config.seed);
     e.program_version = FROSTNAS_VERSION;
-    summary.experiment_id = store.create_experiment(e).id;
+    return store.create_experiment(e).id;
   }
-  const int64_t id = summary.experiment_id;
+  const ExperimentRecord e = store.get_experiment(*resume_id);
+  if (e.kind != "search") {
+    throw InputError(store.path() + ": experiment " + std::to_string(*resume_id) + " is a " +
+                     e.kind + ", not a search");
+  }
+  if (e.config != config_json) {
+    throw InputError("--resume " + std::to_string(*resume_id) +
+                     ": the configuration differs from the one the experiment was started with");
+  }
+  store.set_experiment_status(e.id, "running");
+  return e.id;
+}
 
+StrategyState strategy_state(int64_t id, int64_t step, const Strategy& strategy) {
+  StrategyState state;
+  state.experiment_id = id;
+  state.step = step;
+  state.state = strategy.state();
+  return state;
+}
+
+/// The stored result of an architecture already evaluated in this experiment, given to the
+/// strategy again as one step.
+void observe_repeat(const SearchConfig& config, Store& store, int64_t id, Strategy& strategy,
+                    const Choices& choices, const CandidateRecord& existing, int64_t& step,
+                    SearchStep& info) {
+  const double reward = existing.reward.value_or(config.failure_reward);
+  strategy.observe(choices, reward);
+  ++step;
+  store.save_strategy_state(strategy_state(id, step, strategy));
+  info.reused = true;
+  info.candidate = existing;
+  info.reward = reward;
+}
+
+/// The result record of an evaluation and its reward.
+CandidateResult candidate_result(const SearchConfig& config, const Evaluation& e,
+                                 int64_t candidate_id, double predicted,
+                                 const RewardOptions& reward_options) {
+  const double acc = accuracy_of(e, config.metric);
+  const bool failed = e.failed || !std::isfinite(acc);
+  auto opt = [](double v) { return std::isfinite(v) ? std::optional<double>(v) : std::nullopt; };
+  CandidateResult result;
+  result.candidate_id = candidate_id;
+  result.status = failed ? "failed" : "done";
+  result.fp32_acc = opt(e.fp32_acc);
+  result.qat_acc = opt(e.qat_acc);
+  result.int8_acc = opt(e.int8_acc);
+  result.predicted_latency_ms = predicted;
+  result.reward =
+      failed ? config.failure_reward : mnas_reward(acc / 100.0, predicted, reward_options);
+  result.train_seconds = e.train_seconds;
+  result.error =
+      failed ? (e.error.empty() ? "no " + to_string(config.metric) + " accuracy" : e.error) : "";
+  return result;
+}
+
+/// Trains and scores a new architecture, then commits its result with the strategy's state
+/// in one transaction. Returns false when the evaluation was interrupted.
+bool evaluate_new(const SearchConfig& config, Store& store, int64_t id, Strategy& strategy,
+                  Evaluator& evaluator, const LatencyFn& latency, const NetSpec& net,
+                  const Choices& choices, const std::optional<CandidateRecord>& existing,
+                  int64_t& step, SearchStep& info) {
+  const std::string hash = arch_hash(net);
+  const double predicted = latency(net);
+  const CandidateRecord candidate = existing ? *existing : store.add_candidate(id, net, predicted);
+  store.mark_running(candidate.id);
+  const Evaluation e = evaluator.evaluate(net, candidate_seed(config.seed, hash));
+  if (e.interrupted) return false;
+  const CandidateResult result =
+      candidate_result(config, e, candidate.id, predicted,
+                       RewardOptions::named(config.latency.constraint, config.latency.target_ms));
+  strategy.observe(choices, *result.reward);
+  ++step;
+  store.commit_result(result, strategy_state(id, step, strategy));
+  if (result.status == "failed")
+    store.log_event(id, "warning",
+                    "candidate " + std::to_string(candidate.seq) + " failed: " + result.error);
+  info.candidate = store.get_candidate(candidate.id);
+  info.reward = *result.reward;
+  return true;
+}
+
+}  // namespace
+
+SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& evaluator,
+                         const LatencyFn& latency, std::optional<int64_t> resume_id,
+                         const SearchHooks& hooks) {
+  SearchSummary summary;
+  const int64_t id = summary.experiment_id = open_search_experiment(config, store, resume_id);
   auto strategy =
       make_strategy(config.strategy, config.space, config.seed, config.strategy_options);
   int64_t step = 0;
@@ -49,8 +126,6 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
     strategy->load_state(saved->state);
     step = saved->step;
   }
-  const RewardOptions reward_options =
-      RewardOptions::named(config.latency.constraint, config.latency.target_ms);
   double best_reward = -INFINITY;
   for (const auto& c : store.top_candidates(id, 1)) {
     best_reward = *c.reward;
@@ -67,65 +142,19 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
     }
     const Choices choices = strategy->propose();
     const NetSpec net = decode(config.space, choices);
-    const std::string hash = arch_hash(net);
     SearchStep info;
     info.total = config.samples;
-    std::optional<CandidateRecord> existing = store.find_candidate_by_hash(id, hash);
+    const std::optional<CandidateRecord> existing =
+        store.find_candidate_by_hash(id, arch_hash(net));
     if (existing && (existing->status == "done" || existing->status == "failed")) {
-      const double reward = existing->reward.value_or(config.failure_reward);
-      strategy->observe(choices, reward);
-      ++step;
-      StrategyState state;
-      state.experiment_id = id;
-      state.step = step;
-      state.state = strategy->state();
-      store.save_strategy_state(state);
+      observe_repeat(config, store, id, *strategy, choices, *existing, step, info);
       ++summary.reused;
-      info.reused = true;
-      info.candidate = *existing;
-      info.reward = reward;
-    } else {
-      const double predicted = latency(net);
-      const CandidateRecord candidate =
-          existing ? *existing : store.add_candidate(id, net, predicted);
-      store.mark_running(candidate.id);
-      const Evaluation e = evaluator.evaluate(net, candidate_seed(config.seed, hash));
-      if (e.interrupted) {
-        summary.interrupted = true;
-        break;
-      }
-      const double acc = accuracy_of(e, config.metric);
-      const bool failed = e.failed || !std::isfinite(acc);
-      const double reward =
-          failed ? config.failure_reward : mnas_reward(acc / 100.0, predicted, reward_options);
-      strategy->observe(choices, reward);
-      ++step;
-      CandidateResult result;
-      result.candidate_id = candidate.id;
-      result.status = failed ? "failed" : "done";
-      auto opt = [](double v) {
-        return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
-      };
-      result.fp32_acc = opt(e.fp32_acc);
-      result.qat_acc = opt(e.qat_acc);
-      result.int8_acc = opt(e.int8_acc);
-      result.predicted_latency_ms = predicted;
-      result.reward = reward;
-      result.train_seconds = e.train_seconds;
-      result.error =
-          failed ? (e.error.empty() ? "no " + to_string(config.metric) + " accuracy" : e.error)
-                 : "";
-      StrategyState state;
-      state.experiment_id = id;
-      state.step = step;
-      state.state = strategy->state();
-      store.commit_result(result, state);
-      if (failed)
-        store.log_event(id, "warning",
-                        "candidate " + std::to_string(candidate.seq) + " failed: " + result.error);
+    } else if (evaluate_new(config, store, id, *strategy, evaluator, latency, net, choices,
+                            existing, step, info)) {
       ++summary.evaluated;
-      info.candidate = store.get_candidate(candidate.id);
-      info.reward = reward;
+    } else {
+      summary.interrupted = true;
+      break;
     }
     if (info.reward > best_reward) {
       best_reward = info.reward;

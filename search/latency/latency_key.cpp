@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 
 namespace frostnas {
 

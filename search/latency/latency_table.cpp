@@ -7,8 +7,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/error.h"
 #include "search/latency/timing.h"
-#include "space/error.h"
 #include "space/resolved_net.h"
 
 namespace frostnas {

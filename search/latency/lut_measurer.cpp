@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"
 

@@ -16,8 +16,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "common/threads.h"
 #include "search/store/schema.h"
-#include "trainer/runtime/threads.h"
 
 namespace frostnas {
 

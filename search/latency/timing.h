@@ -42,8 +42,8 @@ std::vector<Timing> time_interleaved(const std::vector<std::function<void()>>& f
 
 /// Thread settings of a measurement. torch::set_num_threads(threads) is applied in
 /// process; OPENBLAS_NUM_THREADS and, for QNNPACK on several threads, GOMP_SPINCOUNT
-/// (REFERENCE section 8) are read by the libraries at load time, so they must be in
-/// the environment before the process starts: see `reexec_with_thread_env`.
+/// (docs/frostnet.md, "LibTorch runtime notes") are read by the libraries at load time, so
+/// they must be in the environment before the process starts: see `reexec_with_thread_env`.
 void apply_thread_settings(int64_t threads);
 
 /// The environment variables a measurement with `threads` on `engine` needs:

@@ -6,11 +6,11 @@
 #include <map>
 #include <set>
 
-#include "search/driver/pareto.h"
+#include "common/error.h"
+#include "common/json_reader.h"
+#include "search/report/pareto.h"
 #include "search/report/svg_chart.h"
 #include "space/arch_report.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 #include "space/net_spec.h"
 #include "space/resolved_net.h"
 

@@ -8,14 +8,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "space/error.h"
+#include "common/atomic_write.h"
+#include "common/error.h"
 
 namespace frostnas {
 
 namespace {
 
-[[noreturn]] void fail(const OutputFile& f, const std::string& reason) {
-  throw InputError(f.flag + ": " + f.path + ": cannot write file (" + reason + ")");
+[[noreturn]] void fail(const OutputFile& f, int error_number) {
+  throw_write_error(f.flag + ": " + f.path, error_number);
 }
 
 }  // namespace
@@ -30,18 +31,17 @@ void write_files_atomically(const std::vector<OutputFile>& files) {
   try {
     for (const auto& f : files) {
       std::error_code ec;
-      if (f.path.empty()) fail(f, "empty path");
-      if (std::filesystem::is_directory(f.path, ec)) fail(f, "is a directory");
+      if (f.path.empty()) fail(f, ENOENT);
+      if (std::filesystem::is_directory(f.path, ec)) fail(f, EISDIR);
       const std::string tmp = f.path + ".tmp-" + std::to_string(::getpid());
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) fail(f, std::strerror(errno));
+      if (!out) fail(f, errno);
       temps.push_back(tmp);
       out << f.text;
-      if (!out.flush()) fail(f, "write failed");
+      if (!out.flush()) fail(f, errno != 0 ? errno : EIO);
     }
     for (size_t i = 0; i < files.size(); ++i) {
-      if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0)
-        fail(files[i], std::strerror(errno));
+      if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) fail(files[i], errno);
       renamed.push_back(files[i].path);
     }
   } catch (...) {

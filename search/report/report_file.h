@@ -15,8 +15,9 @@ struct OutputFile {
 
 /// Writes all `files` or none: each goes to a temporary file beside its target,
 /// then all are renamed over their targets. On any failure the temporary files and
-/// the targets already renamed are removed and InputError
-/// `<flag>: <path>: cannot write file (<reason>)` is thrown.
+/// the targets already renamed are removed and `<flag>: <path>: cannot write file
+/// (<reason>)` is thrown as throw_write_error does (InputError for a bad path,
+/// EnvironmentError for a refusing disk).
 void write_files_atomically(const std::vector<OutputFile>& files);
 
 }  // namespace frostnas

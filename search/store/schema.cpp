@@ -7,8 +7,8 @@
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 
 namespace frostnas {
 

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "search/store/records.h"
 #include "search/store/schema.h"
-#include "space/error.h"
 #include "space/net_spec.h"
 
 namespace frostnas {

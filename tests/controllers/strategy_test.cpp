@@ -2,11 +2,11 @@
 
 #include <cmath>
 
+#include "common/error.h"
 #include "controllers/evolution_strategy.h"
 #include "controllers/reward.h"
 #include "controllers/rl_controller.h"
 #include "controllers/strategy.h"
-#include "space/error.h"
 #include "space/search_space.h"
 
 using namespace frostnas;

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "experiments/pipeline/pipeline_config.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 
 namespace frostnas {
 namespace {

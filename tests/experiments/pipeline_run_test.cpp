@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json_reader.h"
 #include "experiments/pipeline/pipeline.h"
 #include "search/latency/latency_table.h"
 #include "search/latency/lut_measurer.h"
-#include "space/json_reader.h"
 #include "space/net_spec.h"
 #include "space/search_space.h"
 #include "trainer/int8/int8_artifact.h"
@@ -71,7 +71,6 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
       pipeline_config_from_json(tiny_config(), "tiny.json", experiments_dir(), false);
   std::atomic<bool> stop{false};
   PipelineHooks hooks;
-  hooks.quiet = true;
   hooks.stop = &stop;
   hooks.log = [&](const std::string& line) {
     if (line.rfind("training frostnet", 0) == 0) stop.store(true);

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
 #include "space/frost_net.h"
 #include "space/resolved_net.h"
 
@@ -10,9 +10,9 @@ using namespace frostnas;
 namespace {
 
 // Parameter counts (1000 classes) and MACs at 224x224. The parameter counts of
-// small-1.0 and large-1.0 are the published ones of the reference definition;
-// the other rows are this implementation's analytic counts, pinned here as a
-// regression check and cross-checked against the built modules below.
+// small-1.0 and large-1.0 are those of the official definition (docs/frostnet.md,
+// "Official configurations"); the other rows are this implementation's analytic counts,
+// pinned here as a regression check and cross-checked against the built modules below.
 struct Expected {
   const char* name;
   int64_t params;

@@ -2,17 +2,17 @@
 
 #include <filesystem>
 
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/arch_report.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
 #include "space/frost_block.h"
 #include "space/frost_net.h"
 #include "space/genotype.h"
-#include "space/json_reader.h"
 #include "space/resolved_net.h"
 #include "space/search_space.h"
-#include "test_util.h"
 #include "tests/common/cell_fixtures.h"
+#include "tests/common/temp_dir.h"
 
 using namespace frostnas;
 using frostnas::testing::TempDir;

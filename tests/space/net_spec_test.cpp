@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 #include "space/net_spec.h"
-#include "test_util.h"
+#include "tests/common/temp_dir.h"
 
 using namespace frostnas;
 using frostnas::testing::TempDir;

@@ -2,11 +2,11 @@
 
 #include <set>
 
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/builtin_archs.h"
-#include "space/error.h"
-#include "space/json_reader.h"
 #include "space/search_space.h"
-#include "test_util.h"
+#include "tests/common/temp_dir.h"
 
 using namespace frostnas;
 using frostnas::testing::TempDir;

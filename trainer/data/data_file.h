@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

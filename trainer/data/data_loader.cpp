@@ -3,7 +3,7 @@
 #include <numeric>
 #include <random>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "trainer/data/rng.h"
 
 namespace frostnas {

@@ -7,7 +7,7 @@
 #include <random>
 #include <tuple>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "trainer/data/rng.h"
 
 namespace frostnas {
@@ -76,40 +76,6 @@ std::vector<int64_t> stratified_order(const ImageDataset& data, uint64_t seed) {
   order.reserve(keyed.size());
   for (const auto& k : keyed) order.push_back(std::get<2>(k));
   return order;
-}
-
-TrainValSplit split_train_val(const ImageDataset& data, int64_t val_count, uint64_t seed) {
-  const int64_t n = data.size();
-  if (val_count < 1 || val_count >= n) {
-    throw InputError(data.name + ": validation count " + std::to_string(val_count) +
-                     " out of range (allowed 1.." + std::to_string(n - 1) + ")");
-  }
-  const std::vector<int64_t> order = stratified_order(data, seed);
-  std::vector<int64_t> val(order.begin(), order.begin() + val_count);
-  std::vector<int64_t> train(order.begin() + val_count, order.end());
-  std::sort(val.begin(), val.end());
-  std::sort(train.begin(), train.end());
-  return {select_samples(data, train), select_samples(data, val)};
-}
-
-TrainValSplit split_train_val_fraction(const ImageDataset& data, double fraction, uint64_t seed) {
-  if (!(fraction > 0.0 && fraction < 1.0)) {
-    throw InputError(data.name + ": validation fraction " + std::to_string(fraction) +
-                     " out of range (allowed (0, 1))");
-  }
-  return split_train_val(data, std::llround(fraction * data.size()), seed);
-}
-
-ImageDataset take_subset(const ImageDataset& data, int64_t count, uint64_t seed) {
-  if (count < 1) {
-    throw InputError(data.name + ": subset size " + std::to_string(count) +
-                     " out of range (allowed >= 1)");
-  }
-  if (count >= data.size()) return data;
-  std::vector<int64_t> order = stratified_order(data, seed);
-  order.resize(count);
-  std::sort(order.begin(), order.end());
-  return select_samples(data, order);
 }
 
 }  // namespace frostnas

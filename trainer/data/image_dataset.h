@@ -40,22 +40,4 @@ ImageDataset select_samples(const ImageDataset& data, const std::vector<int64_t>
 /// each class appears in it in proportion to its size (within one sample).
 std::vector<int64_t> stratified_order(const ImageDataset& data, uint64_t seed);
 
-/// A training set and the validation set held out of it.
-struct TrainValSplit {
-  ImageDataset train;
-  ImageDataset val;
-};
-
-/// Seeded stratified hold-out of `val_count` samples (1 <= val_count < N); the
-/// rest is the training part. Both keep the original sample order and the
-/// metadata (mean/std) of `data`. Throws InputError on a bad count.
-TrainValSplit split_train_val(const ImageDataset& data, int64_t val_count, uint64_t seed);
-
-/// As split_train_val with round(fraction * N) validation samples, fraction in (0, 1).
-TrainValSplit split_train_val_fraction(const ImageDataset& data, double fraction, uint64_t seed);
-
-/// A seeded stratified subset of `count` samples in original order; the whole set
-/// when count >= N. Throws InputError when count < 1.
-ImageDataset take_subset(const ImageDataset& data, int64_t count, uint64_t seed);
-
 }  // namespace frostnas

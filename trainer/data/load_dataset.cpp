@@ -3,8 +3,8 @@
 #include <functional>
 #include <map>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "trainer/data/cifar.h"
 #include "trainer/data/fashion_mnist.h"
 #include "trainer/data/synthetic.h"

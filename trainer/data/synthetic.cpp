@@ -5,7 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "trainer/data/rng.h"
 
 namespace frostnas {

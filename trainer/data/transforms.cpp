@@ -3,7 +3,7 @@
 #include <array>
 #include <random>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -9,7 +9,8 @@
 
 #include <torch/csrc/jit/serialization/pickle.h>
 
-#include "space/error.h"
+#include "common/atomic_write.h"
+#include "common/error.h"
 
 namespace frostnas {
 
@@ -21,24 +22,6 @@ using nlohmann::json;
 std::string first_line(const std::string& s) {
   auto pos = s.find('\n');
   return pos == std::string::npos ? s : s.substr(0, pos);
-}
-
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw InputError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename " + tmp + " into place");
-  }
 }
 
 json qparams_json(QParams q) { return json{{"scale", q.scale}, {"zero_point", q.zero_point}}; }
@@ -213,9 +196,9 @@ void save_int8_model(const Int8Net& net, const std::string& dir) {
   j["convs"] = convs;
   j["blocks"] = blocks;
   const auto bytes = torch::jit::pickle_save(c10::IValue(tensors));
-  write_atomically((fs::path(dir) / kInt8TensorsFile).string(),
-                   std::string(bytes.begin(), bytes.end()));
-  write_atomically((fs::path(dir) / kInt8ModelJson).string(), j.dump(2) + "\n");
+  atomic_write((fs::path(dir) / kInt8TensorsFile).string(),
+               std::string(bytes.begin(), bytes.end()));
+  atomic_write((fs::path(dir) / kInt8ModelJson).string(), j.dump(2) + "\n");
 }
 
 Int8Net load_int8_model(const std::string& dir) {

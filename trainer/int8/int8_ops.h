@@ -12,8 +12,8 @@ namespace frostnas {
 /// Packed INT8 convolution weights of the engine that was current when packing.
 using ConvPacked = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
 
-/// Thin wrappers over LibTorch's quantized operators (c10::Dispatcher, REFERENCE
-/// section 8). Activations are quint8, channels-last [N, C, H, W].
+/// Thin wrappers over LibTorch's quantized operators (c10::Dispatcher; docs/frostnet.md,
+/// "LibTorch runtime notes"). Activations are quint8, channels-last [N, C, H, W].
 
 /// A per-channel qint8 weight from int8 codes [out, ...] (kChar) and scales [out]
 /// (zero points 0, axis 0).

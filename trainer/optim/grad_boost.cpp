@@ -11,30 +11,38 @@ namespace {
 using torch::optim::OptimizerParamGroup;
 
 // Serializes the fields every GradBoost options struct has (inside its serialize()).
-#define FROSTNAS_SAVE_BOOST_OPTIONS()            \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr)           \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay) \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(beta)         \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(clip_by)      \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(toss_coin)    \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(noise_decay)
-#define FROSTNAS_LOAD_BOOST_OPTIONS()                      \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr)           \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay) \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, beta)         \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, clip_by)      \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, toss_coin)      \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, noise_decay)
-#define FROSTNAS_SAVE_BOOST_STATE()              \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step)         \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(restart_step) \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_min)      \
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_max)
-#define FROSTNAS_LOAD_BOOST_STATE()                          \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step)          \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, restart_step)  \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_min) \
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_max)
+#define FROSTNAS_SAVE_BOOST_OPTIONS()               \
+  do {                                              \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);           \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay); \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(beta);         \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(clip_by);      \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(toss_coin);    \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(noise_decay);  \
+  } while (false)
+#define FROSTNAS_LOAD_BOOST_OPTIONS()                         \
+  do {                                                        \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);           \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay); \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, beta);         \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, clip_by);      \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, toss_coin);      \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, noise_decay);  \
+  } while (false)
+#define FROSTNAS_SAVE_BOOST_STATE()                 \
+  do {                                              \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);         \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(restart_step); \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_min);      \
+    _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_max);      \
+  } while (false)
+#define FROSTNAS_LOAD_BOOST_STATE()                             \
+  do {                                                          \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);          \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, restart_step);  \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_min); \
+    _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_max); \
+  } while (false)
 
 template <class Options>
 void check_options(const Options& o) {
@@ -107,92 +115,95 @@ constexpr const char* kWarmupKey = "gradboost_warmup";
 
 QSGDOptions::QSGDOptions(double lr) : lr_(lr) {}
 void QSGDOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_OPTIONS()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(dampening)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(nesterov)
+  FROSTNAS_SAVE_BOOST_OPTIONS();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(dampening);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(nesterov);
 }
-void QSGDOptions::serialize(torch::serialize::InputArchive& archive){
-    FROSTNAS_LOAD_BOOST_OPTIONS() _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, momentum)
-        _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, dampening)
-            _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, nesterov)}
+void QSGDOptions::serialize(torch::serialize::InputArchive& archive) {
+  FROSTNAS_LOAD_BOOST_OPTIONS();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, momentum);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, dampening);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, nesterov);
+}
 
-QAdamOptions::QAdamOptions(double lr)
-    : lr_(lr) {}
+QAdamOptions::QAdamOptions(double lr) : lr_(lr) {}
 void QAdamOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_OPTIONS()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad)
+  FROSTNAS_SAVE_BOOST_OPTIONS();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
 }
-void QAdamOptions::serialize(torch::serialize::InputArchive& archive){
-    FROSTNAS_LOAD_BOOST_OPTIONS() _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas)
-        _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps)
-            _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad)}
+void QAdamOptions::serialize(torch::serialize::InputArchive& archive) {
+  FROSTNAS_LOAD_BOOST_OPTIONS();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
+}
 
-QAdamWOptions::QAdamWOptions(double lr)
-    : lr_(lr) {}
+QAdamWOptions::QAdamWOptions(double lr) : lr_(lr) {}
 void QAdamWOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_OPTIONS()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad)
+  FROSTNAS_SAVE_BOOST_OPTIONS();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(betas);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(amsgrad);
 }
-void QAdamWOptions::serialize(torch::serialize::InputArchive& archive){
-    FROSTNAS_LOAD_BOOST_OPTIONS() _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas)
-        _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps)
-            _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad)}
+void QAdamWOptions::serialize(torch::serialize::InputArchive& archive) {
+  FROSTNAS_LOAD_BOOST_OPTIONS();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(betas_t, betas);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, amsgrad);
+}
 
-QRMSpropOptions::QRMSpropOptions(double lr)
-    : lr_(lr) {}
+QRMSpropOptions::QRMSpropOptions(double lr) : lr_(lr) {}
 void QRMSpropOptions::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_OPTIONS()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(alpha)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(centered)
+  FROSTNAS_SAVE_BOOST_OPTIONS();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(alpha);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(centered);
 }
 void QRMSpropOptions::serialize(torch::serialize::InputArchive& archive) {
-  FROSTNAS_LOAD_BOOST_OPTIONS()
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, alpha)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, momentum)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, centered)
+  FROSTNAS_LOAD_BOOST_OPTIONS();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, alpha);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, eps);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, momentum);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, centered);
 }
 
 void QSGDParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_STATE()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer)
+  FROSTNAS_SAVE_BOOST_STATE();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer);
 }
 void QSGDParamState::serialize(torch::serialize::InputArchive& archive) {
-  FROSTNAS_LOAD_BOOST_STATE()
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer)
+  FROSTNAS_LOAD_BOOST_STATE();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer);
 }
 
 void QAdamParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_STATE()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq)
+  FROSTNAS_SAVE_BOOST_STATE();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(exp_avg_sq);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(max_exp_avg_sq);
 }
 void QAdamParamState::serialize(torch::serialize::InputArchive& archive) {
-  FROSTNAS_LOAD_BOOST_STATE()
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq)
+  FROSTNAS_LOAD_BOOST_STATE();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, exp_avg_sq);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, max_exp_avg_sq);
 }
 
 void QRMSpropParamState::serialize(torch::serialize::OutputArchive& archive) const {
-  FROSTNAS_SAVE_BOOST_STATE()
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(square_avg)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer)
-  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(grad_avg)
+  FROSTNAS_SAVE_BOOST_STATE();
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(square_avg);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(grad_avg);
 }
 void QRMSpropParamState::serialize(torch::serialize::InputArchive& archive) {
-  FROSTNAS_LOAD_BOOST_STATE()
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, square_avg)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer)
-  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, grad_avg)
+  FROSTNAS_LOAD_BOOST_STATE();
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, square_avg);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, grad_avg);
 }
 
 // ---- GradBoostOptimizer ----

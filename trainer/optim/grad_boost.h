@@ -7,8 +7,8 @@
 
 namespace frostnas {
 
-// GradBoost optimizers (FrostNet, REFERENCE section 3): QSGD, QAdam, QAdamW and QRMSprop are
-// LibTorch's SGD, Adam, AdamW and RMSprop with one extra term. Per parameter they keep
+// GradBoost optimizers (FrostNet; docs/frostnet.md, "GradBoost"): QSGD, QAdam, QAdamW and QRMSprop
+// are LibTorch's SGD, Adam, AdamW and RMSprop with one extra term. Per parameter they keep
 // `exp_min`, `exp_max` (zeros at start), `step` and `restart_step`; every step, with g the
 // gradient and bc = 1 - beta^step:
 //   exp_min = (beta * exp_min + (1 - beta) * min(exp_min, |g|)) / bc

@@ -5,8 +5,8 @@
 #include <functional>
 #include <utility>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 
 namespace frostnas {
 

@@ -4,8 +4,8 @@
 #include <sstream>
 #include <utility>
 
-#include "space/error.h"
-#include "space/json_reader.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "trainer/optim/grad_boost.h"
 
 namespace frostnas {

@@ -27,7 +27,7 @@ struct OptimizerConfig {
   bool amsgrad = false;        ///< adam, adamw
   double alpha = 0.9;          ///< rmsprop smoothing constant
   bool centered = false;       ///< rmsprop
-  // GradBoost (q* optimizers), REFERENCE section 3.
+  // GradBoost (q* optimizers), docs/frostnet.md, "GradBoost".
   double boost_beta = 0.9;    ///< decay of the gradient statistics exp_min / exp_max
   double clip_by = 1e-3;      ///< noise clamp; 0 disables clamping
   bool toss_coin = true;      ///< Bernoulli(0.5) mask on the noise

@@ -7,7 +7,8 @@
 
 #include <torch/csrc/jit/serialization/pickle.h>
 
-#include "space/error.h"
+#include "common/atomic_write.h"
+#include "common/error.h"
 
 namespace frostnas {
 
@@ -16,23 +17,6 @@ namespace {
 std::string first_line(const std::string& s) {
   auto pos = s.find('\n');
   return pos == std::string::npos ? s : s.substr(0, pos);
-}
-
-void write_atomically(const std::string& path, const std::vector<char>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename " + tmp + " into place");
-  }
 }
 
 std::vector<char> read_bytes(const std::string& path) {
@@ -158,7 +142,8 @@ void save_qat_checkpoint(QatNetImpl& net, const std::string& path) {
   root.insert(std::string("mode"),
               c10::IValue(std::vector<int64_t>{m.fold_bn, m.fake_quant, m.observers, m.bn_frozen}));
   root.insert(std::string("tensors"), c10::IValue(tensors));
-  write_atomically(path, torch::jit::pickle_save(root));
+  const std::vector<char> bytes = torch::jit::pickle_save(root);
+  atomic_write(path, std::string(bytes.begin(), bytes.end()));
 }
 
 QatNet load_qat_checkpoint(const std::string& path, torch::Device device) {

@@ -1,6 +1,6 @@
 #include "trainer/quant/qat_net.h"
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -10,7 +10,7 @@ namespace frostnas {
 
 /// The INT8 kernel library a model is trained for and run with.
 /// - kOneDNN: activations use 0..127 (oneDNN overflows with full 8-bit activations on
-///   CPUs without VNNI, REFERENCE section 8); the default.
+///   CPUs without VNNI, docs/frostnet.md, "LibTorch runtime notes"); the default.
 /// - kQNNPACK: activations use the full 0..255.
 enum class QuantEngine { kOneDNN, kQNNPACK };
 

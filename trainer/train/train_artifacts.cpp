@@ -5,7 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "space/error.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/resolved_net.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"
@@ -27,23 +28,6 @@ nlohmann::json to_json(const SplitAccuracy& a) {
 }
 
 }  // namespace
-
-void write_json_atomically(const std::string& path, const nlohmann::json& json) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw InputError(path + ": cannot open for writing");
-    out << json.dump(2) << "\n";
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename " + tmp + " into place");
-  }
-}
 
 nlohmann::json to_json(const InputInfo& info) {
   return {{"format", "frostnas.input/1"},
@@ -132,8 +116,8 @@ void save_train_artifacts(const TrainResult& result, const NetSpec& spec, const 
   if (result.net && !result.diverged)
     save_qat_checkpoint(*result.net.ptr(), (d / kQatCheckpointFile).string());
   if (result.int8) save_int8_model(*result.int8, (d / kInt8Dir).string());
-  write_json_atomically((d / kInputFile).string(), to_json(input));
-  write_json_atomically((d / kMetricsFile).string(), metrics_json(result, spec, config, extra));
+  save_json_file(to_json(input), (d / kInputFile).string());
+  save_json_file(metrics_json(result, spec, config, extra), (d / kMetricsFile).string());
 }
 
 }  // namespace frostnas

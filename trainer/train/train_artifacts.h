@@ -49,7 +49,4 @@ void save_train_artifacts(const TrainResult& result, const NetSpec& spec, const 
                           const InputInfo& input, const std::string& dir,
                           const nlohmann::json& extra = {});
 
-/// Writes `json` to `path` through a temporary file and a rename.
-void write_json_atomically(const std::string& path, const nlohmann::json& json);
-
 }  // namespace frostnas

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "common/json_reader.h"
 #include "trainer/data/transforms.h"
 #include "trainer/optim/optimizer_factory.h"
 #include "trainer/quant/quant_engine.h"
@@ -15,7 +16,8 @@ namespace frostnas {
 
 /// How quantization enters training.
 /// - kStatAssist: `fp_warmup_epochs` in full precision with the optimizer in warm-up mode,
-///   then fake quantization on the same weights and optimizer state (REFERENCE section 2);
+///   then fake quantization on the same weights and optimizer state (docs/frostnet.md,
+///   "StatAssist");
 /// - kPlain: fake quantization from the first step, optimizer out of warm-up from the start;
 /// - kNone: float training, then post-training quantization (calibration batches).
 enum class QatScheme { kStatAssist, kPlain, kNone };
@@ -84,19 +86,21 @@ struct TrainConfig {
   /// `checkpoint_each_epoch`, after every epoch); empty: none.
   std::string checkpoint_dir;
   bool checkpoint_each_epoch = true;
-
-  /// Progress output: one bar per epoch on stderr (quiet: plain lines every 10 s).
-  bool progress = false;
-  bool quiet = false;
 };
 
 /// Throws InputError naming the field (as its command-line option) and the allowed values
 /// on any out-of-range value.
-void validate(const TrainConfig& config);
+/// Throws InputError for a value out of range, naming the field by its JSON path under
+/// `json_prefix` (for example `search.json: $.train`) or, when the prefix is empty, by its
+/// command-line flag.
+void validate(const TrainConfig& config, const std::string& json_prefix = "");
 
 /// The configuration as JSON (every field, optimizer included).
 nlohmann::json to_json(const TrainConfig& config);
 /// Reads what to_json wrote (missing fields keep their defaults). Throws InputError.
+/// Reads a training configuration: absent fields keep their defaults; unknown keys, at any
+/// depth, and values of the wrong type are refused with InputError naming file and JSON path.
+TrainConfig train_config_from_json(const JsonReader& r);
 TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& source);
 
 /// The optimizer a scheme uses when none is given: qsgd for statassist, sgd otherwise.

@@ -10,22 +10,15 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "common/threads.h"
 #include "space/net_spec.h"
 #include "trainer/data/image_dataset.h"
+#include "trainer/data/splits.h"
 #include "trainer/int8/int8_net.h"
 #include "trainer/quant/qat_net.h"
-#include "trainer/runtime/threads.h"
 #include "trainer/train/train_config.h"
 
 namespace frostnas {
-
-/// The data of one training run. `val` and `test` may be empty (size 0): they are then
-/// not evaluated. Evaluation normalises every split with the training set's mean/std.
-struct DataSplits {
-  ImageDataset train;
-  ImageDataset val;
-  ImageDataset test;
-};
 
 /// Accuracies (top-1, percent) of one split; NaN where not computed.
 struct SplitAccuracy {
@@ -44,7 +37,9 @@ struct StepInfo {
   int64_t global_step = 0;    ///< optimizer steps done before this one
   int64_t steps_per_epoch = 0;
   int64_t total_steps = 0;
-  double loss = 0;
+  double loss = 0;        ///< of this step
+  double epoch_loss = 0;  ///< mean over the epoch's steps so far
+  double epoch_acc = 0;   ///< percent, over the epoch's (augmented) training batches so far
   double lr = 0;
   bool qat_active = false;
   double elapsed_s = 0;  ///< training seconds so far (resumed runs included)
@@ -72,6 +67,9 @@ struct TrainCallbacks {
   std::function<bool(const StepInfo&)> on_step;
   /// Right after the StatAssist switch to fake quantization, before that step runs.
   std::function<void(const StepInfo&)> on_qat_switch;
+  /// Before the first step of an epoch: `first_step` > 0 when a resumed run continues the
+  /// epoch in its middle.
+  std::function<void(int64_t epoch, int64_t first_step, int64_t steps_per_epoch)> on_epoch_start;
   std::function<void(const EpochInfo&)> on_epoch_end;
   /// Polled after every step (a SIGINT handler sets it); true interrupts like on_step.
   const std::atomic<bool>* stop_flag = nullptr;

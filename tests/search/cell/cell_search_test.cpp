@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json_reader.h"
 #include "search/cell/cell_search.h"
-#include "space/json_reader.h"
 #include "tests/common/cli_runner.h"
 #include "tests/search/cell/cell_test_util.h"
 #include "tests/search/store/temp_dir.h"

@@ -15,7 +15,7 @@ inline nlohmann::json tiny_cell_search_json() {
     "name": "tiny",
     "seed": 3,
     "threads": 1,
-    "data": {"name": "synthetic", "subset": 64},
+    "data": {"name": "synthetic", "train_subset": 32, "val_size": 32},
     "batch_size": 16,
     "cell": {"nodes": 2, "join": "concat"},
     "supernet": {"stem_channels": 8, "channels": [8], "expansion": 2, "head_channels": 16},

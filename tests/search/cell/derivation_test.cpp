@@ -1,5 +1,5 @@
 #include "search/cell/derivation.h"
-#include "space/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -105,9 +105,9 @@ TEST(CellDerive, SkipCapTwoRemovesTheWeakestSkip) {
 }
 
 TEST(CellDerive, SkipCapOneReselectsIncomingEdges) {
-  // Round 2: skips 0->1 (.50) and 2->3 (.42): 2->3 loses skip and falls to max_pool (.20),
-  // so node 3 takes 1->3 (.40) and 0->3 (skip .30). Round 3: 0->3 loses skip (conv .05),
-  // node 3 goes back to 1->3 and 2->3 (max_pool_3x3).
+  // Second pass: skips 0->1 (.50) and 2->3 (.42): 2->3 loses skip and falls to max_pool
+  // (.20), so node 3 takes 1->3 (.40) and 0->3 (skip .30). Third pass: 0->3 loses skip
+  // (conv .05), node 3 goes back to 1->3 and 2->3 (max_pool_3x3).
   std::vector<CellEdgeSlot> removed;
   const Genotype g = derive_genotype(hand_weights(), CellJoin::kSum, 1, &removed);
   Genotype want = make(

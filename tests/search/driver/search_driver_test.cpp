@@ -3,9 +3,8 @@
 #include <filesystem>
 #include <map>
 
-#include "search/driver/pareto.h"
+#include "common/error.h"
 #include "search/driver/search_driver.h"
-#include "space/error.h"
 
 using namespace frostnas;
 
@@ -75,13 +74,6 @@ struct TempDb {
 };
 
 }  // namespace
-
-TEST(Pareto, FrontOfHandMadePoints) {
-  const std::vector<ParetoPoint> p{{90, 10}, {85, 5},  {91, 20}, {84, 6},
-                                   {90, 12}, {95, 30}, {85, 5}};
-  EXPECT_EQ(pareto_front(p), (std::vector<size_t>{1, 0, 2, 5}));
-  EXPECT_TRUE(pareto_front({}).empty());
-}
 
 TEST(SearchDriver, EvaluatesEachArchitectureOnceAndRecordsFailures) {
   TempDb tmp;
@@ -190,4 +182,13 @@ TEST(SearchConfig, RejectsBadFields) {
   j = base;
   j["space"] = "missing.json";
   expect(j, "missing.json: cannot open file");
+  j = base;
+  j["train"] = {{"optimizer", {{"lrr", 0.1}}}};
+  expect(j, "cfg.json: $.train.optimizer.lrr: unknown field (allowed fields: name, lr, ");
+  j = base;
+  j["train"] = {{"epochs", 0}};
+  expect(j, "cfg.json: $.train.epochs: 0 is out of range (allowed: 1..100000)");
+  j = base;
+  j["data"] = {{"name", "synthetic"}, {"train_subsett", 10}};
+  expect(j, "cfg.json: $.data.train_subsett: unknown field (allowed fields: name, dir, ");
 }

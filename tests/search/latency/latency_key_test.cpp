@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "search/latency/latency_key.h"
-#include "space/error.h"
 #include "tests/search/latency/lut_test_util.h"
 
 namespace frostnas {

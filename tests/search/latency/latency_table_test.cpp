@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "search/latency/latency_model.h"
 #include "search/latency/latency_table.h"
 #include "search/latency/timing.h"
-#include "space/error.h"
 #include "tests/search/latency/lut_test_util.h"
 
 namespace frostnas {

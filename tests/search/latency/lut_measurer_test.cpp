@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
+#include "common/error.h"
 #include "search/latency/latency_table.h"
 #include "search/latency/lut_measurer.h"
-#include "space/error.h"
 #include "tests/search/latency/lut_test_util.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"

@@ -10,6 +10,7 @@
 #include "search/latency/latency_key.h"
 #include "search/latency/lut_measurer.h"
 #include "space/search_space.h"
+#include "tests/common/temp_dir.h"
 
 namespace frostnas::lut_testing {
 
@@ -39,26 +40,7 @@ inline SearchSpace tiny_space() {
   return s;
 }
 
-/// A fresh directory per test, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("frostnas_lut_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-             std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ::frostnas::testing::TempDir;
 
 /// Deterministic fake latency of a key: int8 = 0.01 * length, fp32 = twice that.
 inline double fake_ms(const std::string& key) { return 0.01 * static_cast<double>(key.size()); }

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "search/report/report_data.h"
-#include "space/error.h"
 #include "space/net_spec.h"
 #include "space/resolved_net.h"
 #include "tests/search/report/report_fixture.h"

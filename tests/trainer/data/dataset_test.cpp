@@ -3,10 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "tests/trainer/data/test_files.h"
 #include "trainer/data/data_loader.h"
 #include "trainer/data/image_dataset.h"
+#include "trainer/data/splits.h"
 #include "trainer/data/synthetic.h"
 
 namespace frostnas {
@@ -45,9 +46,21 @@ TEST(ChannelStats, MatchesHandComputedValues) {
   EXPECT_NEAR(stats.std[1], 0.0, 1e-3);
 }
 
+struct TrainValSplit {
+  ImageDataset train;
+  ImageDataset val;
+};
+
+// The samples of `data` that split_indices puts in each part.
+TrainValSplit parts(const ImageDataset& data, int64_t train_subset, int64_t val_size,
+                    uint64_t seed) {
+  const SplitIndices idx = split_indices(data, train_subset, val_size, seed);
+  return {select_samples(data, idx.train), select_samples(data, idx.val)};
+}
+
 TEST(Split, SizesDisjointStratifiedAndOrdered) {
   const ImageDataset data = indexed(100, 4, [](int64_t i) { return i % 4; });
-  const TrainValSplit split = split_train_val(data, 20, 7);
+  const TrainValSplit split = parts(data, 0, 20, 7);
   ASSERT_EQ(split.train.size(), 80);
   ASSERT_EQ(split.val.size(), 20);
   EXPECT_TRUE(torch::bincount(split.val.labels).equal(torch::full({4}, 5, torch::kInt64)));
@@ -65,37 +78,55 @@ TEST(Split, SizesDisjointStratifiedAndOrdered) {
 
 TEST(Split, DeterministicPerSeed) {
   const ImageDataset data = indexed(100, 4, [](int64_t i) { return i % 4; });
-  EXPECT_EQ(pixels(split_train_val(data, 20, 7).val), pixels(split_train_val(data, 20, 7).val));
-  EXPECT_NE(pixels(split_train_val(data, 20, 7).val), pixels(split_train_val(data, 20, 8).val));
+  EXPECT_EQ(split_indices(data, 0, 20, 7).val, split_indices(data, 0, 20, 7).val);
+  EXPECT_NE(split_indices(data, 0, 20, 7).val, split_indices(data, 0, 20, 8).val);
 }
 
 TEST(Split, ImbalancedClassesKeepTheirProportions) {
   // 60 / 30 / 10 samples of classes 0 / 1 / 2.
   const ImageDataset data = indexed(100, 3, [](int64_t i) { return i < 60 ? 0 : i < 90 ? 1 : 2; });
-  const TrainValSplit split = split_train_val_fraction(data, 0.1, 3);
+  const TrainValSplit split = parts(data, 0, 10, 3);
   EXPECT_TRUE(torch::bincount(split.val.labels).equal(torch::tensor({6, 3, 1}, torch::kInt64)));
   EXPECT_TRUE(torch::bincount(split.train.labels).equal(torch::tensor({54, 27, 9}, torch::kInt64)));
 }
 
 TEST(Split, BadCountsAreInputErrors) {
   const ImageDataset data = indexed(10, 2, [](int64_t i) { return i % 2; });
-  EXPECT_EQ(input_error([&] { split_train_val(data, 10, 0); }),
-            "indexed: validation count 10 out of range (allowed 1..9)");
-  EXPECT_EQ(input_error([&] { split_train_val_fraction(data, 1.0, 0); }),
-            "indexed: validation fraction 1.000000 out of range (allowed (0, 1))");
-  EXPECT_EQ(input_error([&] { take_subset(data, 0, 0); }),
-            "indexed: subset size 0 out of range (allowed >= 1)");
+  EXPECT_EQ(input_error([&] { split_indices(data, 0, 10, 0, "cfg.json: $.data"); }),
+            "cfg.json: $.data: val_size 10 does not fit the 10 images of indexed (allowed: -1 = "
+            "min(5000, N/10), or 0..9)");
+  EXPECT_EQ(input_error([&] { split_indices(data, 0, -2, 0); }),
+            "data: val_size -2 does not fit the 10 images of indexed (allowed: -1 = min(5000, "
+            "N/10), or 0..9)");
+  EXPECT_EQ(input_error([&] { split_indices(data, 9, 2, 0); }),
+            "data: train_subset 9 exceeds the 8 images of indexed left after val_size (allowed: 0 "
+            "= all of them, or 1..8)");
 }
 
-TEST(Subset, SeededStratifiedAndWholeSetWhenLarger) {
+TEST(Split, SubsetIsSeededStratifiedAndIndependentOfTheValidationImages) {
   const ImageDataset data = indexed(200, 4, [](int64_t i) { return (i / 3) % 4; });
-  const ImageDataset sub = take_subset(data, 40, 5);
-  ASSERT_EQ(sub.size(), 40);
-  EXPECT_TRUE(torch::bincount(sub.labels).equal(torch::full({4}, 10, torch::kInt64)));
-  EXPECT_EQ(pixels(sub), pixels(take_subset(data, 40, 5)));
-  const std::vector<int64_t> p = pixels(sub);
+  const TrainValSplit sub = parts(data, 40, 0, 5);
+  ASSERT_EQ(sub.train.size(), 40);
+  EXPECT_EQ(sub.val.size(), 0);
+  EXPECT_TRUE(torch::bincount(sub.train.labels).equal(torch::full({4}, 10, torch::kInt64)));
+  EXPECT_EQ(pixels(sub.train), pixels(parts(data, 40, 0, 5).train));
+  const std::vector<int64_t> p = pixels(sub.train);
   EXPECT_TRUE(std::is_sorted(p.begin(), p.end()));
-  EXPECT_EQ(take_subset(data, 500, 5).size(), 200);
+  // The validation images do not depend on train_subset; the training images are a prefix.
+  const SplitIndices small = split_indices(data, 20, 40, 5), large = split_indices(data, 0, 40, 5);
+  EXPECT_EQ(small.val, large.val);
+  EXPECT_EQ(large.train.size(), 160u);
+  for (const int64_t i : small.train) {
+    EXPECT_TRUE(std::binary_search(large.train.begin(), large.train.end(), i)) << i;
+  }
+  EXPECT_EQ(split_indices(data, 0, kAutoValSize, 5).val.size(), 20u);  // min(5000, N/10)
+}
+
+TEST(Split, DigestsTellIndexListsApart) {
+  EXPECT_EQ(index_digest({1, 2, 3}), index_digest({1, 2, 3}));
+  EXPECT_NE(index_digest({1, 2, 3}), index_digest({1, 2, 4}));
+  EXPECT_NE(index_digest({1, 2, 3}), index_digest({1, 2}));
+  EXPECT_EQ(index_digest({}).size(), 16u);
 }
 
 TEST(Synthetic, SeededBalancedAndShaped) {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "tests/trainer/data/test_files.h"
 #include "trainer/data/data_loader.h"
 #include "trainer/data/fashion_mnist.h"

@@ -11,28 +11,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "space/error.h"
+#include "common/error.h"
+#include "tests/common/temp_dir.h"
 
 namespace frostnas::test {
 
-/// A fresh directory under the system temp dir, removed with its content.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("frostnas_data_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-             std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string dir() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ::frostnas::testing::TempDir;
 
 inline void write_plain(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -6,10 +6,10 @@
 
 #include <unistd.h>
 
-#include "space/error.h"
+#include "common/error.h"
+#include "common/json_reader.h"
 #include "space/frost_net.h"
 #include "space/genotype.h"
-#include "space/json_reader.h"
 #include "tests/common/cell_fixtures.h"
 #include "tests/trainer/int8/int8_test_util.h"
 #include "trainer/int8/convert.h"

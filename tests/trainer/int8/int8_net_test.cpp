@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "space/frost_net.h"
 #include "tests/trainer/int8/int8_test_util.h"
 #include "trainer/int8/convert.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "trainer/optim/lr_schedule.h"
 
 namespace frostnas {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/optim/optimizer_factory.h"
 #include "trainer/optim/param_groups.h"

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "space/frost_block.h"
 #include "space/frost_net.h"
 #include "space/genotype.h"

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <limits>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "space/frost_net.h"
 #include "space/resolved_net.h"
 #include "trainer/quant/act_fake_quant.h"

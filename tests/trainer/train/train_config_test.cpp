@@ -4,8 +4,7 @@
 #include <functional>
 #include <sstream>
 
-#include "space/error.h"
-#include "trainer/progress_bar.h"
+#include "common/error.h"
 #include "trainer/train/train_config.h"
 
 using namespace frostnas;
@@ -72,71 +71,49 @@ TEST(TrainConfig, JsonRoundTrip) {
   EXPECT_EQ(error_of([] {
               train_config_from_json({{"qat", "x"}}, "r.json");
             }),
-            "r.json: qat: unknown value 'x' (allowed: statassist, plain, none)");
+            "r.json: $.qat: unknown value 'x' (allowed: statassist, plain, none)");
 }
 
-TEST(ProgressBar, RendersCountsRateEtaAndFields) {
-  std::ostringstream out;
-  ProgressBarOptions o;
-  o.out = &out;
-  o.width = 10;
-  o.unit = "img";
-  o.tty = 0;
-  ProgressBar bar("train", 1024, o);
-  EXPECT_EQ(bar.render(512, 2.0, {{"loss", "0.5"}}),
-            "train [=====>    ] 512/1024  50% 256 img/s ETA 0:02 loss=0.5");
-  EXPECT_EQ(bar.render(1024, 4.0, {}), "train [==========] 1024/1024 100% 256 img/s in 0:04");
-  EXPECT_EQ(ProgressBar::format_duration(3725), "1:02:05");
-  EXPECT_EQ(ProgressBar::format_duration(-1), "--:--");
-  EXPECT_EQ(ProgressBar::format_rate(12345), "12.3k");
-  EXPECT_EQ(ProgressBar::format_rate(3.14159), "3.14");
+TEST(TrainConfig, JsonRefusesUnknownKeysAndWrongTypesAtEveryDepth) {
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"epochz", 2}}, "r.json");
+            }).rfind("r.json: $.epochz: unknown field (allowed fields: epochs, batch_size, ", 0),
+            0u);
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"optimizer", {{"lrr", 0.1}}}}, "r.json");
+            }).rfind("r.json: $.optimizer.lrr: unknown field (allowed fields: name, lr, ", 0),
+            0u);
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"transform", {{"crop", 2}}}}, "r.json");
+            }),
+            "r.json: $.transform.crop: unknown field (allowed fields: pad, flip, normalize, size, "
+            "channels)");
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"epochs", "two"}}, "r.json");
+            }),
+            "r.json: $.epochs: must be an integer");
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"seed", -1}}, "r.json");
+            }),
+            "r.json: $.seed: must be an integer >= 0");
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"channels_last", 1}}, "r.json");
+            }),
+            "r.json: $.channels_last: must be true or false");
+  EXPECT_EQ(error_of([] {
+              train_config_from_json({{"device", "tpu"}}, "r.json");
+            }),
+            "r.json: $.device: unknown device 'tpu' (allowed: cpu, cuda, cuda:N)");
 }
 
-TEST(ProgressBar, PlainModePrintsLinesTtyModeRewritesOne) {
-  {
-    std::ostringstream out;
-    ProgressBarOptions o;
-    o.out = &out;
-    o.tty = 0;
-    o.interval_s = 0;
-    ProgressBar bar("e", 3, o);
-    bar.update(1);
-    bar.update(2);
-    bar.finish({{"acc", "90%"}});
-    bar.update(3);  // ignored after finish
-    const std::string s = out.str();
-    EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 3);
-    EXPECT_EQ(s.find('\r'), std::string::npos);
-    EXPECT_NE(s.find("2/3"), std::string::npos);
-    EXPECT_NE(s.find("acc=90%"), std::string::npos);
-  }
-  {
-    std::ostringstream out;
-    ProgressBarOptions o;
-    o.out = &out;
-    o.tty = 1;
-    o.tty_interval_s = 0;
-    ProgressBar bar("e", 3, o);
-    bar.update(1);
-    bar.update(2);
-    bar.finish();
-    const std::string s = out.str();
-    EXPECT_EQ(std::count(s.begin(), s.end(), '\r'), 3);
-    EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 1);
-  }
-  {
-    // Quiet forces plain lines, rate-limited by interval_s.
-    std::ostringstream out;
-    ProgressBarOptions o;
-    o.out = &out;
-    o.tty = 1;
-    o.quiet = true;
-    o.interval_s = 1000;
-    ProgressBar bar("e", 100, o);
-    for (int i = 1; i <= 100; ++i) bar.update(i);
-    bar.finish();
-    const std::string s = out.str();
-    EXPECT_FALSE(bar.tty());
-    EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 2);  // the first update and the end
-  }
+TEST(TrainConfig, RangeErrorsNameTheJsonPathForFileValues) {
+  TrainConfig c;
+  c.batch_size = 0;
+  EXPECT_EQ(error_of([&] { validate(c, "s.json: $.train"); }),
+            "s.json: $.train.batch_size: 0 is out of range (allowed: 1..65536)");
+  c.batch_size = 8;
+  c.fp_warmup_epochs = 3;
+  EXPECT_EQ(error_of([&] { validate(c, "s.json: $.train"); }),
+            "s.json: $.train.fp_warmup_epochs: 3 is out of range (allowed: 0..s.json: "
+            "$.train.epochs)");
 }

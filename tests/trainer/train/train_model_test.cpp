@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "space/error.h"
+#include "common/error.h"
 #include "tests/trainer/train/train_test_util.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/optim/grad_boost.h"

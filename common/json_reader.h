@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 
@@ -33,6 +33,7 @@ class JsonReader {
 
   /// Throws unless the value is an object whose keys are all in `allowed`.
   void expect_object(std::initializer_list<const char*> allowed) const;
+  void expect_object(const std::vector<std::string>& allowed) const;
   /// Throws unless the value is a non-empty array (or an empty one if allowed).
   void expect_array(bool allow_empty = false) const;
 

@@ -1,4 +1,4 @@
-#include "search/driver/pareto.h"
+#include "search/report/pareto.h"
 
 #include <algorithm>
 #include <numeric>

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "space/error.h"
-#include "trainer/runtime/threads.h"
+#include "common/error.h"
+#include "common/threads.h"
 
 using namespace frostnas;
 

@@ -1,16 +1,17 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 namespace frostnas::testing {
 
-/// A fresh, empty directory for one test, removed when the object goes out of scope.
+/// A fresh, empty directory for one test (named after the suite, the test and the
+/// process), removed with everything in it when the object goes out of scope.
 class TempDir {
  public:
   TempDir() {
@@ -21,8 +22,17 @@ class TempDir {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string path() const { return path_.string(); }
+  std::string dir() const { return path_.string(); }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+  /// Writes `text` to file `name` and returns its path.
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(file(name)) << text;
     return file(name);

@@ -1,4 +1,4 @@
-#include "trainer/runtime/threads.h"
+#include "common/threads.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -11,7 +11,7 @@
 
 #include <torch/torch.h>
 
-#include "space/error.h"
+#include "common/error.h"
 
 namespace frostnas {
 

@@ -1,5 +1,7 @@
-#include "space/json_reader.h"
+#include "common/json_reader.h"
+#include "common/atomic_write.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -32,17 +34,7 @@ nlohmann::json load_json_file(const std::string& path) {
 }
 
 void save_json_file(const nlohmann::json& j, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(path + ": cannot write file");
-    out << j.dump(2) << "\n";
-    if (!out.flush()) throw InputError(path + ": cannot write file");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot write file");
-  }
+  atomic_write(path, j.dump(2) + "\n");
 }
 
 std::string join_ints(const std::vector<int64_t>& values) {
@@ -89,14 +81,14 @@ void JsonReader::fail_at(const std::string& key, const std::string& message) con
 std::string JsonReader::child_path(const std::string& key) const { return path_ + "." + key; }
 
 void JsonReader::expect_object(std::initializer_list<const char*> allowed) const {
+  expect_object(std::vector<std::string>(allowed.begin(), allowed.end()));
+}
+
+void JsonReader::expect_object(const std::vector<std::string>& allowed) const {
   if (!value_->is_object()) fail(std::string("expected an object, got ") + type_name(*value_));
   for (auto it = value_->begin(); it != value_->end(); ++it) {
-    bool known = false;
-    for (const char* a : allowed) known = known || it.key() == a;
-    if (!known) {
-      std::vector<std::string> names(allowed.begin(), allowed.end());
-      fail_at(it.key(), "unknown field (allowed fields: " + join_strings(names) + ")");
-    }
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
+      fail_at(it.key(), "unknown field (allowed fields: " + join_strings(allowed) + ")");
   }
 }
 

@@ -13,4 +13,12 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The environment failed the program: a file that cannot be written (disk full, permission
+/// denied, read-only file system). The command line prints it as one line and exits with
+/// status 1; the message names the path and the system's reason.
+class EnvironmentError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace frostnas

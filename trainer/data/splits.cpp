@@ -1,0 +1,103 @@
+#include "trainer/data/splits.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+
+#include "common/error.h"
+#include "trainer/data/load_dataset.h"
+#include "trainer/data/rng.h"
+
+namespace frostnas {
+
+namespace {
+
+// Keeps the split's draw apart from every other use of the run's seed.
+constexpr uint64_t kSplitStream = 0x5b17;
+
+int64_t resolve_val_size(int64_t val_size, int64_t n) {
+  return val_size == kAutoValSize ? std::min<int64_t>(5000, n / 10) : val_size;
+}
+
+}  // namespace
+
+SplitIndices split_indices(const ImageDataset& data, int64_t train_subset, int64_t val_size,
+                           uint64_t seed, const std::string& source) {
+  const int64_t n = data.size();
+  const int64_t val = resolve_val_size(val_size, n);
+  if (val < 0 || val >= n) {
+    throw InputError(source + ": val_size " + std::to_string(val_size) + " does not fit the " +
+                     std::to_string(n) + " images of " + data.name +
+                     " (allowed: -1 = min(5000, N/10), or 0.." + std::to_string(n - 1) + ")");
+  }
+  const int64_t rest = n - val;
+  if (train_subset < 0 || train_subset > rest) {
+    throw InputError(source + ": train_subset " + std::to_string(train_subset) + " exceeds the " +
+                     std::to_string(rest) + " images of " + data.name +
+                     " left after val_size (allowed: 0 = all of them, or 1.." +
+                     std::to_string(rest) + ")");
+  }
+  const std::vector<int64_t> order = stratified_order(data, mix_seed(seed, kSplitStream));
+  const int64_t train_end = val + (train_subset > 0 ? train_subset : rest);
+  SplitIndices out;
+  out.val.assign(order.begin(), order.begin() + val);
+  out.train.assign(order.begin() + val, order.begin() + train_end);
+  std::sort(out.val.begin(), out.val.end());
+  std::sort(out.train.begin(), out.train.end());
+  return out;
+}
+
+DataSplits make_splits(const DataSpec& spec, uint64_t seed, bool with_test,
+                       const std::string& source) {
+  const ImageDataset full = load_dataset(spec.name, "train", spec.dir);
+  const SplitIndices indices = split_indices(full, spec.train_subset, spec.val_size, seed, source);
+  DataSplits splits;
+  splits.train = select_samples(full, indices.train);
+  if (!indices.val.empty()) splits.val = select_samples(full, indices.val);
+  if (with_test) splits.test = load_dataset(spec.name, "test", spec.dir);
+  splits.train_digest = index_digest(indices.train);
+  splits.val_digest = indices.val.empty() ? "" : index_digest(indices.val);
+  return splits;
+}
+
+void read_data_spec(const JsonReader& d, DataSpec& spec, bool legacy_subset) {
+  if (legacy_subset) {
+    d.expect_object({"name", "dir", "train_subset", "val_size", "subset"});
+  } else {
+    d.expect_object({"name", "dir", "train_subset", "val_size"});
+  }
+  if (d.has("name")) spec.name = d.get_string_in("name", dataset_names());
+  spec.dir = d.get_string_or("dir", spec.dir);
+  if (legacy_subset && d.has("subset")) {
+    if (d.has("train_subset") || d.has("val_size"))
+      d.fail_at("subset",
+                "cannot be combined with train_subset or val_size (allowed: one of them)");
+    const int64_t subset = d.get_int("subset", 2, INT64_MAX);
+    spec.train_subset = subset - subset / 2;
+    spec.val_size = subset / 2;
+  }
+  spec.train_subset = d.get_int_or("train_subset", spec.train_subset, 0, INT64_MAX);
+  spec.val_size = d.get_int_or("val_size", spec.val_size, 1, INT64_MAX);
+}
+
+nlohmann::json to_json(const DataSpec& spec) {
+  return {{"name", spec.name},
+          {"dir", spec.dir},
+          {"train_subset", spec.train_subset},
+          {"val_size", spec.val_size}};
+}
+
+std::string index_digest(const std::vector<int64_t>& indices) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const int64_t i : indices) {
+    for (int b = 0; b < 8; ++b) {
+      h ^= static_cast<uint64_t>(i) >> (8 * b) & 0xff;
+      h *= 0x100000001b3ULL;
+    }
+  }
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+}  // namespace frostnas
