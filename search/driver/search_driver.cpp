@@ -90,11 +90,11 @@ CandidateResult candidate_result(const SearchConfig& config, const Evaluation& e
 /// in one transaction. Returns false when the evaluation was interrupted.
 bool evaluate_new(const SearchConfig& config, Store& store, int64_t id, Strategy& strategy,
                   Evaluator& evaluator, const LatencyFn& latency, const NetSpec& net,
-                  const Choices& choices, const std::optional<CandidateRecord>& existing,
-                  int64_t& step, SearchStep& info) {
-  const std::string hash = arch_hash(net);
+                  const std::string& hash, const Choices& choices,
+                  const std::optional<CandidateRecord>& existing, int64_t& step, SearchStep& info) {
   const double predicted = latency(net);
-  const CandidateRecord candidate = existing ? *existing : store.add_candidate(id, net, predicted);
+  const CandidateRecord candidate =
+      existing ? *existing : store.add_candidate(id, to_json(net), hash, predicted);
   store.mark_running(candidate.id);
   const Evaluation e = evaluator.evaluate(net, candidate_seed(config.seed, hash));
   if (e.interrupted) return false;
@@ -144,12 +144,12 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
     const NetSpec net = decode(config.space, choices);
     SearchStep info;
     info.total = config.samples;
-    const std::optional<CandidateRecord> existing =
-        store.find_candidate_by_hash(id, arch_hash(net));
+    const std::string hash = arch_hash(net);
+    const std::optional<CandidateRecord> existing = store.find_candidate_by_hash(id, hash);
     if (existing && (existing->status == "done" || existing->status == "failed")) {
       observe_repeat(config, store, id, *strategy, choices, *existing, step, info);
       ++summary.reused;
-    } else if (evaluate_new(config, store, id, *strategy, evaluator, latency, net, choices,
+    } else if (evaluate_new(config, store, id, *strategy, evaluator, latency, net, hash, choices,
                             existing, step, info)) {
       ++summary.evaluated;
     } else {
