@@ -20,8 +20,8 @@
 #include <boost/program_options.hpp>
 
 #include "bench/bench_common.h"
+#include "common/random.h"
 #include "controllers/reward.h"
-#include "controllers/rng_state.h"
 #include "controllers/strategy.h"
 #include "search/latency/latency_model.h"
 #include "search/latency/latency_table.h"

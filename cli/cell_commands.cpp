@@ -1,7 +1,5 @@
 // `frostnas cell-search`.
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,7 +7,8 @@
 #include <optional>
 
 #include "cli/command.h"
-#include "cli/progress_bar.h"
+#include "cli/interrupt.h"
+#include "cli/progress.h"
 #include "common/error.h"
 #include "search/cell/cell_search.h"
 #include "search/store/store.h"
@@ -17,16 +16,6 @@
 
 namespace frostnas::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_cell_search_sigint(int) { g_stop.store(true); }
-
-std::string fmt(const char* format, double v) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, v);
-  return buf;
-}
 
 int cell_search(const Command& self, const std::vector<std::string>& args) {
   po::options_description options("Options");
@@ -56,58 +45,14 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
   }
   const bool quiet = vm["quiet"].as<bool>();
 
-  std::unique_ptr<ProgressBar> bar;
-  run_options.on_progress = [&](const CellSearchProgress& p) {
-    using Event = CellSearchProgress::Event;
-    const auto fields = [&] {
-      return std::vector<ProgressField>{
-          {"loss", fmt("%.4f", p.train_loss)},   {"acc", fmt("%.2f%%", p.train_acc)},
-          {"val", fmt("%.2f%%", p.val_acc)},     {"lr", fmt("%.3g", p.lr)},
-          {"mode", p.qat_active ? "qat" : "fp"}, {"arch", p.arch_active ? "on" : "off"}};
-    };
-    if (p.event == Event::kEpochStart) {
-      ProgressBarOptions o;
-      o.quiet = quiet;
-      o.unit = "img";
-      bar = std::make_unique<ProgressBar>(
-          "stage " + std::to_string(p.stage + 1) + "/" + std::to_string(p.stages) + " epoch " +
-              std::to_string(p.epoch + 1) + "/" + std::to_string(p.epochs),
-          p.steps * p.batch_size, o);
-    } else if (p.event == Event::kStep) {
-      if (bar) bar->update(p.step * p.batch_size, fields());
-    } else if (p.event == Event::kEpochEnd) {
-      if (bar) bar->finish(fields());
-      bar.reset();
-    } else if (p.event == Event::kStageEnd && p.weights != nullptr) {
-      std::cout << "stage " << p.stage + 1 << "/" << p.stages << ": softmaxed architecture weights"
-                << " (* = strongest op of the edge)\n"
-                << format_arch_weights(*p.weights);
-      if (p.next_ops != nullptr) {
-        std::cout << "kept for stage " << p.stage + 2 << ":";
-        for (size_t e = 0; e < p.next_ops->size(); ++e) {
-          std::cout << (e ? ";" : "") << " " << to_string(cell_edge_slots(p.weights->nodes)[e])
-                    << " ";
-          for (size_t k = 0; k < (*p.next_ops)[e].size(); ++k)
-            std::cout << (k ? "," : "") << (*p.next_ops)[e][k];
-        }
-        std::cout << "\n";
-      }
-      std::cout.flush();
-    }
-  };
+  run_options.on_progress = cell_search_progress(quiet);
 
-  g_stop.store(false);
-  run_options.stop = &g_stop;
-  auto previous = std::signal(SIGINT, on_cell_search_sigint);
   CellSearchResult result;
-  try {
+  {
+    InterruptGuard interrupt;
+    run_options.stop = interrupt.flag();
     result = run_cell_search(config, store, run_options);
-  } catch (...) {
-    std::signal(SIGINT, previous);
-    throw;
   }
-  std::signal(SIGINT, previous);
-  bar.reset();
 
   if (result.interrupted) {
     throw InputError("interrupted: resume with frostnas cell-search --db " + store.path() +

@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "common/error.h"
@@ -11,7 +12,16 @@ std::vector<Command>& commands() {
   return all;
 }
 
-RegisterCommand::RegisterCommand(Command c) { commands().push_back(std::move(c)); }
+RegisterCommand::RegisterCommand(Command c) {
+  // Kept sorted by the command's first word (static initialisation runs in link order, which
+  // the build decides); subcommands stay in the order their file declares them.
+  const auto group = [](const Command& x) { return x.name.substr(0, x.name.find(' ')); };
+  auto& all = commands();
+  const auto at =
+      std::upper_bound(all.begin(), all.end(), c,
+                       [&](const Command& a, const Command& b) { return group(a) < group(b); });
+  all.insert(at, std::move(c));
+}
 
 bool parse_args(const Command& command, const std::vector<std::string>& args,
                 po::options_description& options,

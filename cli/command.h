@@ -20,7 +20,8 @@ struct Command {
   std::function<int(const struct Command&, const std::vector<std::string>&)> run;
 };
 
-/// The command registry; commands register themselves from their source files.
+/// The command registry, sorted by first word (subcommands in declaration order); commands
+/// register themselves from their source files.
 std::vector<Command>& commands();
 /// Registers a command at static-initialisation time.
 struct RegisterCommand {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/format.h"
 #include "cli/progress_bar.h"
 #include "common/error.h"
 #include "search/latency/latency_model.h"
@@ -84,12 +85,6 @@ TimingOptions timing_option(const po::variables_map& vm, uint64_t seed) {
   t.warmup = check_range(vm, "warmup", 0, 1000);
   t.seed = seed;
   return t;
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
 }
 
 std::string describe_correction(const LinearCorrection& c) {

@@ -1,13 +1,12 @@
 // `frostnas pipeline`: the FrostNet reproduction at proxy scale.
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/subprocess.h"
 #include "common/error.h"
@@ -16,9 +15,6 @@
 
 namespace frostnas::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_pipeline_sigint(int) { g_stop.store(true); }
 
 int pipeline(const Command& self, const std::vector<std::string>& args) {
   po::options_description options("Options");
@@ -60,7 +56,6 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
     hooks.train = train_progress(config->retrain.train.epochs, config->retrain.train.batch_size,
                                  /*quiet=*/false);
   }
-  hooks.stop = &g_stop;
   hooks.log = [](const std::string& line) { std::cerr << line << "\n"; };
   hooks.time_saved_model = [](const std::string& dir, const std::string& space_json,
                               const MeasureConfig& m, uint64_t seed) {
@@ -82,10 +77,9 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
     }
     return t;
   };
-  g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_pipeline_sigint);
+  InterruptGuard interrupt;
+  hooks.stop = interrupt.flag();
   const PipelineSummary s = run_pipeline(*config, store, resume, hooks);
-  std::signal(SIGINT, previous);
   if (s.interrupted) {
     throw InputError("interrupted: resume with frostnas pipeline --db " + store.path() +
                      " --resume " + std::to_string(s.experiment_id));

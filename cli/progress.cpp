@@ -1,25 +1,22 @@
 #include "cli/progress.h"
 
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <string>
 
+#include "cli/format.h"
 #include "cli/progress_bar.h"
+#include "search/cell/derivation.h"
 
 namespace frostnas::cli {
 
 namespace {
 
-std::string format(const char* f, double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, f, v);
-  return text;
-}
-
 std::vector<ProgressField> step_fields(const StepInfo& s) {
-  return {{"loss", format("%.4f", s.epoch_loss)},
-          {"acc", format("%.2f%%", s.epoch_acc)},
-          {"lr", format("%.3g", s.lr)},
+  return {{"loss", fmt("%.4f", s.epoch_loss)},
+          {"acc", fmt("%.2f%%", s.epoch_acc)},
+          {"lr", fmt("%.3g", s.lr)},
           {"mode", s.qat_active ? "qat" : "fp"}};
 }
 
@@ -68,6 +65,55 @@ LatencyBuildCallbacks latency_progress(bool quiet) {
     bar->finish({{"measured", std::to_string(r.measured)}, {"reused", std::to_string(r.reused)}});
   };
   return c;
+}
+
+namespace {
+
+void print_stage_end(const CellSearchProgress& p) {
+  std::cout << "stage " << p.stage + 1 << "/" << p.stages << ": softmaxed architecture weights"
+            << " (* = strongest op of the edge)\n"
+            << format_arch_weights(*p.weights);
+  if (p.next_ops != nullptr) {
+    std::cout << "kept for stage " << p.stage + 2 << ":";
+    for (size_t e = 0; e < p.next_ops->size(); ++e) {
+      std::cout << (e ? ";" : "") << " " << to_string(cell_edge_slots(p.weights->nodes)[e]) << " ";
+      for (size_t k = 0; k < (*p.next_ops)[e].size(); ++k)
+        std::cout << (k ? "," : "") << (*p.next_ops)[e][k];
+    }
+    std::cout << "\n";
+  }
+  std::cout.flush();
+}
+
+}  // namespace
+
+std::function<void(const CellSearchProgress&)> cell_search_progress(bool quiet) {
+  auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
+  return [bar, quiet](const CellSearchProgress& p) {
+    using Event = CellSearchProgress::Event;
+    const auto fields = [&] {
+      return std::vector<ProgressField>{
+          {"loss", fmt("%.4f", p.train_loss)},   {"acc", fmt("%.2f%%", p.train_acc)},
+          {"val", fmt("%.2f%%", p.val_acc)},     {"lr", fmt("%.3g", p.lr)},
+          {"mode", p.qat_active ? "qat" : "fp"}, {"arch", p.arch_active ? "on" : "off"}};
+    };
+    if (p.event == Event::kEpochStart) {
+      ProgressBarOptions o;
+      o.quiet = quiet;
+      o.unit = "img";
+      *bar = std::make_unique<ProgressBar>(
+          "stage " + std::to_string(p.stage + 1) + "/" + std::to_string(p.stages) + " epoch " +
+              std::to_string(p.epoch + 1) + "/" + std::to_string(p.epochs),
+          p.steps * p.batch_size, o);
+    } else if (p.event == Event::kStep) {
+      if (*bar) (*bar)->update(p.step * p.batch_size, fields());
+    } else if (p.event == Event::kEpochEnd) {
+      if (*bar) (*bar)->finish(fields());
+      bar->reset();
+    } else if (p.event == Event::kStageEnd && p.weights != nullptr) {
+      print_stage_end(p);
+    }
+  };
 }
 
 }  // namespace frostnas::cli

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 
+#include <functional>
+
+#include "search/cell/cell_search.h"
 #include "search/driver/latency_source.h"
 #include "trainer/train/train_model.h"
 
@@ -16,5 +19,10 @@ TrainCallbacks train_progress(int64_t epochs, int64_t batch_size, bool quiet);
 
 /// Callbacks that draw the latency table's build on stderr (entries measured and reused).
 LatencyBuildCallbacks latency_progress(bool quiet);
+
+/// A cell search's progress callback: one bar per epoch of each stage (loss, accuracy, the
+/// validation accuracy, lr, QAT and architecture-update phases), and after each stage the
+/// softmaxed architecture weights and the ops kept for the next stage, on stdout.
+std::function<void(const CellSearchProgress&)> cell_search_progress(bool quiet);
 
 }  // namespace frostnas::cli

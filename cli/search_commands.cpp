@@ -1,11 +1,13 @@
 // `frostnas search`, `frostnas runs`, `frostnas top`, `frostnas export`.
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/command.h"
+#include "cli/format.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/progress_bar.h"
 #include "common/error.h"
@@ -21,15 +23,6 @@
 
 namespace frostnas::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_sigint(int) { g_stop.store(true); }
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, v);
-  return buf;
-}
 
 std::string opt(const std::optional<double>& v, const char* format) {
   return v ? fmt(format, *v) : std::string("-");
@@ -68,27 +61,25 @@ int search(const Command& self, const std::vector<std::string>& args) {
   configure_runtime(config.train.threads);
   torch::manual_seed(config.seed);
   const DataSplits data = search_data(config);
-  g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_sigint);
-  TrainingEvaluator evaluator(data, config.train, &g_stop);
+  InterruptGuard interrupt;
+  TrainingEvaluator evaluator(data, config.train, interrupt.flag());
 
   ProgressBarOptions bar_options;
   bar_options.quiet = quiet;
   bar_options.unit = "arch";
   ProgressBar bar("search", config.samples, bar_options);
   SearchHooks hooks;
-  hooks.stop = &g_stop;
+  hooks.stop = interrupt.flag();
   hooks.on_step = [&](const SearchStep& s) {
     const CandidateRecord& c = s.candidate;
     std::cerr << (bar.tty() ? "\r\033[K" : "") << "[" << s.step << "/" << s.total << "] candidate "
-              << c.seq << (s.reused ? " (repeat)" : "") << " " << c.status << " int8 "
+              << c.seq << (s.reused ? " (repeat)" : "") << " " << to_string(c.status) << " int8 "
               << opt(c.int8_acc, "%.2f%%") << " lat " << opt(c.predicted_latency_ms, "%.3f")
               << " reward " << fmt("%.4f", s.reward) << " train " << opt(c.train_seconds, "%.1fs")
               << (c.error.empty() ? "" : " error: " + c.error) << "\n";
     bar.update(s.step, {{"best", fmt("%.4f", s.best_reward)}});
   };
   const SearchSummary summary = run_search(config, store, evaluator, latency, resume, hooks);
-  std::signal(SIGINT, previous);
   bar.finish();
 
   std::cout << "experiment " << summary.experiment_id << ": " << summary.steps << "/"
@@ -116,10 +107,15 @@ int search(const Command& self, const std::vector<std::string>& args) {
 int runs(const Command& self, const std::vector<std::string>& args) {
   po::options_description options("Options");
   options.add_options()("db", po::value<std::string>()->default_value(kDefaultStorePath),
-                        "experiment database")("json", po::bool_switch()->default_value(false),
-                                               "print JSON");
+                        "experiment database")(
+      "status", po::value<std::string>(),
+      "only experiments with this status (running, done, failed, interrupted)")(
+      "json", po::bool_switch()->default_value(false), "print JSON");
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
+  std::optional<ExperimentStatus> status;
+  if (vm.count("status"))
+    status = parse_experiment_status(vm["status"].as<std::string>(), "--status");
   const std::string db = vm["db"].as<std::string>();
   if (!std::filesystem::exists(db)) throw InputError(db + ": no such database");
   Store store(db);
@@ -129,6 +125,7 @@ int runs(const Command& self, const std::vector<std::string>& args) {
                 "best", "created");
   }
   for (const auto& e : store.list_experiments()) {
+    if (status && e.status != *status) continue;
     const auto candidates = store.list_candidates(e.id);
     const auto best = store.top_candidates(e.id, 1);
     nlohmann::json j = to_json(e);
@@ -138,7 +135,7 @@ int runs(const Command& self, const std::vector<std::string>& args) {
     out.push_back(j);
     if (!vm["json"].as<bool>()) {
       std::printf("%4lld %-12s %-20s %-12s %6zu %9s  %s\n", static_cast<long long>(e.id),
-                  e.kind.c_str(), e.name.c_str(), e.status.c_str(), candidates.size(),
+                  e.kind.c_str(), e.name.c_str(), to_string(e.status).c_str(), candidates.size(),
                   best.empty() ? "-" : fmt("%.4f", *best.front().reward).c_str(),
                   e.created_at.c_str());
     }
@@ -221,7 +218,7 @@ int export_archs(const Command& self, const std::vector<std::string>& args) {
   }
   std::vector<CandidateRecord> done;
   std::vector<ParetoPoint> points;
-  for (const auto& c : store.list_candidates(id, "done")) {
+  for (const auto& c : store.list_candidates(id, CandidateStatus::kDone)) {
     if (!c.int8_acc || !c.predicted_latency_ms) continue;
     done.push_back(c);
     points.push_back({*c.int8_acc, *c.predicted_latency_ms});

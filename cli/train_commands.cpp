@@ -1,8 +1,6 @@
 // `frostnas train` (QAT training with StatAssist / plain / PTQ, resumable) and
 // `frostnas eval` (INT8 accuracy and batch-1 latency of a saved artifact).
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,8 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/format.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "common/error.h"
 #include "common/json_reader.h"
@@ -27,14 +27,6 @@ namespace frostnas::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::atomic<bool> g_stop{false};
-
-void on_sigint(int) {
-  g_stop.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-}
 
 /// What `frostnas train` needs besides TrainConfig to rebuild its data (run.json).
 struct DataArgs {
@@ -87,13 +79,6 @@ DataSplits load_splits(const DataArgs& a, uint64_t seed, nlohmann::json& info) {
           {"train_digest", s.train_digest},
           {"val_digest", s.val_digest}};
   return s;
-}
-
-std::string fmt(double v, const char* f = "%.2f") {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 int64_t default_threads() { return available_cores(); }
@@ -257,7 +242,7 @@ void print_train_header(const TrainJob& job, const DataSplits& splits, int64_t t
   std::cerr << (job.resuming ? "resuming " : "training ") << spec.name << " (" << spec.in_channels
             << "x" << spec.input_size << "x" << spec.input_size << ", " << spec.num_classes
             << " classes, " << resolved.params() << " params, "
-            << fmt(resolved.macs() / 1e6, "%.1f") << " M MACs) on " << job.data_args.name << ": "
+            << fmt("%.1f", resolved.macs() / 1e6) << " M MACs) on " << job.data_args.name << ": "
             << splits.train.size() << " train / " << splits.val.size() << " val / "
             << splits.test.size() << " test, qat " << to_string(job.config.qat) << ", optimizer "
             << job.config.optimizer.name << ", " << threads << " threads\n";
@@ -266,20 +251,11 @@ void print_train_header(const TrainJob& job, const DataSplits& splits, int64_t t
 /// train_model with Ctrl-C turned into a checkpointed interruption.
 TrainResult train_interruptibly(const TrainJob& job, const TrainConfig& run_config,
                                 const DataSplits& splits, bool quiet) {
-  g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_sigint);
+  InterruptGuard interrupt;
   TrainCallbacks callbacks = train_progress(run_config.epochs, run_config.batch_size, quiet);
-  callbacks.stop_flag = &g_stop;
-  TrainResult result;
-  try {
-    result = train_model(job.spec, run_config, splits, callbacks,
-                         job.resuming ? run_config.checkpoint_dir : "");
-  } catch (...) {
-    std::signal(SIGINT, previous);
-    throw;
-  }
-  std::signal(SIGINT, previous);
-  return result;
+  callbacks.stop_flag = interrupt.flag();
+  return train_model(job.spec, run_config, splits, callbacks,
+                     job.resuming ? run_config.checkpoint_dir : "");
 }
 
 /// Saves the artifacts and prints the outcome; returns the exit status.
@@ -302,12 +278,13 @@ int finish_train(const TrainJob& job, const TrainConfig& run_config, const Train
   }
   std::error_code ec;
   fs::remove_all(run_config.checkpoint_dir, ec);
-  std::cout << "qat_acc " << fmt(result.qat_acc) << "  int8_acc " << fmt(result.int8_acc)
-            << "  fp32_acc " << fmt(result.fp32_acc) << "  (" << result.eval_split
-            << ")  val int8_acc " << fmt(result.val.int8_acc) << "  train "
-            << fmt(result.train_seconds, "%.1f") << " s, " << fmt(result.images_per_second, "%.1f")
-            << " img/s" << (result.budget_exhausted ? " (time budget reached)" : "") << "\nwrote "
-            << out << "\n";
+  std::cout << "qat_acc " << fmt("%.2f", result.qat_acc) << "  int8_acc "
+            << fmt("%.2f", result.int8_acc) << "  fp32_acc " << fmt("%.2f", result.fp32_acc)
+            << "  (" << result.eval_split << ")  val int8_acc " << fmt("%.2f", result.val.int8_acc)
+            << "  train " << fmt("%.1f", result.train_seconds) << " s, "
+            << fmt("%.1f", result.images_per_second) << " img/s"
+            << (result.budget_exhausted ? " (time budget reached)" : "") << "\nwrote " << out
+            << "\n";
   return 0;
 }
 
@@ -346,6 +323,87 @@ int train(const Command& self, const std::vector<std::string>& args) {
   return finish_train(job, run_config, result, splits, data_info);
 }
 
+/// The images `frostnas eval` scores: a named split of the data set, or, for "val", the
+/// validation split the run held out (rebuilt from its run.json).
+ImageDataset load_eval_data(const std::string& model, const std::string& data_name,
+                            const std::string& split, const std::string& data_dir) {
+  if (split != "val") return load_dataset(data_name, split, data_dir);
+  const std::string run_path = (fs::path(model) / kRunFile).string();
+  std::ifstream in(run_path);
+  if (!in)
+    throw InputError("--split val: " + run_path +
+                     ": cannot open (the validation split needs the run's seed)");
+  nlohmann::json run;
+  DataArgs a;
+  uint64_t seed = 0;
+  try {
+    in >> run;
+    a = data_args_from_json(run.at("data"));
+    seed = run.at("config").at("seed").get<uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(run_path + ": bad run description (" + std::string(e.what()) + ")");
+  }
+  if (a.name != data_name)
+    throw InputError("--data: '" + data_name + "' but the run trained on '" + a.name + "'");
+  a.dir = data_dir;
+  a.test = false;
+  nlohmann::json info;
+  return load_splits(a, seed, info).val;
+}
+
+/// The input transform and normalisation the model was trained with (input.json), applied
+/// to `data`; the architecture's defaults when the directory has none.
+TransformOptions eval_transform(const std::string& model, const Int8Net& net, ImageDataset& data) {
+  TransformOptions transform;
+  if (fs::exists(fs::path(model) / kInputFile)) {
+    const InputInfo input = load_input_info(model);
+    if (input.mean.size() != static_cast<size_t>(data.channels()))
+      throw InputError((fs::path(model) / kInputFile).string() +
+                       ": field 'mean': " + std::to_string(input.mean.size()) +
+                       " channels, the data has " + std::to_string(data.channels()));
+    data.mean = input.mean;
+    data.std = input.std;
+    transform = input.transform;
+  } else {
+    transform = input_transform_for(net.spec(), data);
+  }
+  check_transform(transform, data.channels());
+  return transform;
+}
+
+int64_t checked_flag(const po::variables_map& vm, const std::string& flag, int64_t lo, int64_t hi,
+                     const std::string& allowed) {
+  const int64_t v = vm[flag].as<int64_t>();
+  if (v < lo || v > hi)
+    throw InputError("--" + flag + ": " + std::to_string(v) +
+                     " is out of range (allowed: " + allowed + ")");
+  return v;
+}
+
+void print_eval(const Int8Net& net, const std::string& split, int64_t samples, double acc,
+                const LatencyStats& lat, int64_t threads, bool json) {
+  if (json) {
+    std::cout << nlohmann::json({{"int8_acc", acc},
+                                 {"split", split},
+                                 {"samples", samples},
+                                 {"latency_ms_median", lat.median_ms},
+                                 {"latency_ms_min", lat.min_ms},
+                                 {"latency_ms_mean", lat.mean_ms},
+                                 {"runs", lat.runs},
+                                 {"threads", threads},
+                                 {"engine", to_string(net.engine())}})
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "int8_acc " << fmt("%.2f", acc) << "% on " << split << " (" << samples
+            << " images)\n"
+            << "int8 batch-1 latency: median " << fmt("%.3f", lat.median_ms) << " ms (min "
+            << fmt("%.3f", lat.min_ms) << ", mean " << fmt("%.3f", lat.mean_ms) << ", " << lat.runs
+            << " back-to-back runs, " << threads << " threads, " << to_string(net.engine())
+            << "; `frostnas lut time` times it as the latency table does)\n";
+}
+
 int eval(const Command& self, const std::vector<std::string>& args) {
   po::options_description options("Options");
   // clang-format off
@@ -368,17 +426,9 @@ int eval(const Command& self, const std::vector<std::string>& args) {
   const std::string split = vm["split"].as<std::string>();
   if (split != "test" && split != "val" && split != "train")
     throw InputError("--split: unknown value '" + split + "' (allowed: test, val, train)");
-  const int64_t runs = vm["runs"].as<int64_t>();
-  if (runs < 1 || runs > 1000000)
-    throw InputError("--runs: " + std::to_string(runs) + " is out of range (allowed: 1..1000000)");
-  const int64_t batch = vm["batch-size"].as<int64_t>();
-  if (batch < 1 || batch > 65536)
-    throw InputError("--batch-size: " + std::to_string(batch) +
-                     " is out of range (allowed: 1..65536)");
-  int64_t threads = vm["threads"].as<int64_t>();
-  if (threads < 0 || threads > 1024)
-    throw InputError("--threads: " + std::to_string(threads) +
-                     " is out of range (allowed: 0 (all cores) or 1..1024)");
+  const int64_t runs = checked_flag(vm, "runs", 1, 1000000, "1..1000000");
+  const int64_t batch = checked_flag(vm, "batch-size", 1, 65536, "1..65536");
+  int64_t threads = checked_flag(vm, "threads", 0, 1024, "0 (all cores) or 1..1024");
   if (threads == 0) threads = default_threads();
   configure_runtime(threads);
 
@@ -387,47 +437,8 @@ int eval(const Command& self, const std::vector<std::string>& args) {
       fs::exists(fs::path(model) / kInt8Dir / kInt8ModelJson))
     int8_dir = (fs::path(model) / kInt8Dir).string();
   const Int8Net net = load_int8_model(int8_dir);
-
-  ImageDataset data;
-  if (split == "val") {
-    const std::string run_path = (fs::path(model) / kRunFile).string();
-    std::ifstream in(run_path);
-    if (!in)
-      throw InputError("--split val: " + run_path +
-                       ": cannot open (the validation split needs the run's seed)");
-    nlohmann::json run;
-    DataArgs a;
-    uint64_t seed = 0;
-    try {
-      in >> run;
-      a = data_args_from_json(run.at("data"));
-      seed = run.at("config").at("seed").get<uint64_t>();
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(run_path + ": bad run description (" + std::string(e.what()) + ")");
-    }
-    if (a.name != data_name)
-      throw InputError("--data: '" + data_name + "' but the run trained on '" + a.name + "'");
-    a.dir = vm["data-dir"].as<std::string>();
-    a.test = false;
-    nlohmann::json info;
-    data = load_splits(a, seed, info).val;
-  } else {
-    data = load_dataset(data_name, split, vm["data-dir"].as<std::string>());
-  }
-  TransformOptions transform;
-  if (fs::exists(fs::path(model) / kInputFile)) {
-    const InputInfo input = load_input_info(model);
-    if (input.mean.size() != static_cast<size_t>(data.channels()))
-      throw InputError((fs::path(model) / kInputFile).string() +
-                       ": field 'mean': " + std::to_string(input.mean.size()) +
-                       " channels, the data has " + std::to_string(data.channels()));
-    data.mean = input.mean;
-    data.std = input.std;
-    transform = input.transform;
-  } else {
-    transform = input_transform_for(net.spec(), data);
-  }
-  check_transform(transform, data.channels());
+  ImageDataset data = load_eval_data(model, data_name, split, vm["data-dir"].as<std::string>());
+  const TransformOptions transform = eval_transform(model, net, data);
   const double acc = evaluate_accuracy(
       [&](const torch::Tensor& x) {
         QEngineGuard guard(net.engine());
@@ -437,26 +448,7 @@ int eval(const Command& self, const std::vector<std::string>& args) {
   const torch::Tensor x1 =
       images_to_input(data.images.slice(0, 0, 1), data.mean, data.std, transform);
   const LatencyStats lat = measure_int8_latency(net, x1, runs, std::min<int64_t>(20, runs));
-  if (vm["json"].as<bool>()) {
-    std::cout << nlohmann::json({{"int8_acc", acc},
-                                 {"split", split},
-                                 {"samples", data.size()},
-                                 {"latency_ms_median", lat.median_ms},
-                                 {"latency_ms_min", lat.min_ms},
-                                 {"latency_ms_mean", lat.mean_ms},
-                                 {"runs", lat.runs},
-                                 {"threads", threads},
-                                 {"engine", to_string(net.engine())}})
-                     .dump(2)
-              << "\n";
-  } else {
-    std::cout << "int8_acc " << fmt(acc) << "% on " << split << " (" << data.size() << " images)\n"
-              << "int8 batch-1 latency: median " << fmt(lat.median_ms, "%.3f") << " ms (min "
-              << fmt(lat.min_ms, "%.3f") << ", mean " << fmt(lat.mean_ms, "%.3f") << ", "
-              << lat.runs << " back-to-back runs, " << threads << " threads, "
-              << to_string(net.engine())
-              << "; `frostnas lut time` times it as the latency table does)\n";
-  }
+  print_eval(net, split, data.size(), acc, lat, threads, vm["json"].as<bool>());
   return 0;
 }
 

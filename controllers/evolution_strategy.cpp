@@ -1,7 +1,7 @@
 #include "controllers/evolution_strategy.h"
 
 #include "common/json_reader.h"
-#include "controllers/rng_state.h"
+#include "common/random.h"
 
 namespace frostnas {
 
@@ -45,10 +45,10 @@ nlohmann::json EvolutionStrategy::state() const {
   return {{"rng", save_rng(rng_)}, {"population", members}};
 }
 
-void EvolutionStrategy::load_state(const nlohmann::json& state) {
+void EvolutionStrategy::load_state(const nlohmann::json& state, const std::string& /*blob*/) {
   JsonReader r(state, "evolution strategy state");
   r.expect_object({"rng", "population"});
-  load_rng(rng_, r.get_string("rng"));
+  load_rng(rng_, r.get_string("rng"), r.source() + ": " + r.at("rng").path());
   const JsonReader members = r.at("population");
   members.expect_array(/*allow_empty=*/true);
   std::deque<Member> population;

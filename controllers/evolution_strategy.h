@@ -27,7 +27,7 @@ class EvolutionStrategy : public Strategy {
   Choices propose() override;
   void observe(const Choices& choices, double reward) override;
   nlohmann::json state() const override;
-  void load_state(const nlohmann::json& state) override;
+  void load_state(const nlohmann::json& state, const std::string& blob) override;
 
   struct Member {
     Choices choices;

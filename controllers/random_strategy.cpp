@@ -1,7 +1,7 @@
 #include "controllers/random_strategy.h"
 
 #include "common/json_reader.h"
-#include "controllers/rng_state.h"
+#include "common/random.h"
 
 namespace frostnas {
 
@@ -12,10 +12,10 @@ Choices RandomStrategy::propose() { return sample_choices(space_, rng_); }
 
 nlohmann::json RandomStrategy::state() const { return {{"rng", save_rng(rng_)}}; }
 
-void RandomStrategy::load_state(const nlohmann::json& state) {
+void RandomStrategy::load_state(const nlohmann::json& state, const std::string& /*blob*/) {
   JsonReader r(state, "random strategy state");
   r.expect_object({"rng"});
-  load_rng(rng_, r.get_string("rng"));
+  load_rng(rng_, r.get_string("rng"), r.source() + ": " + r.at("rng").path());
 }
 
 std::unique_ptr<Strategy> make_random_strategy(const SearchSpace& space, uint64_t seed,

@@ -14,7 +14,7 @@ class RandomStrategy : public Strategy {
   Choices propose() override;
   void observe(const Choices& choices, double reward) override {}
   nlohmann::json state() const override;
-  void load_state(const nlohmann::json& state) override;
+  void load_state(const nlohmann::json& state, const std::string& blob) override;
 
  private:
   SearchSpace space_;

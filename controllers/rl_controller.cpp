@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include "common/json_reader.h"
+#include "common/random.h"
 #include "controllers/base64.h"
-#include "controllers/rng_state.h"
 
 namespace frostnas {
 
@@ -107,6 +107,10 @@ void RLController::observe(const Choices& choices, double reward) {
 }
 
 nlohmann::json RLController::state() const {
+  return {{"rng", save_rng(rng_)}, {"baseline", baseline_}, {"observed", observed_}};
+}
+
+std::string RLController::state_blob() const {
   torch::serialize::OutputArchive archive, net_archive, optim_archive;
   net_->save(net_archive);
   optimizer_->save(optim_archive);
@@ -114,19 +118,22 @@ nlohmann::json RLController::state() const {
   archive.write("optimizer", optim_archive);
   std::ostringstream bytes;
   archive.save_to(bytes);
-  return {{"rng", save_rng(rng_)},
-          {"baseline", baseline_},
-          {"observed", observed_},
-          {"weights", base64_encode(bytes.str())}};
+  return bytes.str();
 }
 
-void RLController::load_state(const nlohmann::json& state) {
+void RLController::load_state(const nlohmann::json& state, const std::string& blob) {
   JsonReader r(state, "rl strategy state");
   r.expect_object({"rng", "baseline", "observed", "weights"});
-  load_rng(rng_, r.get_string("rng"));
+  load_rng(rng_, r.get_string("rng"), r.source() + ": " + r.at("rng").path());
   baseline_ = r.get_double("baseline", -1e300, 1e300);
   observed_ = r.get_int("observed", 0, INT64_MAX);
-  std::istringstream bytes(base64_decode(r.get_string("weights"), "rl strategy state: $.weights"));
+  std::string bytes_text = blob;
+  if (blob.empty()) {
+    if (!r.has("weights"))
+      r.fail_at("weights", "missing (the network is neither in the state's blob nor here)");
+    bytes_text = base64_decode(r.get_string("weights"), "rl strategy state: $.weights");
+  }
+  std::istringstream bytes(bytes_text);
   try {
     torch::serialize::InputArchive archive, net_archive, optim_archive;
     archive.load_from(bytes);
@@ -135,7 +142,7 @@ void RLController::load_state(const nlohmann::json& state) {
     net_->load(net_archive);
     optimizer_->load(optim_archive);
   } catch (const c10::Error& e) {
-    throw InputError("rl strategy state: $.weights: does not match this space and options");
+    throw InputError("rl strategy state: the network does not match this space and options");
   }
 }
 

@@ -52,7 +52,11 @@ class RLController : public Strategy {
   Choices propose() override;
   void observe(const Choices& choices, double reward) override;
   nlohmann::json state() const override;
-  void load_state(const nlohmann::json& state) override;
+  /// The policy network and its optimizer as a torch archive.
+  std::string state_blob() const override;
+  /// Also reads the archive from `$.weights` (base64 text) when `blob` is empty: the
+  /// layout of databases written before the state had a binary part.
+  void load_state(const nlohmann::json& state, const std::string& blob) override;
 
   ControllerNet& net() { return net_; }
   double baseline() const { return baseline_; }

@@ -17,7 +17,8 @@ namespace frostnas {
 /// an evaluator scores what they propose and the driver reports the reward back.
 ///
 /// Protocol: `propose()` then `observe()` of that proposal, in order. The whole
-/// state (random streams included) round-trips through `state()` / `load_state()`,
+/// state (random streams included) round-trips through `state()`, `state_blob()` and
+/// `load_state()`,
 /// so a search resumed from a saved state makes exactly the proposals an
 /// uninterrupted one would.
 class Strategy {
@@ -28,9 +29,14 @@ class Strategy {
   virtual Choices propose() = 0;
   /// The reward of an evaluated proposal (higher is better).
   virtual void observe(const Choices& choices, double reward) = 0;
-  /// Everything needed to continue exactly from here.
+  /// Everything needed to continue exactly from here: a JSON document ...
   virtual nlohmann::json state() const = 0;
-  virtual void load_state(const nlohmann::json& state) = 0;
+  /// ... and raw bytes (a serialized network, stored as an SQLite BLOB); empty when the
+  /// strategy has no binary state.
+  virtual std::string state_blob() const { return {}; }
+  /// Restores what `state()` and `state_blob()` returned. Throws InputError when they do
+  /// not belong to this strategy, space and options.
+  virtual void load_state(const nlohmann::json& state, const std::string& blob) = 0;
 };
 
 /// Constructs a strategy over `space` with the given seed and options object

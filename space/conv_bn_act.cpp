@@ -1,5 +1,7 @@
 #include "space/conv_bn_act.h"
 
+#include "space/resolved_net.h"
+
 namespace frostnas {
 
 ConvBnActImpl::ConvBnActImpl(const ConvBnActOptions& opts) : options(opts) {
@@ -24,6 +26,13 @@ void ConvBnActImpl::reset_parameters() {
 torch::Tensor ConvBnActImpl::forward(const torch::Tensor& x) {
   auto y = bn->forward(conv->forward(x));
   return options.relu() ? torch::relu(y) : y;
+}
+
+ConvBnAct make_conv_bn_act(const ConvLayer& layer) {
+  return ConvBnAct(ConvBnActOptions(layer.in_channels, layer.out_channels, layer.kernel)
+                       .stride(layer.stride)
+                       .groups(layer.groups)
+                       .relu(layer.relu));
 }
 
 }  // namespace frostnas

@@ -30,4 +30,8 @@ class ConvBnActImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ConvBnAct);
 
+struct ConvLayer;
+/// The ConvBnAct of one resolved convolution layer (space/resolved_net.h).
+ConvBnAct make_conv_bn_act(const ConvLayer& layer);
+
 }  // namespace frostnas

@@ -3,12 +3,6 @@
 namespace frostnas {
 
 namespace {
-ConvBnAct make(const ConvLayer& c) {
-  return ConvBnAct(ConvBnActOptions(c.in_channels, c.out_channels, c.kernel)
-                       .stride(c.stride)
-                       .groups(c.groups)
-                       .relu(c.relu));
-}
 
 torch::nn::Conv2d make_biased(const ConvLayer& c) {
   torch::nn::Conv2d conv(
@@ -37,7 +31,7 @@ FloatCellImpl::FloatCellImpl(const ResolvedBlock& block) {
   genotype_ = *block.spec.cell;
   const int64_t c = block.cell_channels;
   for (const auto& conv : block.convs) {
-    if (conv.role == "cell.pre") pre = register_module("pre", make(conv));
+    if (conv.role == "cell.pre") pre = register_module("pre", make_conv_bn_act(conv));
   }
   for (size_t i = 0; i < genotype_.nodes.size(); ++i) {
     std::vector<FloatCellEdge> edges;
@@ -52,7 +46,7 @@ FloatCellImpl::FloatCellImpl(const ResolvedBlock& block) {
         e.reduce = holder->register_module("reduce", make_biased(convs[0]));
         e.expand = holder->register_module("expand", make_biased(convs[1]));
       } else if (!convs.empty()) {
-        e.layer = holder->register_module("layer", make(convs[0]));
+        e.layer = holder->register_module("layer", make_conv_bn_act(convs[0]));
       }
       register_module("n" + std::to_string(i + 1) + "_e" + std::to_string(k), holder);
       edges.push_back(std::move(e));

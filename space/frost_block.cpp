@@ -3,12 +3,6 @@
 namespace frostnas {
 
 namespace {
-ConvBnAct make(const ConvLayer& c) {
-  return ConvBnAct(ConvBnActOptions(c.in_channels, c.out_channels, c.kernel)
-                       .stride(c.stride)
-                       .groups(c.groups)
-                       .relu(c.relu));
-}
 
 BlockSpec spec_of(const FrostBlockOptions& o) {
   BlockSpec b;
@@ -33,10 +27,10 @@ FrostBlockImpl::FrostBlockImpl(const FrostBlockOptions& opts)
               "FrostBlock: a genotype is required exactly for type cell");
   if (resolved_.kind == BlockKind::kCell) cell = register_module("cell", FloatCell(resolved_));
   for (const auto& c : resolved_.convs) {
-    if (c.role == "squeeze") squeeze = register_module("squeeze", make(c));
-    if (c.role == "expand") expand = register_module("expand", make(c));
-    if (c.role == "depthwise") depthwise = register_module("depthwise", make(c));
-    if (c.role == "project") project = register_module("project", make(c));
+    if (c.role == "squeeze") squeeze = register_module("squeeze", make_conv_bn_act(c));
+    if (c.role == "expand") expand = register_module("expand", make_conv_bn_act(c));
+    if (c.role == "depthwise") depthwise = register_module("depthwise", make_conv_bn_act(c));
+    if (c.role == "project") project = register_module("project", make_conv_bn_act(c));
   }
 }
 

@@ -4,17 +4,8 @@
 
 namespace frostnas {
 
-namespace {
-ConvBnAct make(const ConvLayer& c) {
-  return ConvBnAct(ConvBnActOptions(c.in_channels, c.out_channels, c.kernel)
-                       .stride(c.stride)
-                       .groups(c.groups)
-                       .relu(c.relu));
-}
-}  // namespace
-
 FrostNetImpl::FrostNetImpl(const NetSpec& spec) : spec_(spec), resolved_(resolve(spec)) {
-  stem = register_module("stem", make(resolved_.stem));
+  stem = register_module("stem", make_conv_bn_act(resolved_.stem));
   blocks = register_module("blocks", torch::nn::Sequential());
   for (const auto& b : resolved_.blocks) {
     blocks->push_back(FrostBlock(FrostBlockOptions(b.in_channels, b.out_channels)
@@ -26,7 +17,7 @@ FrostNetImpl::FrostNetImpl(const NetSpec& spec) : spec_(spec), resolved_(resolve
                                      .cell(b.spec.cell)
                                      .input_size(b.in_size)));
   }
-  head = register_module("head", make(resolved_.head));
+  head = register_module("head", make_conv_bn_act(resolved_.head));
   dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
   classifier = register_module(
       "classifier",

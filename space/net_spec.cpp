@@ -44,10 +44,14 @@ std::vector<BlockSpec> NetSpec::blocks() const {
   return out;
 }
 
-bool NetSpec::operator==(const NetSpec& o) const {
+bool MacroSkeleton::operator==(const MacroSkeleton& o) const {
   return name == o.name && in_channels == o.in_channels && input_size == o.input_size &&
          num_classes == o.num_classes && width_mult == o.width_mult && stem == o.stem &&
-         stages == o.stages && head == o.head && dropout == o.dropout;
+         head == o.head && dropout == o.dropout;
+}
+
+bool NetSpec::operator==(const NetSpec& o) const {
+  return MacroSkeleton::operator==(o) && stages == o.stages;
 }
 
 nlohmann::json to_json(const BlockSpec& b) {
@@ -58,26 +62,38 @@ nlohmann::json to_json(const BlockSpec& b) {
   return j;
 }
 
-nlohmann::json to_json(const StemSpec& stem) {
-  return {{"channels", stem.channels}, {"kernel", stem.kernel}, {"stride", stem.stride}};
+const std::vector<std::string>& macro_skeleton_keys() {
+  static const std::vector<std::string> keys{
+      "name", "in_channels", "input_size", "num_classes", "width_mult", "stem", "head", "dropout"};
+  return keys;
 }
 
-nlohmann::json to_json(const HeadSpec& head) { return {{"channels", head.channels}}; }
-
-StemSpec parse_stem(const JsonReader& r) {
-  r.expect_object({"channels", "kernel", "stride"});
-  StemSpec stem;
-  stem.channels = r.get_int("channels", kMinChannels, kMaxChannels);
-  stem.kernel = r.get_int_in("kernel", allowed_kernels());
-  stem.stride = r.get_int_in("stride", allowed_strides());
-  return stem;
+void parse_macro_skeleton(const JsonReader& r, MacroSkeleton& m) {
+  m.name = r.get_string_or("name", m.name);
+  m.in_channels = r.get_int("in_channels", 1, 64);
+  m.input_size = r.get_int("input_size", 8, 1024);
+  m.num_classes = r.get_int("num_classes", 2, 100000);
+  m.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
+  const JsonReader stem = r.at("stem");
+  stem.expect_object({"channels", "kernel", "stride"});
+  m.stem.channels = stem.get_int("channels", kMinChannels, kMaxChannels);
+  m.stem.kernel = stem.get_int_in("kernel", allowed_kernels());
+  m.stem.stride = stem.get_int_in("stride", allowed_strides());
+  const JsonReader head = r.at("head");
+  head.expect_object({"channels"});
+  m.head.channels = head.get_int("channels", kMinChannels, kMaxChannels);
+  m.dropout = r.get_double_or("dropout", m.dropout, 0.0, 0.99);
 }
 
-HeadSpec parse_head(const JsonReader& r) {
-  r.expect_object({"channels"});
-  HeadSpec head;
-  head.channels = r.get_int("channels", kMinChannels, kMaxChannels);
-  return head;
+void add_macro_skeleton(const MacroSkeleton& m, nlohmann::json& j) {
+  j["name"] = m.name;
+  j["in_channels"] = m.in_channels;
+  j["input_size"] = m.input_size;
+  j["num_classes"] = m.num_classes;
+  j["width_mult"] = m.width_mult;
+  j["stem"] = {{"channels", m.stem.channels}, {"kernel", m.stem.kernel}, {"stride", m.stem.stride}};
+  j["head"] = {{"channels", m.head.channels}};
+  j["dropout"] = m.dropout;
 }
 
 nlohmann::json to_json(const NetSpec& net) {
@@ -87,11 +103,9 @@ nlohmann::json to_json(const NetSpec& net) {
     for (const auto& b : s.blocks) blocks.push_back(to_json(b));
     stages.push_back({{"blocks", blocks}});
   }
-  return {{"format", kArchFormat},          {"name", net.name},
-          {"in_channels", net.in_channels}, {"input_size", net.input_size},
-          {"num_classes", net.num_classes}, {"width_mult", net.width_mult},
-          {"stem", to_json(net.stem)},      {"stages", stages},
-          {"head", to_json(net.head)},      {"dropout", net.dropout}};
+  nlohmann::json j = {{"format", kArchFormat}, {"stages", stages}};
+  add_macro_skeleton(net, j);
+  return j;
 }
 
 std::shared_ptr<const Genotype> parse_cell_field(const JsonReader& r, const std::string& key,
@@ -151,19 +165,15 @@ BlockSpec parse_block(const JsonReader& r, const std::string& base_dir) {
 NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source,
                            const std::string& base_dir) {
   JsonReader r(j, source);
-  r.expect_object({"format", "name", "in_channels", "input_size", "num_classes", "width_mult",
-                   "stem", "stages", "head", "dropout"});
+  std::vector<std::string> keys = macro_skeleton_keys();
+  keys.insert(keys.end(), {"format", "stages"});
+  r.expect_object(keys);
   const std::string format = r.get_string("format");
   if (format != kArchFormat) {
     r.fail_at("format", "\"" + format + "\" is not an architecture (allowed: " + kArchFormat + ")");
   }
   NetSpec net;
-  net.name = r.get_string_or("name", "unnamed");
-  net.in_channels = r.get_int("in_channels", 1, 64);
-  net.input_size = r.get_int("input_size", 8, 1024);
-  net.num_classes = r.get_int("num_classes", 2, 100000);
-  net.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
-  net.stem = parse_stem(r.at("stem"));
+  parse_macro_skeleton(r, net);
   const JsonReader stages = r.at("stages");
   stages.expect_array();
   for (size_t i = 0; i < stages.size(); ++i) {
@@ -176,8 +186,6 @@ NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source,
       s.blocks.push_back(parse_block(blocks.at(b), base_dir));
     net.stages.push_back(std::move(s));
   }
-  net.head = parse_head(r.at("head"));
-  net.dropout = r.get_double_or("dropout", 0.2, 0.0, 0.99);
   validate(net, source);
   return net;
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,18 @@ constexpr double kMaxWidthMult = 4.0;
 /// One bottleneck block: `[k, c, e, r, s]` of the reference plus its type.
 /// `out_channels` is the base width, scaled by the network's width multiplier.
 struct BlockSpec {
+  BlockSpec() = default;
+  /// `[k, c, e, r, s]` of a block of `type` (and its cell for kCell).
+  BlockSpec(BlockType type, int64_t kernel, int64_t out_channels, int64_t expansion,
+            int64_t reduction, int64_t stride, std::shared_ptr<const Genotype> cell = nullptr)
+      : type(type),
+        kernel(kernel),
+        out_channels(out_channels),
+        expansion(expansion),
+        reduction(reduction),
+        stride(stride),
+        cell(std::move(cell)) {}
+
   BlockType type = BlockType::kFrost;
   int64_t kernel = 3;
   int64_t out_channels = 16;
@@ -81,17 +94,26 @@ struct HeadSpec {
   bool operator==(const HeadSpec& o) const { return channels == o.channels; }
 };
 
-/// A whole network, as a plain value type that round-trips to JSON.
-struct NetSpec {
+/// What an architecture and a search space share: the input, the classes, the width
+/// multiplier and the fixed parts around the stages (stem, head, classifier dropout).
+/// Its fields are read and written by one parser and one writer for both file formats.
+struct MacroSkeleton {
   std::string name = "unnamed";
   int64_t in_channels = 3;
   int64_t input_size = 224;
   int64_t num_classes = 1000;
   double width_mult = 1.0;
   StemSpec stem;
-  std::vector<StageSpec> stages;
   HeadSpec head;
   double dropout = 0.2;
+
+  bool operator==(const MacroSkeleton& o) const;
+};
+
+/// A whole network, as a plain value type that round-trips to JSON: the skeleton plus
+/// its stages of blocks.
+struct NetSpec : MacroSkeleton {
+  std::vector<StageSpec> stages;
 
   /// Number of blocks over all stages.
   size_t num_blocks() const;
@@ -104,14 +126,17 @@ struct NetSpec {
 
 /// A block object; a kCell block carries its genotype inline under "cell".
 nlohmann::json to_json(const BlockSpec& block);
-nlohmann::json to_json(const StemSpec& stem);
-nlohmann::json to_json(const HeadSpec& head);
 nlohmann::json to_json(const NetSpec& net);
 
 class JsonReader;
-/// The stem and head objects, shared by architecture and search-space files.
-StemSpec parse_stem(const JsonReader& r);
-HeadSpec parse_head(const JsonReader& r);
+/// The keys of the skeleton's fields in an architecture or search-space object.
+const std::vector<std::string>& macro_skeleton_keys();
+/// Reads the skeleton's fields of an architecture or search-space object into `m`
+/// ("name" and "dropout" are optional and keep `m`'s values when absent). Throws
+/// InputError with the JSON path and the allowed values.
+void parse_macro_skeleton(const JsonReader& r, MacroSkeleton& m);
+/// Writes the skeleton's fields into the object `j`.
+void add_macro_skeleton(const MacroSkeleton& m, nlohmann::json& j);
 
 /// Parses and validates an architecture. `source` names the input in errors
 /// (a file name). Throws InputError with the JSON path and the allowed values.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/json_reader.h"
+#include "common/random.h"
 #include "space/channels.h"
 
 namespace frostnas {
@@ -70,9 +71,7 @@ size_t SearchSpace::num_slots() const {
 }
 
 bool SearchSpace::operator==(const SearchSpace& o) const {
-  return name == o.name && in_channels == o.in_channels && input_size == o.input_size &&
-         num_classes == o.num_classes && width_mult == o.width_mult && stem == o.stem &&
-         stages == o.stages && head == o.head && dropout == o.dropout && same_cell(cell, o.cell);
+  return MacroSkeleton::operator==(o) && stages == o.stages && same_cell(cell, o.cell);
 }
 
 std::string Decision::name() const {
@@ -109,14 +108,7 @@ std::vector<Decision> decisions(const SearchSpace& space) {
 
 NetSpec skeleton(const SearchSpace& space) {
   NetSpec net;
-  net.name = space.name;
-  net.in_channels = space.in_channels;
-  net.input_size = space.input_size;
-  net.num_classes = space.num_classes;
-  net.width_mult = space.width_mult;
-  net.stem = space.stem;
-  net.head = space.head;
-  net.dropout = space.dropout;
+  static_cast<MacroSkeleton&>(net) = space;
   for (const auto& st : space.stages) {
     StageSpec stage;
     for (const auto& slot : st.slots) {
@@ -257,18 +249,6 @@ bool contains(const SearchSpace& space, const NetSpec& net) {
   }
 }
 
-int64_t uniform_index(std::mt19937_64& rng, int64_t n) {
-  // Rejection sampling: std::uniform_int_distribution differs between libraries.
-  const uint64_t un = static_cast<uint64_t>(n);
-  const uint64_t limit =
-      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % un;
-  uint64_t x;
-  do {
-    x = rng();
-  } while (x >= limit);
-  return static_cast<int64_t>(x % un);
-}
-
 Choices sample_choices(const SearchSpace& space, std::mt19937_64& rng) {
   Choices c;
   for (const auto& d : decisions(space)) c.push_back(uniform_index(rng, d.options.size()));
@@ -352,11 +332,8 @@ nlohmann::json to_json(const SearchSpace& space) {
     }
     stages.push_back({{"slots", slots}});
   }
-  nlohmann::json j = {{"format", kSpaceFormat},           {"name", space.name},
-                      {"in_channels", space.in_channels}, {"input_size", space.input_size},
-                      {"num_classes", space.num_classes}, {"width_mult", space.width_mult},
-                      {"stem", to_json(space.stem)},      {"stages", stages},
-                      {"head", to_json(space.head)},      {"dropout", space.dropout}};
+  nlohmann::json j = {{"format", kSpaceFormat}, {"stages", stages}};
+  add_macro_skeleton(space, j);
   if (space.cell) j["cell"] = to_json(*space.cell);
   return j;
 }
@@ -383,38 +360,84 @@ BlockType parse_type_name(const std::string& name) {
   return BlockType::kFrost;
 }
 
-}  // namespace
-
-SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source,
-                                   const std::string& base_dir) {
-  JsonReader r(j, source);
-  r.expect_object({"format", "name", "in_channels", "input_size", "num_classes", "width_mult",
-                   "stem", "choices", "stages", "head", "dropout", "cell"});
-  const std::string format = r.get_string("format");
-  if (format != kSpaceFormat) {
-    r.fail_at("format", "\"" + format + "\" is not a search space (allowed: " + kSpaceFormat + ")");
-  }
-  SearchSpace space;
-  space.name = r.get_string_or("name", "space");
-  space.in_channels = r.get_int("in_channels", 1, 64);
-  space.input_size = r.get_int("input_size", 8, 1024);
-  space.num_classes = r.get_int("num_classes", 2, 100000);
-  space.width_mult = r.get_double("width_mult", 0.0, kMaxWidthMult, /*lo_open=*/true);
-  space.stem = parse_stem(r.at("stem"));
-  space.head = parse_head(r.at("head"));
-  space.dropout = r.get_double_or("dropout", 0.2, 0.0, 0.99);
-
+/// The space-wide option lists every slot starts from ("choices").
+SlotSpec parse_slot_defaults(const JsonReader& r) {
   SlotSpec defaults;
-  if (r.has("choices")) {
-    const JsonReader c = r.at("choices");
-    c.expect_object({"kernels", "expansions", "reductions"});
-    if (c.has("kernels")) defaults.kernels = parse_options(c.at("kernels"), allowed_kernels());
-    if (c.has("expansions"))
-      defaults.expansions = parse_options(c.at("expansions"), space_expansions());
-    if (c.has("reductions"))
-      defaults.reductions = parse_options(c.at("reductions"), space_reductions());
-  }
+  if (!r.has("choices")) return defaults;
+  const JsonReader c = r.at("choices");
+  c.expect_object({"kernels", "expansions", "reductions"});
+  if (c.has("kernels")) defaults.kernels = parse_options(c.at("kernels"), allowed_kernels());
+  if (c.has("expansions"))
+    defaults.expansions = parse_options(c.at("expansions"), space_expansions());
+  if (c.has("reductions"))
+    defaults.reductions = parse_options(c.at("reductions"), space_reductions());
+  return defaults;
+}
 
+/// A slot's "type" or "types" into `slot.type` and `slot.types`.
+void parse_slot_types(const JsonReader& sr, SlotSpec& slot) {
+  if (sr.has("type") && sr.has("types")) {
+    sr.fail_at("types", "given together with \"type\" (allowed: one of the two)");
+  }
+  if (sr.has("type")) slot.type = parse_type_name(sr.get_string_in("type", block_type_names()));
+  if (!sr.has("types")) return;
+  const JsonReader tr = sr.at("types");
+  tr.expect_array();
+  const auto names = block_type_names();
+  for (size_t t = 0; t < tr.size(); ++t) {
+    const JsonReader item = tr.at(t);
+    if (!item.value().is_string() ||
+        std::find(names.begin(), names.end(), item.value().get<std::string>()) == names.end()) {
+      item.fail(item.value().dump() + " is not allowed (allowed: " + join_strings(names) + ")");
+    }
+    const BlockType type = parse_type_name(item.value().get<std::string>());
+    if (std::find(slot.types.begin(), slot.types.end(), type) != slot.types.end()) {
+      item.fail("\"" + to_string(type) + "\" is listed twice (allowed: each of " +
+                join_strings(names) + " at most once)");
+    }
+    slot.types.push_back(type);
+  }
+  slot.type = slot.types.front();
+  if (slot.types.size() == 1) slot.types.clear();
+}
+
+/// One slot, given the (width-scaled) channels coming in; `first` is the network's first
+/// slot, which may be narrower than the stem.
+SlotSpec parse_slot(const JsonReader& sr, const SlotSpec& defaults, double width_mult,
+                    int64_t channels, bool first) {
+  sr.expect_object({"type", "types", "out_channels", "stride", "kernels", "expansions",
+                    "reductions", "skippable"});
+  SlotSpec slot = defaults;
+  parse_slot_types(sr, slot);
+  slot.out_channels = sr.get_int("out_channels", kMinChannels, kMaxChannels);
+  slot.stride = sr.get_int_in("stride", allowed_strides());
+  if (sr.has("kernels")) slot.kernels = parse_options(sr.at("kernels"), allowed_kernels());
+  if (sr.has("expansions"))
+    slot.expansions = parse_options(sr.at("expansions"), space_expansions());
+  if (sr.has("reductions"))
+    slot.reductions = parse_options(sr.at("reductions"), space_reductions());
+  slot.skippable = sr.get_bool_or("skippable", false);
+  const int64_t out = scaled_channels(slot.out_channels, width_mult);
+  if (out < channels && !first) {
+    sr.fail_at("out_channels", std::to_string(slot.out_channels) +
+                                   " does not fit the previous stage: " + std::to_string(out) +
+                                   " channels after width scaling, fewer than the " +
+                                   std::to_string(channels) + " coming in (allowed: at least " +
+                                   std::to_string(channels) + ")");
+  }
+  if (slot.skippable && (slot.stride != 1 || out != channels)) {
+    sr.fail_at("skippable",
+               "a skippable slot must keep its input shape (allowed: true only with stride 1 "
+               "and out_channels giving the " +
+                   std::to_string(channels) + " channels coming in)");
+  }
+  return slot;
+}
+
+/// The stages of slots, and the checks over all of them (a fixed slot somewhere, a cell
+/// exactly when some slot offers one).
+void parse_space_stages(const JsonReader& r, SearchSpace& space, const std::string& base_dir) {
+  const SlotSpec defaults = parse_slot_defaults(r);
   const JsonReader stages = r.at("stages");
   stages.expect_array();
   int64_t channels = scaled_stem_channels(space.stem.channels, space.width_mult);
@@ -429,61 +452,11 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
     }
     SpaceStage st;
     for (size_t i = 0; i < slots.size(); ++i) {
-      const JsonReader sr = slots.at(i);
-      sr.expect_object({"type", "types", "out_channels", "stride", "kernels", "expansions",
-                        "reductions", "skippable"});
-      SlotSpec slot = defaults;
-      if (sr.has("type") && sr.has("types")) {
-        sr.fail_at("types", "given together with \"type\" (allowed: one of the two)");
-      }
-      if (sr.has("type")) slot.type = parse_type_name(sr.get_string_in("type", block_type_names()));
-      if (sr.has("types")) {
-        const JsonReader tr = sr.at("types");
-        tr.expect_array();
-        for (size_t t = 0; t < tr.size(); ++t) {
-          const JsonReader item = tr.at(t);
-          const auto names = block_type_names();
-          if (!item.value().is_string() ||
-              std::find(names.begin(), names.end(), item.value().get<std::string>()) ==
-                  names.end()) {
-            item.fail(item.value().dump() + " is not allowed (allowed: " + join_strings(names) +
-                      ")");
-          }
-          const BlockType type = parse_type_name(item.value().get<std::string>());
-          if (std::find(slot.types.begin(), slot.types.end(), type) != slot.types.end()) {
-            item.fail("\"" + to_string(type) + "\" is listed twice (allowed: each of " +
-                      join_strings(names) + " at most once)");
-          }
-          slot.types.push_back(type);
-        }
-        slot.type = slot.types.front();
-        if (slot.types.size() == 1) slot.types.clear();
-      }
+      SlotSpec slot =
+          parse_slot(slots.at(i), defaults, space.width_mult, channels, s == 0 && i == 0);
       for (BlockType t : slot.type_options()) any_cell = any_cell || t == BlockType::kCell;
-      slot.out_channels = sr.get_int("out_channels", kMinChannels, kMaxChannels);
-      slot.stride = sr.get_int_in("stride", allowed_strides());
-      if (sr.has("kernels")) slot.kernels = parse_options(sr.at("kernels"), allowed_kernels());
-      if (sr.has("expansions"))
-        slot.expansions = parse_options(sr.at("expansions"), space_expansions());
-      if (sr.has("reductions"))
-        slot.reductions = parse_options(sr.at("reductions"), space_reductions());
-      slot.skippable = sr.get_bool_or("skippable", false);
-      const int64_t out = scaled_channels(slot.out_channels, space.width_mult);
-      if (out < channels && !(s == 0 && i == 0)) {
-        sr.fail_at("out_channels", std::to_string(slot.out_channels) +
-                                       " does not fit the previous stage: " + std::to_string(out) +
-                                       " channels after width scaling, fewer than the " +
-                                       std::to_string(channels) + " coming in (allowed: at least " +
-                                       std::to_string(channels) + ")");
-      }
-      if (slot.skippable && (slot.stride != 1 || out != channels)) {
-        sr.fail_at("skippable",
-                   "a skippable slot must keep its input shape (allowed: true only with stride 1 "
-                   "and out_channels giving the " +
-                       std::to_string(channels) + " channels coming in)");
-      }
       any_fixed = any_fixed || !slot.skippable;
-      channels = out;
+      channels = scaled_channels(slot.out_channels, space.width_mult);
       st.slots.push_back(std::move(slot));
     }
     space.stages.push_back(std::move(st));
@@ -498,6 +471,23 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
     r.fail_at("cell", "given but no slot offers type \"cell\" (allowed: only with a cell slot)");
   }
   if (any_cell) space.cell = parse_cell_field(r, "cell", base_dir);
+}
+
+}  // namespace
+
+SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& source,
+                                   const std::string& base_dir) {
+  JsonReader r(j, source);
+  std::vector<std::string> keys = macro_skeleton_keys();
+  keys.insert(keys.end(), {"format", "choices", "stages", "cell"});
+  r.expect_object(keys);
+  const std::string format = r.get_string("format");
+  if (format != kSpaceFormat) {
+    r.fail_at("format", "\"" + format + "\" is not a search space (allowed: " + kSpaceFormat + ")");
+  }
+  SearchSpace space;
+  parse_macro_skeleton(r, space);
+  parse_space_stages(r, space, base_dir);
   return space;
 }
 

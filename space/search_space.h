@@ -41,17 +41,12 @@ struct SpaceStage {
   bool operator==(const SpaceStage& o) const { return slots == o.slots; }
 };
 
-/// A search space over Frost bottleneck variants on a fixed macro skeleton.
-struct SearchSpace {
-  std::string name = "space";
-  int64_t in_channels = 3;
-  int64_t input_size = 224;
-  int64_t num_classes = 1000;
-  double width_mult = 1.0;
-  StemSpec stem;
+/// A search space over Frost bottleneck variants on a fixed macro skeleton: the
+/// skeleton an architecture has, with slots in the place of blocks.
+struct SearchSpace : MacroSkeleton {
+  SearchSpace() { name = "space"; }
+
   std::vector<SpaceStage> stages;
-  HeadSpec head;
-  double dropout = 0.2;
   /// The genotype of every "cell" block of the space (required when a slot offers it;
   /// compared by value).
   std::shared_ptr<const Genotype> cell;
@@ -94,9 +89,6 @@ bool contains(const SearchSpace& space, const NetSpec& net);
 /// same vector with every standard library).
 Choices sample_choices(const SearchSpace& space, std::mt19937_64& rng);
 NetSpec sample(const SearchSpace& space, uint64_t seed);
-
-/// A uniform integer in [0, n) from a 64-bit engine, identical on every platform.
-int64_t uniform_index(std::mt19937_64& rng, int64_t n);
 
 /// Number of choice vectors (the product of the option counts), as a double,
 /// and its decimal logarithm.

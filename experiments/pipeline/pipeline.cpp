@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "common/atomic_write.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "experiments/pipeline/cell_stage.h"
 #include "search/driver/latency_source.h"
@@ -30,12 +31,6 @@ namespace frostnas {
 namespace fs = std::filesystem;
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 bool stopped(const PipelineHooks& hooks) { return hooks.stop && hooks.stop->load(); }
 
 class StageLog {
@@ -43,7 +38,7 @@ class StageLog {
   StageLog(Store& store, int64_t id, const PipelineHooks& hooks)
       : store_(store), id_(id), hooks_(hooks) {}
   void operator()(const std::string& message) const {
-    store_.log_event(id_, "info", message);
+    store_.log_event(id_, EventLevel::kInfo, message);
     if (hooks_.log) hooks_.log(message);
   }
 
@@ -55,7 +50,7 @@ class StageLog {
 
 bool stage_done(const Store& store, int64_t id, const std::string& name) {
   const auto s = store.get_stage(id, name);
-  return s && (s->status == "done" || s->status == "skipped");
+  return s && (s->status == StageStatus::kDone || s->status == StageStatus::kSkipped);
 }
 
 nlohmann::json stage_result(const Store& store, int64_t id, const std::string& name) {
@@ -119,7 +114,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {
-    out.result.status = "failed";
+    out.result.status = CandidateStatus::kFailed;
     out.result.error = e.what();
     return out;
   }
@@ -130,7 +125,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
   out.result.train_seconds = r.train_seconds;
   out.model.train_seconds = r.train_seconds;
   if (r.diverged || !r.int8) {
-    out.result.status = "failed";
+    out.result.status = CandidateStatus::kFailed;
     out.result.error = r.diverged ? "diverged: " + r.diverged_reason : "no INT8 model";
     return out;
   }
@@ -166,7 +161,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
     apply_thread_settings(previous_threads);
   }
 
-  out.result.status = "done";
+  out.result.status = CandidateStatus::kDone;
   out.result.int8_acc = r.int8_acc;
   out.result.qat_acc = r.qat_acc;
   out.result.fp32_acc = r.fp32_acc;
@@ -253,7 +248,7 @@ struct PipelineRun {
     return *final_data;
   }
   void save_models(const std::string& stage, const std::vector<FinalModel>& models,
-                   const std::string& status) {
+                   StageStatus status) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& m : models) list.push_back(to_json(m));
     store.set_stage(id, stage, status, {{"experiment_id", *final_id}, {"models", list}});
@@ -269,7 +264,7 @@ int64_t open_pipeline(const PipelineConfig& config, Store& store,
       throw InputError("--resume " + std::to_string(*resume_id) + ": experiment is a " + exp.kind +
                        ", not a pipeline (see frostnas runs)");
     }
-    store.set_experiment_status(exp.id, "running");
+    store.set_experiment_status(exp.id, ExperimentStatus::kRunning);
     return exp.id;
   }
   ExperimentRecord e;
@@ -278,18 +273,18 @@ int64_t open_pipeline(const PipelineConfig& config, Store& store,
   e.config = config.to_json();
   e.seed = static_cast<int64_t>(config.seed);
   const int64_t id = store.create_experiment(e).id;
-  for (const auto& s : pipeline_stage_names()) store.set_stage(id, s, "pending");
+  for (const auto& s : pipeline_stage_names()) store.set_stage(id, s, StageStatus::kPending);
   return id;
 }
 
 /// (1) The latency table of the macro space (incremental: entries are reused).
 void latency_stage(PipelineRun& r) {
   if (stage_done(r.store, r.id, "latency")) return;
-  r.store.set_stage(r.id, "latency", "running");
-  const auto t = Clock::now();
+  r.store.set_stage(r.id, "latency", StageStatus::kRunning);
+  const auto t = SteadyClock::now();
   make_latency_fn(r.search, r.store, r.hooks.latency_build);
   const double s = seconds_since(t);
-  r.store.set_stage(r.id, "latency", "done", {{"seconds", s}});
+  r.store.set_stage(r.id, "latency", StageStatus::kDone, {{"seconds", s}});
   r.log("stage latency: table of " + r.search.space.name + " ready in " + std::to_string(s) + " s");
 }
 
@@ -299,21 +294,21 @@ bool cell_search_stage(PipelineRun& r, PipelineSummary& summary) {
   std::optional<Genotype> genotype;
   if (r.config.cell_search.is_null()) {
     if (!stage_done(r.store, r.id, "cell_search"))
-      r.store.set_stage(r.id, "cell_search", "skipped",
+      r.store.set_stage(r.id, "cell_search", StageStatus::kSkipped,
                         {{"reason", "no cell_search in the config"}});
   } else if (stage_done(r.store, r.id, "cell_search")) {
     const nlohmann::json res = stage_result(r.store, r.id, "cell_search");
     genotype = genotype_from_json(res.at("genotype"), r.store.path() + ": stage cell_search");
     summary.cell_experiment_id = res.at("experiment_id").get<int64_t>();
   } else {
-    r.store.set_stage(r.id, "cell_search", "running");
+    r.store.set_stage(r.id, "cell_search", StageStatus::kRunning);
     const PipelineCellResult cell =
         run_cell_stage(r.config.cell_search, r.config.cell_search_source, r.prefix + "cell",
                        r.config.seed, r.store, r.hooks.stop, r.hooks.progress);
     summary.cell_experiment_id = cell.experiment_id;
     if (cell.interrupted) return false;
     genotype = cell.genotype;
-    r.store.set_stage(r.id, "cell_search", "done",
+    r.store.set_stage(r.id, "cell_search", StageStatus::kDone,
                       {{"experiment_id", cell.experiment_id},
                        {"genotype", to_json(*genotype)},
                        {"seconds", cell.seconds}});
@@ -333,7 +328,7 @@ bool search_stage(PipelineRun& r, PipelineSummary& summary) {
   summary.search_experiment_id = search_id;
   if (stage_done(r.store, r.id, "search")) return true;
   r.store.set_stage(
-      r.id, "search", "running",
+      r.id, "search", StageStatus::kRunning,
       search_id ? nlohmann::json{{"experiment_id", *search_id}} : nlohmann::json::object());
   torch::manual_seed(r.config.seed);
   TrainingEvaluator evaluator(search_data(r.search), r.search.train, r.hooks.stop);
@@ -342,7 +337,7 @@ bool search_stage(PipelineRun& r, PipelineSummary& summary) {
   sh.on_step = [&](const SearchStep& s) {
     if (!search_id) {
       search_id = s.candidate.experiment_id;
-      r.store.set_stage(r.id, "search", "running", {{"experiment_id", *search_id}});
+      r.store.set_stage(r.id, "search", StageStatus::kRunning, {{"experiment_id", *search_id}});
     }
     char line[160];
     std::snprintf(line, sizeof(line), "search [%lld/%lld] reward %.4f best %.4f",
@@ -353,7 +348,7 @@ bool search_stage(PipelineRun& r, PipelineSummary& summary) {
   const SearchSummary ss = run_search(r.search, r.store, evaluator, latency, search_id, sh);
   summary.search_experiment_id = ss.experiment_id;
   if (ss.interrupted) return false;
-  r.store.set_stage(r.id, "search", "done",
+  r.store.set_stage(r.id, "search", StageStatus::kDone,
                     {{"experiment_id", ss.experiment_id},
                      {"best_candidate", ss.best ? nlohmann::json(ss.best->id) : nlohmann::json()}});
   r.log("stage search: experiment " + std::to_string(ss.experiment_id) + ", " +
@@ -399,8 +394,9 @@ bool run_model(PipelineRun& r, const NetSpec& net, const std::string& group,
   auto existing = r.store.find_candidate_by_hash(*r.final_id, arch_hash(net));
   for (const auto& m : models)
     if (m.candidate_id == (existing ? existing->id : -1)) return true;  // listed already
-  if (existing && (existing->status == "done" || existing->status == "failed")) {
-    if (existing->status == "done") models.push_back(model_from_candidate(*existing, net, group));
+  if (existing && is_finished(existing->status)) {
+    if (existing->status == CandidateStatus::kDone)
+      models.push_back(model_from_candidate(*existing, net, group));
     return true;
   }
   if (!existing) existing = r.store.add_candidate(*r.final_id, net, predicted);
@@ -412,7 +408,7 @@ bool run_model(PipelineRun& r, const NetSpec& net, const std::string& group,
   r.store.finish_candidate(t.result);
   t.model.group = group;
   t.model.predicted_int8_ms = predicted;
-  if (t.result.status != "done") {
+  if (t.result.status != CandidateStatus::kDone) {
     r.log(group + " " + net.name + " failed: " + t.result.error);
     return true;
   }
@@ -439,13 +435,13 @@ std::vector<FinalModel> recorded_models(const PipelineRun& r, const std::string&
 bool train_group(PipelineRun& r, const std::string& stage,
                  const std::vector<std::tuple<NetSpec, std::string, std::optional<double>>>& todo,
                  std::vector<FinalModel>& models) {
-  r.save_models(stage, models, "running");
+  r.save_models(stage, models, StageStatus::kRunning);
   for (const auto& [net, group, predicted] : todo) {
     const bool done = run_model(r, net, group, predicted, models);
-    r.save_models(stage, models, "running");
+    r.save_models(stage, models, StageStatus::kRunning);
     if (!done) return false;
   }
-  r.save_models(stage, models, "done");
+  r.save_models(stage, models, StageStatus::kDone);
   return true;
 }
 
@@ -515,7 +511,7 @@ bool baselines_stage(PipelineRun& r, const std::vector<FinalModel>& found,
 
 PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
                              std::optional<int64_t> resume_id, const PipelineHooks& hooks) {
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   PipelineSummary summary;
   PipelineRun r(config, store, hooks, open_pipeline(config, store, resume_id));
   summary.experiment_id = r.id;
@@ -523,7 +519,7 @@ PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
   r.search.name = r.prefix + "search";
   r.search.seed = config.seed;
   auto interrupted = [&]() {
-    store.set_experiment_status(r.id, "interrupted");
+    store.set_experiment_status(r.id, ExperimentStatus::kInterrupted);
     summary.interrupted = true;
     summary.seconds = seconds_since(t0);
     return summary;
@@ -540,8 +536,8 @@ PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
 
   summary.models = found;
   summary.models.insert(summary.models.end(), baselines.begin(), baselines.end());
-  store.set_experiment_status(*r.final_id, "done");
-  store.set_experiment_status(r.id, "done");
+  store.set_experiment_status(*r.final_id, ExperimentStatus::kDone);
+  store.set_experiment_status(r.id, ExperimentStatus::kDone);
   summary.seconds = seconds_since(t0);
   r.log("pipeline done");
   return summary;

@@ -41,36 +41,88 @@ nlohmann::json PipelineConfig::to_json() const {
           {"quick_applied", quick}};
 }
 
+namespace {
+
+/// `given` with the search and cell-search files it names read in (so that the quick patch
+/// can reach inside them) and, with `quick`, the quick patch applied.
+nlohmann::json expand_pipeline_json(const nlohmann::json& given, const std::string& source,
+                                    const std::string& base_dir, bool quick) {
+  nlohmann::json j = given;
+  JsonReader r(given, source);
+  r.expect_object({"format", "name", "seed", "search", "cell_search", "retrain", "baselines",
+                   "measure", "quick", "quick_applied"});
+  const std::string format = r.get_string("format");
+  if (format != kPipelineFormat) {
+    r.fail_at("format", "\"" + format + "\" is not a pipeline configuration (allowed: " +
+                            kPipelineFormat + ")");
+  }
+  if (r.has("quick") && !r.at("quick").value().is_object())
+    r.fail_at("quick", "must be an object of overrides (a JSON merge patch)");
+  if (r.has("search") && r.at("search").value().is_string()) {
+    const std::string path = resolve_path(base_dir, j["search"].get<std::string>());
+    nlohmann::json s = load_json_file(path);
+    if (s.is_object() && s.contains("space") && s["space"].is_string())
+      s["space"] = resolve_path(dir_of(path), s["space"].get<std::string>());
+    j["search"] = s;
+    j["search_source"] = path;
+  }
+  if (r.has("cell_search") && r.at("cell_search").value().is_string()) {
+    const std::string path = resolve_path(base_dir, j["cell_search"].get<std::string>());
+    j["cell_search"] = load_json_file(path);
+    j["cell_search_source"] = path;
+  }
+  if (quick && r.has("quick")) j.merge_patch(given.at("quick"));
+  return j;
+}
+
+void read_retrain(const JsonReader& r, const std::string& source, PipelineConfig& c) {
+  c.retrain.data = c.search.data;
+  c.retrain.data.train_subset = 0;
+  c.retrain.train = c.search.train;
+  if (!r.has("retrain")) return;
+  const JsonReader t = r.at("retrain");
+  t.expect_object({"top_k", "data", "train"});
+  c.retrain.top_k = t.get_int_or("top_k", c.retrain.top_k, 1, 100);
+  if (t.has("data")) read_data_spec(t.at("data"), c.retrain.data);
+  if (t.has("train")) c.retrain.train = train_config_from_json(t.at("train"));
+  validate(c.retrain.train, source + ": $.retrain.train");
+}
+
+void read_baselines(const JsonReader& b, BaselineConfig& out) {
+  b.expect_object({"frostnet", "mobilenet_widths"});
+  if (b.has("frostnet")) {
+    const JsonReader names = b.at("frostnet");
+    names.expect_array(/*allow_empty=*/true);
+    out.frostnet.clear();
+    const std::vector<std::string> known = builtin_arch_names();
+    for (size_t i = 0; i < names.size(); ++i) {
+      const JsonReader n = names.at(i);
+      if (!n.value().is_string() ||
+          std::find(known.begin(), known.end(), n.value().get<std::string>()) == known.end())
+        n.fail("not a built-in architecture (allowed: " + join_strings(known) + ")");
+      out.frostnet.push_back(n.value().get<std::string>());
+    }
+  }
+  if (b.has("mobilenet_widths")) {
+    const JsonReader widths = b.at("mobilenet_widths");
+    widths.expect_array(/*allow_empty=*/true);
+    out.mobilenet_widths.clear();
+    for (size_t i = 0; i < widths.size(); ++i) {
+      const JsonReader w = widths.at(i);
+      if (!w.value().is_number() || w.value().get<double>() <= 0.0 ||
+          w.value().get<double>() > kMaxWidthMult)
+        w.fail("width multiplier out of range (allowed: (0, " + std::to_string(kMaxWidthMult) +
+               "])");
+      out.mobilenet_widths.push_back(w.value().get<double>());
+    }
+  }
+}
+
+}  // namespace
+
 PipelineConfig pipeline_config_from_json(const nlohmann::json& given, const std::string& source,
                                          const std::string& base_dir, bool quick) {
-  nlohmann::json j = given;
-  {
-    JsonReader r(j, source);
-    r.expect_object({"format", "name", "seed", "search", "cell_search", "retrain", "baselines",
-                     "measure", "quick", "quick_applied"});
-    const std::string format = r.get_string("format");
-    if (format != kPipelineFormat) {
-      r.fail_at("format", "\"" + format + "\" is not a pipeline configuration (allowed: " +
-                              kPipelineFormat + ")");
-    }
-    if (r.has("quick") && !r.at("quick").value().is_object())
-      r.fail_at("quick", "must be an object of overrides (a JSON merge patch)");
-    // Files named by path are read first, so that the quick patch can reach inside them.
-    if (r.has("search") && r.at("search").value().is_string()) {
-      const std::string path = resolve_path(base_dir, j["search"].get<std::string>());
-      nlohmann::json s = load_json_file(path);
-      if (s.is_object() && s.contains("space") && s["space"].is_string())
-        s["space"] = resolve_path(dir_of(path), s["space"].get<std::string>());
-      j["search"] = s;
-      j["search_source"] = path;
-    }
-    if (r.has("cell_search") && r.at("cell_search").value().is_string()) {
-      const std::string path = resolve_path(base_dir, j["cell_search"].get<std::string>());
-      j["cell_search"] = load_json_file(path);
-      j["cell_search_source"] = path;
-    }
-    if (quick && r.has("quick")) j.merge_patch(given.at("quick"));
-  }
+  const nlohmann::json j = expand_pipeline_json(given, source, base_dir, quick);
   JsonReader r(j, source);
   PipelineConfig c;
   c.quick = quick || r.get_bool_or("quick_applied", false);
@@ -92,50 +144,8 @@ PipelineConfig pipeline_config_from_json(const nlohmann::json& given, const std:
     c.cell_search = cell.value();
     c.cell_search_source = j.value("cell_search_source", source + " ($.cell_search)");
   }
-
-  c.retrain.data = c.search.data;
-  c.retrain.data.train_subset = 0;
-  c.retrain.train = c.search.train;
-  if (r.has("retrain")) {
-    const JsonReader t = r.at("retrain");
-    t.expect_object({"top_k", "data", "train"});
-    c.retrain.top_k = t.get_int_or("top_k", c.retrain.top_k, 1, 100);
-    if (t.has("data")) read_data_spec(t.at("data"), c.retrain.data);
-    if (t.has("train")) c.retrain.train = train_config_from_json(t.at("train"));
-    validate(c.retrain.train, source + ": $.retrain.train");
-  }
-
-  if (r.has("baselines")) {
-    const JsonReader b = r.at("baselines");
-    b.expect_object({"frostnet", "mobilenet_widths"});
-    if (b.has("frostnet")) {
-      const JsonReader names = b.at("frostnet");
-      names.expect_array(/*allow_empty=*/true);
-      c.baselines.frostnet.clear();
-      const std::vector<std::string> known = builtin_arch_names();
-      for (size_t i = 0; i < names.size(); ++i) {
-        const JsonReader n = names.at(i);
-        if (!n.value().is_string() ||
-            std::find(known.begin(), known.end(), n.value().get<std::string>()) == known.end())
-          n.fail("not a built-in architecture (allowed: " + join_strings(known) + ")");
-        c.baselines.frostnet.push_back(n.value().get<std::string>());
-      }
-    }
-    if (b.has("mobilenet_widths")) {
-      const JsonReader widths = b.at("mobilenet_widths");
-      widths.expect_array(/*allow_empty=*/true);
-      c.baselines.mobilenet_widths.clear();
-      for (size_t i = 0; i < widths.size(); ++i) {
-        const JsonReader w = widths.at(i);
-        if (!w.value().is_number() || w.value().get<double>() <= 0.0 ||
-            w.value().get<double>() > kMaxWidthMult)
-          w.fail("width multiplier out of range (allowed: (0, " + std::to_string(kMaxWidthMult) +
-                 "])");
-        c.baselines.mobilenet_widths.push_back(w.value().get<double>());
-      }
-    }
-  }
-
+  read_retrain(r, source, c);
+  if (r.has("baselines")) read_baselines(r.at("baselines"), c.baselines);
   if (r.has("measure")) {
     const JsonReader m = r.at("measure");
     m.expect_object({"threads", "warmup", "rounds"});

@@ -8,12 +8,13 @@
 #include <limits>
 #include <set>
 
-#include "common/atomic_write.h"
+#include "common/checkpoint.h"
+#include "common/clock.h"
 #include "common/json_reader.h"
+#include "common/random.h"
 #include "trainer/data/data_loader.h"
 #include "trainer/data/image_dataset.h"
 #include "trainer/data/load_dataset.h"
-#include "trainer/data/rng.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/optim/lr_schedule.h"
 #include "trainer/optim/param_groups.h"
@@ -133,6 +134,92 @@ nlohmann::json CellSearchConfig::to_json() const {
           {"max_skip", max_skip}};
 }
 
+namespace {
+
+void read_cell_section(const JsonReader& cell, CellSearchConfig& c) {
+  cell.expect_object({"nodes", "join", "ops"});
+  c.nodes = cell.get_int_or("nodes", c.nodes, 1, 8);
+  if (cell.has("join"))
+    c.join = cell.get_string_in("join", cell_join_names()) == "concat" ? CellJoin::kConcat
+                                                                       : CellJoin::kSum;
+  if (cell.has("ops")) {
+    c.ops = op_array(cell, "ops");
+    if (std::all_of(c.ops.begin(), c.ops.end(), [](const auto& s) { return s == "none"; }))
+      cell.fail_at("ops", "needs at least one op other than none");
+  }
+}
+
+void read_supernet(const JsonReader& s, SupernetOptions& o) {
+  s.expect_object({"stem_channels", "channels", "expansion", "kernel", "rf", "head_channels"});
+  o.stem_channels(s.get_int_or("stem_channels", o.stem_channels(), 1, 4096));
+  if (s.has("channels")) o.channels(int_array(s, "channels", 1, 4096));
+  o.expansion(s.get_int_or("expansion", o.expansion(), 1, 16));
+  if (s.has("kernel")) o.kernel(s.get_int_in("kernel", {1, 3, 5, 7}));
+  o.rf(s.get_int_or("rf", o.rf(), 1, 64));
+  o.head_channels(s.get_int_or("head_channels", o.head_channels(), 1, 8192));
+}
+
+/// The stages given in the file, or the default stages capped by the op count.
+void read_stages(const JsonReader& r, CellSearchConfig& c) {
+  if (!r.has("stages")) {
+    c.stages.front().ops = static_cast<int64_t>(c.ops.size());
+    for (size_t i = 1; i < c.stages.size(); ++i)
+      c.stages[i].ops = std::min(c.stages[i].ops, c.stages[i - 1].ops);
+    return;
+  }
+  const JsonReader st = r.at("stages");
+  st.expect_array();
+  if (st.size() > 16) st.fail("at most 16 stages (got " + std::to_string(st.size()) + ")");
+  c.stages.clear();
+  for (size_t i = 0; i < st.size(); ++i) {
+    const JsonReader s = st.at(i);
+    s.expect_object({"depth", "epochs", "warmup_epochs", "ops", "skip_dropout"});
+    CellStageConfig sc;
+    const int64_t sections = static_cast<int64_t>(c.supernet.channels().size());
+    sc.depth = s.get_int("depth", sections, 64);
+    sc.epochs = s.get_int("epochs", 1, 10000);
+    sc.warmup_epochs = s.get_int_or("warmup_epochs", 0, 0, sc.epochs);
+    const int64_t max_ops = i == 0 ? static_cast<int64_t>(c.ops.size()) : c.stages.back().ops;
+    sc.ops = i == 0 ? s.get_int_in("ops", {max_ops}) : s.get_int("ops", 1, max_ops);
+    sc.skip_dropout = s.get_double_or("skip_dropout", 0.0, 0.0, 0.99);
+    c.stages.push_back(sc);
+  }
+}
+
+void read_weight_optimizer(const JsonReader& w, CellWeightOptimConfig& wo) {
+  w.expect_object({"name", "lr", "min_lr", "momentum", "nesterov", "weight_decay",
+                   "other_weight_decay_scale", "grad_clip", "fp_warmup_epochs", "boost_beta",
+                   "clip_by", "toss_coin", "noise_decay"});
+  auto& o = wo.optimizer;
+  if (w.has("name")) o.name = w.get_string_in("name", optimizer_names());
+  o.lr = w.get_double_or("lr", o.lr, 0.0, 10.0, /*lo_open=*/true);
+  wo.min_lr = w.get_double_or("min_lr", wo.min_lr, 0.0, 10.0);
+  if (wo.min_lr > o.lr) w.fail_at("min_lr", "must not exceed lr");
+  o.momentum = w.get_double_or("momentum", o.momentum, 0.0, 0.999);
+  o.nesterov = w.get_bool_or("nesterov", o.nesterov);
+  o.weight_decay = w.get_double_or("weight_decay", o.weight_decay, 0.0, 1.0);
+  wo.other_weight_decay_scale =
+      w.get_double_or("other_weight_decay_scale", wo.other_weight_decay_scale, 0.0, 1.0);
+  wo.grad_clip = w.get_double_or("grad_clip", wo.grad_clip, 0.0, 1e6);
+  wo.fp_warmup_epochs = w.get_double_or("fp_warmup_epochs", wo.fp_warmup_epochs, 0.0, 10000.0);
+  o.boost_beta = w.get_double_or("boost_beta", o.boost_beta, 0.0, 1.0, /*lo_open=*/true);
+  o.clip_by = w.get_double_or("clip_by", o.clip_by, 0.0, 1.0);
+  o.toss_coin = w.get_bool_or("toss_coin", o.toss_coin);
+  o.noise_decay = w.get_double_or("noise_decay", o.noise_decay, 0.0, 1.0);
+  if (o.nesterov && o.momentum <= 0.0) w.fail_at("nesterov", "needs momentum > 0");
+}
+
+void read_arch_optimizer(const JsonReader& a, CellArchOptimConfig& ao) {
+  a.expect_object({"lr", "beta1", "beta2", "weight_decay", "init_scale"});
+  ao.lr = a.get_double_or("lr", ao.lr, 0.0, 10.0, /*lo_open=*/true);
+  ao.beta1 = a.get_double_or("beta1", ao.beta1, 0.0, 0.9999);
+  ao.beta2 = a.get_double_or("beta2", ao.beta2, 0.0, 0.9999);
+  ao.weight_decay = a.get_double_or("weight_decay", ao.weight_decay, 0.0, 1.0);
+  ao.init_scale = a.get_double_or("init_scale", ao.init_scale, 0.0, 10.0);
+}
+
+}  // namespace
+
 CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std::string& source) {
   JsonReader r(j, source);
   r.expect_object({"format", "name", "seed", "threads", "data", "batch_size", "engine", "cell",
@@ -152,90 +239,12 @@ CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std
   c.batch_size = r.get_int_or("batch_size", c.batch_size, 1, 65536);
   if (r.has("engine")) c.engine = parse_quant_engine(r.get_string("engine"), source + ": $.engine");
 
-  if (r.has("cell")) {
-    const JsonReader cell = r.at("cell");
-    cell.expect_object({"nodes", "join", "ops"});
-    c.nodes = cell.get_int_or("nodes", c.nodes, 1, 8);
-    if (cell.has("join"))
-      c.join = cell.get_string_in("join", cell_join_names()) == "concat" ? CellJoin::kConcat
-                                                                         : CellJoin::kSum;
-    if (cell.has("ops")) {
-      c.ops = op_array(cell, "ops");
-      if (std::all_of(c.ops.begin(), c.ops.end(), [](const auto& s) { return s == "none"; }))
-        cell.fail_at("ops", "needs at least one op other than none");
-    }
-  }
-
-  if (r.has("supernet")) {
-    const JsonReader s = r.at("supernet");
-    s.expect_object({"stem_channels", "channels", "expansion", "kernel", "rf", "head_channels"});
-    auto& o = c.supernet;
-    o.stem_channels(s.get_int_or("stem_channels", o.stem_channels(), 1, 4096));
-    if (s.has("channels")) o.channels(int_array(s, "channels", 1, 4096));
-    o.expansion(s.get_int_or("expansion", o.expansion(), 1, 16));
-    if (s.has("kernel")) o.kernel(s.get_int_in("kernel", {1, 3, 5, 7}));
-    o.rf(s.get_int_or("rf", o.rf(), 1, 64));
-    o.head_channels(s.get_int_or("head_channels", o.head_channels(), 1, 8192));
-  }
-
-  if (r.has("stages")) {
-    const JsonReader st = r.at("stages");
-    st.expect_array();
-    if (st.size() > 16) st.fail("at most 16 stages (got " + std::to_string(st.size()) + ")");
-    c.stages.clear();
-    for (size_t i = 0; i < st.size(); ++i) {
-      const JsonReader s = st.at(i);
-      s.expect_object({"depth", "epochs", "warmup_epochs", "ops", "skip_dropout"});
-      CellStageConfig sc;
-      const int64_t sections = static_cast<int64_t>(c.supernet.channels().size());
-      sc.depth = s.get_int("depth", sections, 64);
-      sc.epochs = s.get_int("epochs", 1, 10000);
-      sc.warmup_epochs = s.get_int_or("warmup_epochs", 0, 0, sc.epochs);
-      const int64_t max_ops = i == 0 ? static_cast<int64_t>(c.ops.size()) : c.stages.back().ops;
-      sc.ops = i == 0 ? s.get_int_in("ops", {max_ops}) : s.get_int("ops", 1, max_ops);
-      sc.skip_dropout = s.get_double_or("skip_dropout", 0.0, 0.0, 0.99);
-      c.stages.push_back(sc);
-    }
-  } else {
-    c.stages.front().ops = static_cast<int64_t>(c.ops.size());
-    for (size_t i = 1; i < c.stages.size(); ++i)
-      c.stages[i].ops = std::min(c.stages[i].ops, c.stages[i - 1].ops);
-  }
-
-  if (r.has("weight_optimizer")) {
-    const JsonReader w = r.at("weight_optimizer");
-    w.expect_object({"name", "lr", "min_lr", "momentum", "nesterov", "weight_decay",
-                     "other_weight_decay_scale", "grad_clip", "fp_warmup_epochs", "boost_beta",
-                     "clip_by", "toss_coin", "noise_decay"});
-    auto& wo = c.weight_optimizer;
-    auto& o = wo.optimizer;
-    if (w.has("name")) o.name = w.get_string_in("name", optimizer_names());
-    o.lr = w.get_double_or("lr", o.lr, 0.0, 10.0, /*lo_open=*/true);
-    wo.min_lr = w.get_double_or("min_lr", wo.min_lr, 0.0, 10.0);
-    if (wo.min_lr > o.lr) w.fail_at("min_lr", "must not exceed lr");
-    o.momentum = w.get_double_or("momentum", o.momentum, 0.0, 0.999);
-    o.nesterov = w.get_bool_or("nesterov", o.nesterov);
-    o.weight_decay = w.get_double_or("weight_decay", o.weight_decay, 0.0, 1.0);
-    wo.other_weight_decay_scale =
-        w.get_double_or("other_weight_decay_scale", wo.other_weight_decay_scale, 0.0, 1.0);
-    wo.grad_clip = w.get_double_or("grad_clip", wo.grad_clip, 0.0, 1e6);
-    wo.fp_warmup_epochs = w.get_double_or("fp_warmup_epochs", wo.fp_warmup_epochs, 0.0, 10000.0);
-    o.boost_beta = w.get_double_or("boost_beta", o.boost_beta, 0.0, 1.0, /*lo_open=*/true);
-    o.clip_by = w.get_double_or("clip_by", o.clip_by, 0.0, 1.0);
-    o.toss_coin = w.get_bool_or("toss_coin", o.toss_coin);
-    o.noise_decay = w.get_double_or("noise_decay", o.noise_decay, 0.0, 1.0);
-    if (o.nesterov && o.momentum <= 0.0) w.fail_at("nesterov", "needs momentum > 0");
-  }
-  if (r.has("arch_optimizer")) {
-    const JsonReader a = r.at("arch_optimizer");
-    a.expect_object({"lr", "beta1", "beta2", "weight_decay", "init_scale"});
-    auto& ao = c.arch_optimizer;
-    ao.lr = a.get_double_or("lr", ao.lr, 0.0, 10.0, /*lo_open=*/true);
-    ao.beta1 = a.get_double_or("beta1", ao.beta1, 0.0, 0.9999);
-    ao.beta2 = a.get_double_or("beta2", ao.beta2, 0.0, 0.9999);
-    ao.weight_decay = a.get_double_or("weight_decay", ao.weight_decay, 0.0, 1.0);
-    ao.init_scale = a.get_double_or("init_scale", ao.init_scale, 0.0, 10.0);
-  }
+  if (r.has("cell")) read_cell_section(r.at("cell"), c);
+  if (r.has("supernet")) read_supernet(r.at("supernet"), c.supernet);
+  read_stages(r, c);
+  if (r.has("weight_optimizer"))
+    read_weight_optimizer(r.at("weight_optimizer"), c.weight_optimizer);
+  if (r.has("arch_optimizer")) read_arch_optimizer(r.at("arch_optimizer"), c.arch_optimizer);
   c.max_skip = r.get_int_or("max_skip", c.max_skip, 0, 64);
   return c;
 }
@@ -300,9 +309,8 @@ void save_checkpoint(const std::string& path, const nlohmann::json& state, Super
                      const torch::Tensor& alphas, torch::optim::Optimizer* weight_opt,
                      torch::optim::Optimizer* arch_opt) {
   fs::create_directories(fs::path(path).parent_path());
-  torch::serialize::OutputArchive ar;
-  ar.write("state", c10::IValue(state.dump()));
-  if (net != nullptr) {
+  save_archive_checkpoint(path, state, [&](torch::serialize::OutputArchive& ar) {
+    if (net == nullptr) return;
     torch::serialize::OutputArchive n, w, a;
     net->save(n);
     ar.write("net", n);
@@ -311,26 +319,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& state, Super
     ar.write("weight_optimizer", w);
     arch_opt->save(a);
     ar.write("arch_optimizer", a);
-  }
-  atomic_write_with(path, [&](const std::string& tmp) { ar.save_to(tmp); });
-}
-
-/// Reads the JSON state of a checkpoint (and keeps the archive open in `ar`).
-nlohmann::json read_checkpoint_state(const std::string& path, torch::serialize::InputArchive& ar) {
-  try {
-    ar.load_from(path);
-    c10::IValue v;
-    ar.read("state", v);
-    nlohmann::json j = nlohmann::json::parse(v.toStringRef());
-    if (!j.is_object() || j.value("format", "") != kCheckpointFormat)
-      throw InputError(path + ": field 'format': expected '" + kCheckpointFormat + "'");
-    return j;
-  } catch (const c10::Error& e) {
-    throw InputError(path + ": unreadable checkpoint (" +
-                     std::string(e.what_without_backtrace()).substr(0, 160) + ")");
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": bad checkpoint state (" + std::string(e.what()) + ")");
-  }
+  });
 }
 
 LoopPosition position_from_json(const nlohmann::json& j, const std::string& path,
@@ -354,10 +343,6 @@ LoopPosition position_from_json(const nlohmann::json& j, const std::string& path
       static_cast<int64_t>(p.stages.size()) != p.stage)
     throw InputError(path + ": field 'next_stage': inconsistent position");
   return p;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 std::string fixed(double v, int digits) {
@@ -436,25 +421,26 @@ int64_t open_experiment(const CellRun& r) {
 void restore_position(CellRun& r) {
   const bool resuming = r.options.resume_id.has_value();
   if (resuming && fs::exists(r.ckpt_path)) {
-    const nlohmann::json j = read_checkpoint_state(r.ckpt_path, r.resume_archive);
+    const nlohmann::json j =
+        load_archive_checkpoint(r.ckpt_path, kCheckpointFormat, r.resume_archive);
     try {
       r.pos = position_from_json(j, r.ckpt_path, r.config);
     } catch (const nlohmann::json::exception& e) {
       throw InputError(r.ckpt_path + ": bad checkpoint state (" + std::string(e.what()) + ")");
     }
     r.resume_tensors = r.pos.stage < r.stage_count && r.pos.epoch > 0;
-    r.store.set_experiment_status(r.id, "running");
-    r.store.log_event(r.id, "info",
+    r.store.set_experiment_status(r.id, ExperimentStatus::kRunning);
+    r.store.log_event(r.id, EventLevel::kInfo,
                       "resumed at stage " + std::to_string(r.pos.stage + 1) + " epoch " +
                           std::to_string(r.pos.epoch + 1));
     return;
   }
   r.pos.edge_ops.assign(static_cast<size_t>(cell_edge_count(r.config.nodes)), r.config.ops);
   if (resuming) {
-    r.store.set_experiment_status(r.id, "running");
-    r.store.log_event(r.id, "info", "resumed from the start (no checkpoint yet)");
+    r.store.set_experiment_status(r.id, ExperimentStatus::kRunning);
+    r.store.log_event(r.id, EventLevel::kInfo, "resumed from the start (no checkpoint yet)");
   } else {
-    r.store.log_event(r.id, "info",
+    r.store.log_event(r.id, EventLevel::kInfo,
                       "cell search started: " + std::to_string(r.data.train.size()) + " train / " +
                           std::to_string(r.data.val.size()) + " val samples of " +
                           r.config.data.name);
@@ -559,7 +545,7 @@ void search_step(CellRun& r, StageModel& m, int64_t stage, int64_t epoch, int64_
   const std::string where = stage_name(stage) + " epoch " + std::to_string(epoch + 1);
   if (m.schedule->qat_active_at(global) != m.qat) {
     m.enter_mode(epoch, global);
-    r.store.log_event(r.id, "info",
+    r.store.log_event(r.id, EventLevel::kInfo,
                       stage_name(stage) + ": fake quantization on at epoch " +
                           std::to_string(epoch + 1) + " step " + std::to_string(step));
   }
@@ -606,7 +592,7 @@ ArchWeights record_epoch(CellRun& r, StageModel& m, int64_t stage, int64_t epoch
   record["qat"] = m.qat;
   record["skip_dropout"] = prog.skip_dropout;
   r.store.add_arch_weights(r.id, stage, epoch, record);
-  r.store.log_event(r.id, "info",
+  r.store.log_event(r.id, EventLevel::kInfo,
                     stage_name(stage) + " epoch " + std::to_string(epoch + 1) + "/" +
                         std::to_string(sc.epochs) + ": train loss " + fixed(prog.train_loss, 4) +
                         " acc " + fixed(prog.train_acc, 2) +
@@ -625,7 +611,7 @@ void finish_stage(CellRun& r, int64_t stage, const ArchWeights& weights, CellSea
     next_ops = prune_edge_ops(weights, r.config.stages[static_cast<size_t>(stage + 1)].ops,
                               /*drop_none_first=*/stage + 2 == r.stage_count);
   }
-  r.store.set_stage(r.id, stage_name(stage), "done",
+  r.store.set_stage(r.id, stage_name(stage), StageStatus::kDone,
                     {{"depth", sc.depth}, {"weights", to_json(weights)}, {"next_ops", next_ops}});
   prog.event = CellSearchProgress::Event::kStageEnd;
   prog.next_ops = stage + 1 < r.stage_count ? &next_ops : nullptr;
@@ -703,7 +689,7 @@ EpochEnd run_epoch(CellRun& r, StageModel& m, int64_t stage, int64_t epoch, std:
 bool run_stages(CellRun& r, std::string& where) {
   for (int64_t stage = r.pos.stage; stage < r.stage_count; ++stage) {
     const CellStageConfig& sc = r.config.stages[static_cast<size_t>(stage)];
-    r.store.set_stage(r.id, stage_name(stage), "running",
+    r.store.set_stage(r.id, stage_name(stage), StageStatus::kRunning,
                       {{"depth", sc.depth}, {"edge_ops", r.pos.edge_ops}});
     StageModel m = build_stage(r, stage);
     int64_t first_epoch = 0;
@@ -727,12 +713,12 @@ Genotype derive_and_record(CellRun& r) {
   g.name = r.config.name;
   nlohmann::json removed_json = nlohmann::json::array();
   for (const auto& e : removed) removed_json.push_back(to_string(e));
-  r.store.set_stage(r.id, "derive", "done",
+  r.store.set_stage(r.id, "derive", StageStatus::kDone,
                     {{"genotype", to_json(g)},
                      {"uncapped", to_json(derive_genotype_uncapped(last, r.config.join))},
                      {"skip_removed", removed_json},
                      {"canonical", canonical_string(g)}});
-  r.store.log_event(r.id, "info", "derived genotype " + canonical_string(g));
+  r.store.log_event(r.id, EventLevel::kInfo, "derived genotype " + canonical_string(g));
   return g;
 }
 
@@ -753,21 +739,21 @@ CellSearchResult run_cell_search(const CellSearchConfig& config, Store& store,
   try {
     std::string where;
     if (!run_stages(r, where)) {
-      store.set_experiment_status(r.id, "interrupted");
-      store.log_event(r.id, "warning", "interrupted " + where);
+      store.set_experiment_status(r.id, ExperimentStatus::kInterrupted);
+      store.log_event(r.id, EventLevel::kWarning, "interrupted " + where);
       result.interrupted = true;
       result.stages = r.pos.stages;
       return result;
     }
     result.stages = r.pos.stages;
     result.genotype = derive_and_record(r);
-    store.set_experiment_status(r.id, "done");
+    store.set_experiment_status(r.id, ExperimentStatus::kDone);
   } catch (const InputError&) {
-    store.set_experiment_status(r.id, "failed");
+    store.set_experiment_status(r.id, ExperimentStatus::kFailed);
     throw;
   } catch (const std::exception& e) {
-    store.log_event(r.id, "error", std::string(e.what()).substr(0, 500));
-    store.set_experiment_status(r.id, "failed");
+    store.log_event(r.id, EventLevel::kError, std::string(e.what()).substr(0, 500));
+    store.set_experiment_status(r.id, ExperimentStatus::kFailed);
     throw;
   }
   return result;

@@ -38,7 +38,7 @@ int64_t open_search_experiment(const SearchConfig& config, Store& store,
     throw InputError("--resume " + std::to_string(*resume_id) +
                      ": the configuration differs from the one the experiment was started with");
   }
-  store.set_experiment_status(e.id, "running");
+  store.set_experiment_status(e.id, ExperimentStatus::kRunning);
   return e.id;
 }
 
@@ -47,6 +47,7 @@ StrategyState strategy_state(int64_t id, int64_t step, const Strategy& strategy)
   state.experiment_id = id;
   state.step = step;
   state.state = strategy.state();
+  state.blob = strategy.state_blob();
   return state;
 }
 
@@ -73,7 +74,7 @@ CandidateResult candidate_result(const SearchConfig& config, const Evaluation& e
   auto opt = [](double v) { return std::isfinite(v) ? std::optional<double>(v) : std::nullopt; };
   CandidateResult result;
   result.candidate_id = candidate_id;
-  result.status = failed ? "failed" : "done";
+  result.status = failed ? CandidateStatus::kFailed : CandidateStatus::kDone;
   result.fp32_acc = opt(e.fp32_acc);
   result.qat_acc = opt(e.qat_acc);
   result.int8_acc = opt(e.int8_acc);
@@ -104,8 +105,8 @@ bool evaluate_new(const SearchConfig& config, Store& store, int64_t id, Strategy
   strategy.observe(choices, *result.reward);
   ++step;
   store.commit_result(result, strategy_state(id, step, strategy));
-  if (result.status == "failed")
-    store.log_event(id, "warning",
+  if (result.status == CandidateStatus::kFailed)
+    store.log_event(id, EventLevel::kWarning,
                     "candidate " + std::to_string(candidate.seq) + " failed: " + result.error);
   info.candidate = store.get_candidate(candidate.id);
   info.reward = *result.reward;
@@ -123,7 +124,7 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
       make_strategy(config.strategy, config.space, config.seed, config.strategy_options);
   int64_t step = 0;
   if (auto saved = store.load_strategy_state(id)) {
-    strategy->load_state(saved->state);
+    strategy->load_state(saved->state, saved->blob);
     step = saved->step;
   }
   double best_reward = -INFINITY;
@@ -131,7 +132,7 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
     best_reward = *c.reward;
     summary.best = c;
   }
-  store.log_event(id, "info",
+  store.log_event(id, EventLevel::kInfo,
                   (resume_id ? "resumed at step " : "started, steps ") + std::to_string(step) +
                       "/" + std::to_string(config.samples));
 
@@ -146,7 +147,7 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
     info.total = config.samples;
     const std::string hash = arch_hash(net);
     const std::optional<CandidateRecord> existing = store.find_candidate_by_hash(id, hash);
-    if (existing && (existing->status == "done" || existing->status == "failed")) {
+    if (existing && is_finished(existing->status)) {
       observe_repeat(config, store, id, *strategy, choices, *existing, step, info);
       ++summary.reused;
     } else if (evaluate_new(config, store, id, *strategy, evaluator, latency, net, hash, choices,
@@ -165,8 +166,9 @@ SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& ev
     if (hooks.on_step) hooks.on_step(info);
   }
   summary.steps = step;
-  store.set_experiment_status(id, summary.interrupted ? "interrupted" : "done");
-  store.log_event(id, "info",
+  store.set_experiment_status(
+      id, summary.interrupted ? ExperimentStatus::kInterrupted : ExperimentStatus::kDone);
+  store.log_event(id, EventLevel::kInfo,
                   std::string(summary.interrupted ? "interrupted" : "finished") + " at step " +
                       std::to_string(step));
   return summary;

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "search/latency/timing.h"
 #include "space/resolved_net.h"
@@ -41,10 +42,6 @@ std::array<double, 3> solve3(std::array<std::array<double, 3>, 3> m, std::array<
     x[c] = s / m[c][c];
   }
   return x;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

@@ -78,74 +78,83 @@ std::string json_details(const std::string& summary, const nlohmann::json& j) {
          "</pre></details>";
 }
 
-/// Section 1: the accuracy / latency plane.
-std::string pareto_section(const ReportData& d) {
-  std::ostringstream out;
-  out << "<section id=\"pareto\">\n<h2>1. INT8 accuracy against " << esc(d.latency_precision)
-      << " latency</h2>\n";
+// Indices of models by group: search candidates, retrained found networks, baselines.
+struct GroupedModels {
   std::vector<size_t> search, found, baselines;
+  bool empty() const { return search.empty() && found.empty() && baselines.empty(); }
+};
+
+// The models that `keep` accepts, by group.
+GroupedModels html_models_by_group(const ReportData& d, bool (*keep)(const ReportModel&)) {
+  GroupedModels g;
   for (size_t i = 0; i < d.models.size(); ++i) {
-    if (!d.models[i].plotted) continue;
-    const std::string& g = d.models[i].group;
-    (g == kBaselineGroup ? baselines : g == kFoundGroup ? found : search).push_back(i);
+    const ReportModel& m = d.models[i];
+    if (!keep(m)) continue;
+    (m.group == kBaselineGroup ? g.baselines
+     : m.group == kFoundGroup  ? g.found
+                               : g.search)
+        .push_back(i);
   }
-  if (search.empty() && found.empty() && baselines.empty()) {
-    out << empty_note(
-        "No finished candidate has both an INT8 accuracy and a latency yet: nothing to plot.");
-    out << "</section>\n";
-    return out.str();
+  return g;
+}
+
+// `s` with one point per model of `idx`, labelled if `label_all` or on the front.
+ChartSeries html_model_points(const ReportData& d, const std::vector<size_t>& idx, ChartSeries s,
+                              bool label_all) {
+  for (size_t i : idx) {
+    const ReportModel& m = d.models[i];
+    s.xs.push_back(*m.latency_ms);
+    s.ys.push_back(*m.int8_acc);
+    s.tooltips.push_back(model_tooltip(m));
+    s.labels.push_back(label_all || m.on_front ? m.label : "");
   }
+  return s;
+}
+
+// A step line through the models of a Pareto front.
+ChartSeries html_front_line(const ReportData& d, const std::vector<size_t>& front,
+                            const std::string& name, const char* color, bool dashed) {
+  ChartSeries line;
+  line.name = name;
+  line.color = color;
+  line.style = SeriesStyle::kSteps;
+  line.dashed = dashed;
+  for (size_t i : front) {
+    line.xs.push_back(*d.models[i].latency_ms);
+    line.ys.push_back(*d.models[i].int8_acc);
+  }
+  return line;
+}
+
+// The accuracy / latency chart: the fronts, the groups' points, rings on the front.
+std::string html_pareto_chart(const ReportData& d, const GroupedModels& g) {
   XYChart chart;
   chart.title = "INT8 accuracy vs " + d.latency_precision + " latency";
   chart.x.label = d.latency_precision + " latency (ms)";
   chart.y.label = "INT8 top-1 accuracy (%)";
-  auto add_points = [&](const std::vector<size_t>& idx, ChartSeries s, bool label_all) {
-    for (size_t i : idx) {
-      const ReportModel& m = d.models[i];
-      s.xs.push_back(*m.latency_ms);
-      s.ys.push_back(*m.int8_acc);
-      s.tooltips.push_back(model_tooltip(m));
-      s.labels.push_back(label_all || m.on_front ? m.label : "");
-    }
-    return s;
-  };
-  ChartSeries front;
-  front.name = "Pareto front (" + d.front_scope + ")";
-  front.color = kFrontColor;
-  front.style = SeriesStyle::kSteps;
-  for (size_t i : d.front) {
-    front.xs.push_back(*d.models[i].latency_ms);
-    front.ys.push_back(*d.models[i].int8_acc);
-  }
+  const ChartSeries front =
+      html_front_line(d, d.front, "Pareto front (" + d.front_scope + ")", kFrontColor, false);
   if (front.xs.size() >= 2) chart.series.push_back(front);
   if (d.baseline_front.size() >= 2) {
-    ChartSeries bf;
-    bf.name = "Pareto front (baselines)";
-    bf.color = kBaselineColor;
-    bf.style = SeriesStyle::kSteps;
-    bf.dashed = true;
-    for (size_t i : d.baseline_front) {
-      bf.xs.push_back(*d.models[i].latency_ms);
-      bf.ys.push_back(*d.models[i].int8_acc);
-    }
-    chart.series.push_back(bf);
+    chart.series.push_back(
+        html_front_line(d, d.baseline_front, "Pareto front (baselines)", kBaselineColor, true));
   }
   ChartSeries s;
-  s.name = "search candidates (" + std::to_string(search.size()) + ")";
+  s.name = "search candidates (" + std::to_string(g.search.size()) + ")";
   s.color = kSearchColor;
-  if (!search.empty()) chart.series.push_back(add_points(search, s, false));
+  if (!g.search.empty()) chart.series.push_back(html_model_points(d, g.search, s, false));
   ChartSeries f;
-  f.name = "retrained found networks (" + std::to_string(found.size()) + ")";
+  f.name = "retrained found networks (" + std::to_string(g.found.size()) + ")";
   f.color = kFoundColor;
   f.marker = Marker::kDiamond;
   f.marker_size = 5;
-  if (!found.empty()) chart.series.push_back(add_points(found, f, true));
+  if (!g.found.empty()) chart.series.push_back(html_model_points(d, g.found, f, true));
   ChartSeries b;
-  b.name = "baselines (" + std::to_string(baselines.size()) + ")";
+  b.name = "baselines (" + std::to_string(g.baselines.size()) + ")";
   b.color = kBaselineColor;
   b.marker = Marker::kSquare;
   b.marker_size = 5;
-  if (!baselines.empty()) chart.series.push_back(add_points(baselines, b, true));
+  if (!g.baselines.empty()) chart.series.push_back(html_model_points(d, g.baselines, b, true));
   ChartSeries ring;
   ring.name = "on the front";
   ring.color = kFrontColor;
@@ -157,48 +166,73 @@ std::string pareto_section(const ReportData& d) {
     ring.tooltips.push_back(model_tooltip(d.models[i]));
   }
   chart.series.push_back(ring);
-  out << render_xy_chart(chart);
+  return render_xy_chart(chart);
+}
 
+// The caption under the chart: the groups' sizes and where the latencies come from.
+std::string html_pareto_caption(const ReportData& d, const GroupedModels& g) {
   size_t measured = 0, predicted = 0;
-  for (const auto* g : {&search, &found, &baselines}) {
-    for (size_t i : *g) (d.models[i].latency_source == "measured" ? measured : predicted)++;
+  for (const auto* idx : {&g.search, &g.found, &g.baselines}) {
+    for (size_t i : *idx) (d.models[i].latency_source == "measured" ? measured : predicted)++;
   }
-  out << "<p class=\"caption\">" << search.size() << " search candidates, "
-      << (found.empty() ? "" : std::to_string(found.size()) + " retrained found networks, ")
-      << baselines.size() << " baselines. Latency is measured for " << measured
+  std::ostringstream out;
+  out << "<p class=\"caption\">" << g.search.size() << " search candidates, "
+      << (g.found.empty() ? "" : std::to_string(g.found.size()) + " retrained found networks, ")
+      << g.baselines.size() << " baselines. Latency is measured for " << measured
       << " models and predicted from the "
       << "latency table for " << predicted
       << " (marked <sup>p</sup> in the tables). A model is on the Pareto front when no other "
          "model is at least as accurate and at least as fast.</p>\n";
+  return out.str();
+}
 
-  // Front membership table.
+// The table of the front's models; with baselines, per group how many they do not dominate.
+std::string html_front_table(const ReportData& d, const GroupedModels& g) {
+  const bool baselines = !g.baselines.empty();
+  std::ostringstream out;
   out << "<h3>Pareto front</h3>\n<table class=\"front\"><tr><th>model</th><th>group</th>"
          "<th>INT8 acc (%)</th><th>latency (ms)</th><th>FP32 acc (%)</th><th>reward</th>";
-  if (!baselines.empty()) out << "<th>beyond baselines' front</th>";
+  if (baselines) out << "<th>beyond baselines' front</th>";
   out << "</tr>\n";
   for (size_t i : d.front) {
     const ReportModel& m = d.models[i];
     out << "<tr>" << cell(m.label) << cell(m.group) << cell(format_metric(m.int8_acc, 2), true)
         << latency_cell(m) << cell(format_metric(m.fp32_acc, 2), true)
         << cell(format_metric(m.reward, 4), true);
-    if (!baselines.empty()) out << (m.beyond_baselines ? yes_no(*m.beyond_baselines) : cell("-"));
+    if (baselines) out << (m.beyond_baselines ? yes_no(*m.beyond_baselines) : cell("-"));
     out << "</tr>\n";
   }
   out << "</table>\n";
-  if (!baselines.empty()) {
-    for (const auto& [idx, what] : {std::make_pair(&found, "retrained found networks"),
-                                    std::make_pair(&search, "search candidates")}) {
-      if (idx->empty()) continue;
-      size_t beyond = 0, on_front = 0;
-      for (size_t i : *idx) {
-        if (d.models[i].beyond_baselines.value_or(false)) ++beyond;
-        if (d.models[i].on_front) ++on_front;
-      }
-      out << "<p class=\"caption beyond\">" << beyond << " of " << idx->size() << " " << what
-          << " are not dominated by any baseline; " << on_front << " lie on the front of "
-          << escape_xml(d.front_scope) << ".</p>\n";
+  if (!baselines) return out.str();
+  for (const auto& [idx, what] : {std::make_pair(&g.found, "retrained found networks"),
+                                  std::make_pair(&g.search, "search candidates")}) {
+    if (idx->empty()) continue;
+    size_t beyond = 0, on_front = 0;
+    for (size_t i : *idx) {
+      if (d.models[i].beyond_baselines.value_or(false)) ++beyond;
+      if (d.models[i].on_front) ++on_front;
     }
+    out << "<p class=\"caption beyond\">" << beyond << " of " << idx->size() << " " << what
+        << " are not dominated by any baseline; " << on_front << " lie on the front of "
+        << escape_xml(d.front_scope) << ".</p>\n";
   }
+  return out.str();
+}
+
+/// Section 1: the accuracy / latency plane.
+std::string pareto_section(const ReportData& d) {
+  std::ostringstream out;
+  out << "<section id=\"pareto\">\n<h2>1. INT8 accuracy against " << esc(d.latency_precision)
+      << " latency</h2>\n";
+  const GroupedModels g =
+      html_models_by_group(d, [](const ReportModel& m) -> bool { return m.plotted; });
+  if (g.empty()) {
+    out << empty_note(
+        "No finished candidate has both an INT8 accuracy and a latency yet: nothing to plot.");
+    out << "</section>\n";
+    return out.str();
+  }
+  out << html_pareto_chart(d, g) << html_pareto_caption(d, g) << html_front_table(d, g);
   out << "</section>\n";
   return out.str();
 }
@@ -220,11 +254,12 @@ std::string reward_section(const ReportData& d) {
   for (size_t i : d.group(kSearchGroup)) {
     const ReportModel& m = d.models[i];
     if (!m.reward || !std::isfinite(*m.reward)) continue;
-    ChartSeries& s = m.status == "failed" ? failed : done;
+    ChartSeries& s = m.status == CandidateStatus::kFailed ? failed : done;
     s.xs.push_back(static_cast<double>(m.seq));
     s.ys.push_back(*m.reward);
-    s.tooltips.push_back(m.label + ": reward " + format_number(*m.reward, 4) +
-                         (m.status == "failed" ? " (failed: " + m.error + ")" : ""));
+    s.tooltips.push_back(
+        m.label + ": reward " + format_number(*m.reward, 4) +
+        (m.status == CandidateStatus::kFailed ? " (failed: " + m.error + ")" : ""));
     running = std::max(running, *m.reward);
     best.xs.push_back(static_cast<double>(m.seq));
     best.ys.push_back(running);
@@ -251,13 +286,13 @@ std::string reward_section(const ReportData& d) {
 std::string drop_section(const ReportData& d) {
   std::ostringstream out;
   out << "<section id=\"drop\">\n<h2>3. FP32 to INT8 accuracy drop</h2>\n";
-  std::vector<size_t> search, found, baselines;
-  for (size_t i = 0; i < d.models.size(); ++i) {
-    const ReportModel& m = d.models[i];
-    if (m.status != "done" || !m.int8_drop()) continue;
-    (m.group == kBaselineGroup ? baselines : m.group == kFoundGroup ? found : search).push_back(i);
-  }
-  if (search.empty() && found.empty() && baselines.empty()) {
+  GroupedModels g = html_models_by_group(d, [](const ReportModel& m) -> bool {
+    return m.status == CandidateStatus::kDone && m.int8_drop();
+  });
+  std::vector<size_t>& search = g.search;
+  const std::vector<size_t>& found = g.found;
+  const std::vector<size_t>& baselines = g.baselines;
+  if (g.empty()) {
     out << empty_note("No model has both an FP32 and an INT8 accuracy recorded.") << "</section>\n";
     return out.str();
   }
@@ -322,6 +357,87 @@ std::map<std::string, std::string> op_colors(const ReportData& d) {
   return colors;
 }
 
+// Stacked bars of the softmaxed op weights of each edge of one epoch.
+std::string html_edge_weight_bars(const EpochWeights& last,
+                                  const std::map<std::string, std::string>& colors) {
+  StackedBarChart bars;
+  bars.title = "Softmaxed op weights per edge";
+  std::vector<std::string> used;
+  for (const auto& edge : last.edges) {
+    bars.rows.push_back(edge.name);
+    std::vector<StackSegment> segments;
+    for (size_t k = 0; k < edge.ops.size(); ++k) {
+      segments.push_back({edge.ops[k], edge.probs[k], colors.at(edge.ops[k])});
+      if (std::find(used.begin(), used.end(), edge.ops[k]) == used.end())
+        used.push_back(edge.ops[k]);
+    }
+    bars.segments.push_back(segments);
+  }
+  for (const auto& op : used) bars.legend.push_back({op, colors.at(op)});
+  return render_stacked_bars(bars);
+}
+
+// A table of the strongest op and the runner-up of each edge of one epoch.
+std::string html_argmax_table(const EpochWeights& last) {
+  std::ostringstream out;
+  out << "<table class=\"argmax\"><tr><th>edge</th><th>strongest op</th><th>weight</th>"
+         "<th>runner-up</th><th>weight</th></tr>\n";
+  for (const auto& edge : last.edges) {
+    std::vector<size_t> order(edge.probs.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return edge.probs[a] > edge.probs[b]; });
+    out << "<tr>" << cell(edge.name) << cell(edge.ops[order[0]])
+        << cell(format_number(edge.probs[order[0]], 3), true)
+        << (order.size() > 1
+                ? cell(edge.ops[order[1]]) + cell(format_number(edge.probs[order[1]], 3), true)
+                : cell("-") + cell("-"))
+        << "</tr>\n";
+  }
+  out << "</table>\n";
+  return out.str();
+}
+
+// The weight of `op` on the edge named `edge` in one epoch (NaN where it has none).
+double html_op_weight(const EpochWeights& epoch, const std::string& edge, const std::string& op) {
+  double v = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& other : epoch.edges) {
+    if (other.name != edge) continue;
+    for (size_t k = 0; k < other.ops.size(); ++k) {
+      if (other.ops[k] == op) v = other.probs[k];
+    }
+  }
+  return v;
+}
+
+// A heat map of each op weight of the last epoch's edges over the epochs of a stage.
+std::string html_weights_heat_map(const StageWeights& stage) {
+  const EpochWeights& last = stage.epochs.back();
+  HeatMap map;
+  map.title = "Op weights over the epochs of stage " + std::to_string(stage.stage);
+  map.x_label = "epoch";
+  for (const auto& e : stage.epochs) map.col_labels.push_back(std::to_string(e.epoch));
+  map.show_values = stage.epochs.size() <= 12;
+  for (const auto& edge : last.edges) {
+    for (const auto& op : edge.ops) {
+      map.row_labels.push_back(edge.name + ": " + op);
+      std::vector<double> row;
+      for (const auto& e : stage.epochs) row.push_back(html_op_weight(e, edge.name, op));
+      map.values.push_back(row);
+    }
+  }
+  // The colour scale ends at the largest weight (rounded up to 0.05), so that the
+  // typical 0.1-0.4 weights of a young search stay distinguishable.
+  double top = 0.05;
+  for (const auto& row : map.values) {
+    for (double v : row) {
+      if (std::isfinite(v)) top = std::max(top, v);
+    }
+  }
+  map.vmax = std::min(1.0, std::ceil(top / 0.05 - 1e-9) * 0.05);
+  return render_heat_map(map);
+}
+
 /// Section 4: the cell search's architecture weights.
 std::string cell_section(const ReportData& d) {
   std::ostringstream out;
@@ -339,72 +455,8 @@ std::string cell_section(const ReportData& d) {
     const EpochWeights& last = stage.epochs.back();
     out << "<h3>Stage " << stage.stage << ": epoch " << last.epoch << " (last of "
         << stage.epochs.size() << " recorded)</h3>\n";
-    StackedBarChart bars;
-    bars.title = "Softmaxed op weights per edge";
-    std::vector<std::string> used;
-    for (const auto& edge : last.edges) {
-      bars.rows.push_back(edge.name);
-      std::vector<StackSegment> segments;
-      for (size_t k = 0; k < edge.ops.size(); ++k) {
-        segments.push_back({edge.ops[k], edge.probs[k], colors.at(edge.ops[k])});
-        if (std::find(used.begin(), used.end(), edge.ops[k]) == used.end())
-          used.push_back(edge.ops[k]);
-      }
-      bars.segments.push_back(segments);
-    }
-    for (const auto& op : used) bars.legend.push_back({op, colors.at(op)});
-    out << render_stacked_bars(bars);
-
-    out << "<table class=\"argmax\"><tr><th>edge</th><th>strongest op</th><th>weight</th>"
-           "<th>runner-up</th><th>weight</th></tr>\n";
-    for (const auto& edge : last.edges) {
-      std::vector<size_t> order(edge.probs.size());
-      for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t a, size_t b) { return edge.probs[a] > edge.probs[b]; });
-      out << "<tr>" << cell(edge.name) << cell(edge.ops[order[0]])
-          << cell(format_number(edge.probs[order[0]], 3), true)
-          << (order.size() > 1
-                  ? cell(edge.ops[order[1]]) + cell(format_number(edge.probs[order[1]], 3), true)
-                  : cell("-") + cell("-"))
-          << "</tr>\n";
-    }
-    out << "</table>\n";
-
-    if (stage.epochs.size() >= 2) {
-      HeatMap map;
-      map.title = "Op weights over the epochs of stage " + std::to_string(stage.stage);
-      map.x_label = "epoch";
-      for (const auto& e : stage.epochs) map.col_labels.push_back(std::to_string(e.epoch));
-      map.show_values = stage.epochs.size() <= 12;
-      for (const auto& edge : last.edges) {
-        for (const auto& op : edge.ops) {
-          map.row_labels.push_back(edge.name + ": " + op);
-          std::vector<double> row;
-          for (const auto& e : stage.epochs) {
-            double v = std::numeric_limits<double>::quiet_NaN();
-            for (const auto& other : e.edges) {
-              if (other.name != edge.name) continue;
-              for (size_t k = 0; k < other.ops.size(); ++k) {
-                if (other.ops[k] == op) v = other.probs[k];
-              }
-            }
-            row.push_back(v);
-          }
-          map.values.push_back(row);
-        }
-      }
-      // The colour scale ends at the largest weight (rounded up to 0.05), so that the
-      // typical 0.1-0.4 weights of a young search stay distinguishable.
-      double top = 0.05;
-      for (const auto& row : map.values) {
-        for (double v : row) {
-          if (std::isfinite(v)) top = std::max(top, v);
-        }
-      }
-      map.vmax = std::min(1.0, std::ceil(top / 0.05 - 1e-9) * 0.05);
-      out << render_heat_map(map);
-    }
+    out << html_edge_weight_bars(last, colors) << html_argmax_table(last);
+    if (stage.epochs.size() >= 2) out << html_weights_heat_map(stage);
   }
   out << "</section>\n";
   return out.str();
@@ -485,7 +537,7 @@ std::string top_section(const ReportData& d) {
 
   std::vector<size_t> failed;
   for (size_t i = 0; i < d.models.size(); ++i) {
-    if (d.models[i].status == "failed") failed.push_back(i);
+    if (d.models[i].status == CandidateStatus::kFailed) failed.push_back(i);
   }
   if (!failed.empty()) {
     out << "<section id=\"failed\">\n<h2>Failed candidates</h2>\n<table><tr><th>model</th>"
@@ -503,7 +555,7 @@ std::string top_section(const ReportData& d) {
 std::string header(const ReportData& d) {
   const ExperimentRecord& e = d.experiment;
   std::map<std::string, int> counts;
-  for (size_t i : d.group(kSearchGroup)) counts[d.models[i].status]++;
+  for (size_t i : d.group(kSearchGroup)) counts[to_string(d.models[i].status)]++;
   std::string summary = std::to_string(d.group(kSearchGroup).size()) + " (";
   bool first = true;
   for (const auto& [status, n] : counts) {
@@ -518,7 +570,7 @@ std::string header(const ReportData& d) {
     out << "<tr><td>" << esc(k) << "</td><td>" << esc(v) << "</td></tr>\n";
   };
   row("kind", e.kind);
-  row("status", e.status);
+  row("status", to_string(e.status));
   row("seed", std::to_string(e.seed));
   row("program version", e.program_version);
   row("created / updated", e.created_at + " / " + e.updated_at);
@@ -558,7 +610,7 @@ std::string tail_sections(const ReportData& d) {
   } else {
     out << "<table><tr><th>stage</th><th>status</th><th>updated</th><th>result</th></tr>\n";
     for (const auto& s : d.stages) {
-      out << "<tr>" << cell(s.name) << cell(s.status) << cell(s.updated_at) << "<td>"
+      out << "<tr>" << cell(s.name) << cell(to_string(s.status)) << cell(s.updated_at) << "<td>"
           << json_details("result", s.result) << "</td></tr>\n";
     }
     out << "</table>\n";
@@ -575,7 +627,7 @@ std::string tail_sections(const ReportData& d) {
         << "</summary>\n<table><tr><th>time</th><th>level</th><th>message</th></tr>\n";
     for (size_t i = first; i < d.events.size(); ++i) {
       const EventRecord& e = d.events[i];
-      out << "<tr>" << cell(e.time) << cell(e.level) << cell(e.message) << "</tr>\n";
+      out << "<tr>" << cell(e.time) << cell(to_string(e.level)) << cell(e.message) << "</tr>\n";
     }
     out << "</table>\n</details>\n";
   }

@@ -117,8 +117,8 @@ ReportModel make_model(const CandidateRecord& c, const std::string& group,
     m.macs = net.macs();
   } catch (const std::exception&) {
   }
-  m.plotted = c.status == "done" && m.int8_acc && m.latency_ms && std::isfinite(*m.int8_acc) &&
-              std::isfinite(*m.latency_ms);
+  m.plotted = c.status == CandidateStatus::kDone && m.int8_acc && m.latency_ms &&
+              std::isfinite(*m.int8_acc) && std::isfinite(*m.latency_ms);
   return m;
 }
 
@@ -194,6 +194,75 @@ EdgeWeights make_edge(std::string name, std::vector<std::string> ops, const std:
   return {std::move(name), std::move(ops), probabilities ? normalise(w, where) : softmax(w)};
 }
 
+// The edge `i` of an "edges" list given as an object: its name, ops and weights.
+EdgeWeights edge_from_object(const nlohmann::json& e, size_t i,
+                             const std::vector<std::string>& shared_ops, const std::string& where) {
+  if (!e.is_object()) throw InputError(where + ": expected an object or an array of numbers");
+  std::string name = "edge " + std::to_string(i);
+  if (e.contains("name") && e.at("name").is_string()) {
+    name = e.at("name").get<std::string>();
+  } else if (e.contains("from") && e.contains("to")) {
+    name = e.at("from").dump() + "->" + e.at("to").dump();
+  }
+  std::vector<std::string> ops =
+      e.contains("ops") ? names(e.at("ops"), where + ".ops") : shared_ops;
+  bool probabilities = false;
+  const nlohmann::json* w = nullptr;
+  for (const char* key : {"alpha", "alphas", "logits", "weights", "probs", "softmax"}) {
+    if (e.contains(key)) {
+      w = &e.at(key);
+      const std::string k = key;
+      probabilities = k == "weights" || k == "probs" || k == "softmax";
+      break;
+    }
+  }
+  if (!w) {
+    throw InputError(where +
+                     ": missing weights (allowed keys: alpha, alphas, logits, probs, softmax, "
+                     "weights)");
+  }
+  return make_edge(name, ops, numbers(*w, where), probabilities, where);
+}
+
+// The edges of an "edges" list, each an array of weights or an object.
+std::vector<EdgeWeights> edges_from_list(const nlohmann::json& list,
+                                         const std::vector<std::string>& shared_ops,
+                                         bool normalized, const std::string& source) {
+  if (!list.is_array()) throw InputError(source + ": $.edges: expected an array of edges");
+  std::vector<EdgeWeights> edges;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = source + ": $.edges[" + std::to_string(i) + "]";
+    const auto& e = list[i];
+    if (is_number_array(e)) {
+      edges.push_back(
+          make_edge("edge " + std::to_string(i), shared_ops, numbers(e, where), normalized, where));
+    } else {
+      edges.push_back(edge_from_object(e, i, shared_ops, where));
+    }
+  }
+  return edges;
+}
+
+// The edges of the named weight matrices and weight rows of an object.
+std::vector<EdgeWeights> edges_from_named_weights(const nlohmann::json& weights,
+                                                  const std::vector<std::string>& shared_ops,
+                                                  bool normalized, const std::string& source) {
+  std::vector<EdgeWeights> edges;
+  for (const auto& [key, value] : weights.items()) {
+    const std::string where = source + ": $." + key;
+    if (is_matrix(value)) {
+      for (size_t i = 0; i < value.size(); ++i) {
+        edges.push_back(make_edge(key + "[" + std::to_string(i) + "]", shared_ops,
+                                  numbers(value[i], where), normalized,
+                                  where + "[" + std::to_string(i) + "]"));
+      }
+    } else if (is_number_array(value) && key != "ops") {
+      edges.push_back(make_edge(key, shared_ops, numbers(value, where), normalized, where));
+    }
+  }
+  return edges;
+}
+
 }  // namespace
 
 std::optional<double> ReportModel::int8_drop() const {
@@ -224,8 +293,8 @@ std::vector<double> softmax(const std::vector<double>& logits) {
 
 std::vector<EdgeWeights> parse_arch_weights(const nlohmann::json& weights,
                                             const std::string& source) {
-  std::vector<EdgeWeights> edges;
   if (is_matrix(weights)) {
+    std::vector<EdgeWeights> edges;
     for (size_t i = 0; i < weights.size(); ++i) {
       const std::string where = source + ": $[" + std::to_string(i) + "]";
       edges.push_back(
@@ -241,57 +310,10 @@ std::vector<EdgeWeights> parse_arch_weights(const nlohmann::json& weights,
   const bool normalized = weights.value("normalized", false);
   std::vector<std::string> shared_ops;
   if (weights.contains("ops")) shared_ops = names(weights.at("ops"), source + ": $.ops");
-  if (weights.contains("edges")) {
-    const auto& list = weights.at("edges");
-    if (!list.is_array()) throw InputError(source + ": $.edges: expected an array of edges");
-    for (size_t i = 0; i < list.size(); ++i) {
-      const std::string where = source + ": $.edges[" + std::to_string(i) + "]";
-      const auto& e = list[i];
-      if (is_number_array(e)) {
-        edges.push_back(make_edge("edge " + std::to_string(i), shared_ops, numbers(e, where),
-                                  normalized, where));
-        continue;
-      }
-      if (!e.is_object()) throw InputError(where + ": expected an object or an array of numbers");
-      std::string name = "edge " + std::to_string(i);
-      if (e.contains("name") && e.at("name").is_string()) {
-        name = e.at("name").get<std::string>();
-      } else if (e.contains("from") && e.contains("to")) {
-        name = e.at("from").dump() + "->" + e.at("to").dump();
-      }
-      std::vector<std::string> ops =
-          e.contains("ops") ? names(e.at("ops"), where + ".ops") : shared_ops;
-      bool probabilities = false;
-      const nlohmann::json* w = nullptr;
-      for (const char* key : {"alpha", "alphas", "logits", "weights", "probs", "softmax"}) {
-        if (e.contains(key)) {
-          w = &e.at(key);
-          const std::string k = key;
-          probabilities = k == "weights" || k == "probs" || k == "softmax";
-          break;
-        }
-      }
-      if (!w) {
-        throw InputError(where +
-                         ": missing weights (allowed keys: alpha, alphas, logits, probs, softmax, "
-                         "weights)");
-      }
-      edges.push_back(make_edge(name, ops, numbers(*w, where), probabilities, where));
-    }
-    return edges;
-  }
-  for (const auto& [key, value] : weights.items()) {
-    const std::string where = source + ": $." + key;
-    if (is_matrix(value)) {
-      for (size_t i = 0; i < value.size(); ++i) {
-        edges.push_back(make_edge(key + "[" + std::to_string(i) + "]", shared_ops,
-                                  numbers(value[i], where), normalized,
-                                  where + "[" + std::to_string(i) + "]"));
-      }
-    } else if (is_number_array(value) && key != "ops") {
-      edges.push_back(make_edge(key, shared_ops, numbers(value, where), normalized, where));
-    }
-  }
+  if (weights.contains("edges"))
+    return edges_from_list(weights.at("edges"), shared_ops, normalized, source);
+  std::vector<EdgeWeights> edges =
+      edges_from_named_weights(weights, shared_ops, normalized, source);
   if (edges.empty()) {
     throw InputError(source +
                      ": no edge weights found (expected \"edges\", named weight matrices or an "
@@ -330,30 +352,34 @@ std::vector<int64_t> parse_id_list(const std::string& text, const std::string& f
   return ids;
 }
 
-ReportData gather_report_data(const Store& store, const ReportOptions& options) {
-  ReportData d;
-  d.db_path = store.path();
-  const auto all = store.list_experiments();
-  const auto main = find_experiment(all, options.experiment_id);
-  if (!main) {
-    throw InputError("--experiment: " + std::to_string(options.experiment_id) +
-                     ": no such experiment in " + store.path() + " (known: " + known_ids(all) +
-                     ")");
-  }
-  d.experiment = *main;
-  d.stages = store.list_stages(d.experiment.id);
-  d.events = store.list_events(d.experiment.id);
-  const nlohmann::json& config = d.experiment.config;
-  if (config.is_object() && config.contains("latency") && config.at("latency").is_object()) {
-    const auto& lat = config.at("latency");
-    if (lat.contains("precision") && lat.at("precision").is_string()) {
-      d.latency_precision = lat.at("precision").get<std::string>();
-      for (char& ch : d.latency_precision) ch = static_cast<char>(std::toupper(ch));
-    }
-  }
+namespace {
 
-  // Baselines: from the flag (unknown ids are an error), then those the experiment
-  // names in its config or stage results (unknown ids only warn).
+// The latency precision the config names, upper-cased; `fallback` when it names none.
+std::string config_latency_precision(const nlohmann::json& config, const std::string& fallback) {
+  if (!config.is_object() || !config.contains("latency") || !config.at("latency").is_object())
+    return fallback;
+  const auto& lat = config.at("latency");
+  if (!lat.contains("precision") || !lat.at("precision").is_string()) return fallback;
+  std::string precision = lat.at("precision").get<std::string>();
+  for (char& ch : precision) ch = static_cast<char>(std::toupper(ch));
+  return precision;
+}
+
+// Ids under `key` of the config, then of each stage result in order.
+std::vector<int64_t> ids_named_by(const nlohmann::json& config,
+                                  const std::vector<StageRecord>& stages, const std::string& key) {
+  std::vector<int64_t> ids = ids_under(config, key);
+  for (const auto& s : stages) {
+    for (int64_t id : ids_under(s.result, key)) ids.push_back(id);
+  }
+  return ids;
+}
+
+// Baselines: from the flag (unknown ids are an error), then those the experiment
+// names in its config or stage results (unknown ids only warn).
+void gather_baseline_experiments(ReportData& d, const Store& store,
+                                 const std::vector<ExperimentRecord>& all,
+                                 const ReportOptions& options) {
   std::set<int64_t> seen{d.experiment.id};
   for (int64_t id : options.baseline_experiments) {
     const auto e = find_experiment(all, id);
@@ -363,13 +389,7 @@ ReportData gather_report_data(const Store& store, const ReportOptions& options) 
     }
     if (seen.insert(id).second) d.baseline_experiments.push_back(*e);
   }
-  std::vector<int64_t> named = ids_under(config, "baseline_experiments");
-  std::vector<int64_t> cell_ids = ids_under(config, "cell_search_experiment");
-  for (const auto& s : d.stages) {
-    for (int64_t id : ids_under(s.result, "baseline_experiments")) named.push_back(id);
-    for (int64_t id : ids_under(s.result, "cell_search_experiment")) cell_ids.push_back(id);
-  }
-  for (int64_t id : named) {
+  for (int64_t id : ids_named_by(d.experiment.config, d.stages, "baseline_experiments")) {
     const auto e = find_experiment(all, id);
     if (!e) {
       d.warnings.push_back("baseline experiment " + std::to_string(id) +
@@ -378,7 +398,11 @@ ReportData gather_report_data(const Store& store, const ReportOptions& options) 
       d.baseline_experiments.push_back(*e);
     }
   }
+}
 
+// The experiment's own candidates, else those of the search experiment its stage names.
+std::vector<CandidateRecord> own_candidates(ReportData& d, const Store& store,
+                                            const std::vector<ExperimentRecord>& all) {
   std::vector<CandidateRecord> own = store.list_candidates(d.experiment.id);
   if (own.empty()) {
     if (const auto search = stage_experiment(d.stages, "search")) {
@@ -390,34 +414,44 @@ ReportData gather_report_data(const Store& store, const ReportOptions& options) 
       }
     }
   }
+  return own;
+}
+
+// Adds the models a pipeline lists in the results of `stage`, labelled with their names.
+void add_stage_models(ReportData& d, const Store& store, const std::string& stage,
+                      const std::string& group, std::set<int64_t>& listed) {
+  for (const auto& [id, name] : stage_models(d.stages, stage)) {
+    if (!listed.insert(id).second) continue;
+    try {
+      ReportModel m = make_model(store.get_candidate(id), group, store.path());
+      if (!name.empty()) m.label = name;
+      d.models.push_back(std::move(m));
+    } catch (const InputError&) {
+      d.warnings.push_back("candidate " + std::to_string(id) + " named by stage " + stage +
+                           " is not in the database");
+    }
+  }
+}
+
+// Adds every model of the report: search candidates, retrained models, then baselines.
+void gather_models(ReportData& d, const Store& store, const std::vector<ExperimentRecord>& all) {
   std::set<int64_t> listed;
-  for (const auto& c : own) {
+  for (const auto& c : own_candidates(d, store, all)) {
     d.models.push_back(make_model(c, kSearchGroup, store.path()));
     listed.insert(c.id);
   }
-  // Models a pipeline lists in its stage results, labelled with their names.
-  auto add_stage_models = [&](const std::string& stage, const std::string& group) {
-    for (const auto& [id, name] : stage_models(d.stages, stage)) {
-      if (!listed.insert(id).second) continue;
-      try {
-        ReportModel m = make_model(store.get_candidate(id), group, store.path());
-        if (!name.empty()) m.label = name;
-        d.models.push_back(std::move(m));
-      } catch (const InputError&) {
-        d.warnings.push_back("candidate " + std::to_string(id) + " named by stage " + stage +
-                             " is not in the database");
-      }
-    }
-  };
-  add_stage_models("retrain", kFoundGroup);
-  add_stage_models("baselines", kBaselineGroup);
+  add_stage_models(d, store, "retrain", kFoundGroup, listed);
+  add_stage_models(d, store, "baselines", kBaselineGroup, listed);
   for (const auto& e : d.baseline_experiments) {
     for (const auto& c : store.list_candidates(e.id)) {
       if (listed.insert(c.id).second)
         d.models.push_back(make_model(c, kBaselineGroup, store.path()));
     }
   }
+}
 
+// Sets the fronts, the models' on_front and, when baselines are plotted, beyond_baselines.
+void mark_fronts(ReportData& d) {
   std::vector<size_t> plotted, plotted_baselines;
   for (size_t i = 0; i < d.models.size(); ++i) {
     if (!d.models[i].plotted) continue;
@@ -434,24 +468,33 @@ ReportData gather_report_data(const Store& store, const ReportOptions& options) 
   d.front = front_of(d.models, front_pool);
   for (size_t i : d.front) d.models[i].on_front = true;
   d.baseline_front = front_of(d.models, plotted_baselines);
-  if (!plotted_baselines.empty()) {
-    for (size_t i : plotted) {
-      ReportModel& m = d.models[i];
-      if (m.group == kBaselineGroup) continue;
-      m.beyond_baselines = std::none_of(plotted_baselines.begin(), plotted_baselines.end(),
-                                        [&](size_t b) { return dominates(d.models[b], m); });
-    }
+  if (plotted_baselines.empty()) return;
+  for (size_t i : plotted) {
+    ReportModel& m = d.models[i];
+    if (m.group == kBaselineGroup) continue;
+    m.beyond_baselines = std::none_of(plotted_baselines.begin(), plotted_baselines.end(),
+                                      [&](size_t b) { return dominates(d.models[b], m); });
   }
+}
 
+// The best `top_k` finished search candidates, by reward.
+std::vector<size_t> top_by_reward(const ReportData& d, int64_t top_k) {
+  std::vector<size_t> top;
   for (size_t i : d.group(kSearchGroup)) {
-    if (d.models[i].status == "done" && d.models[i].reward) d.top.push_back(i);
+    if (d.models[i].status == CandidateStatus::kDone && d.models[i].reward) top.push_back(i);
   }
-  std::stable_sort(d.top.begin(), d.top.end(),
+  std::stable_sort(top.begin(), top.end(),
                    [&](size_t a, size_t b) { return *d.models[a].reward > *d.models[b].reward; });
-  if (static_cast<int64_t>(d.top.size()) > std::max<int64_t>(options.top_k, 0))
-    d.top.resize(std::max<int64_t>(options.top_k, 0));
+  if (static_cast<int64_t>(top.size()) > std::max<int64_t>(top_k, 0))
+    top.resize(std::max<int64_t>(top_k, 0));
+  return top;
+}
 
-  // Architecture weights: the experiment's own, else those of the cell search it names.
+// Architecture weights: the experiment's own, else those of the cell search it names.
+void gather_arch_weights(ReportData& d, const Store& store,
+                         const std::vector<ExperimentRecord>& all) {
+  std::vector<int64_t> cell_ids =
+      ids_named_by(d.experiment.config, d.stages, "cell_search_experiment");
   if (const auto cell = stage_experiment(d.stages, "cell_search")) cell_ids.push_back(*cell);
   std::vector<ArchWeightsRecord> records = store.list_arch_weights(d.experiment.id);
   for (size_t k = 0; records.empty() && k < cell_ids.size(); ++k) {
@@ -471,6 +514,29 @@ ReportData gather_report_data(const Store& store, const ReportOptions& options) 
     }
   }
   for (auto& [stage, w] : stages) d.arch_weights.push_back(std::move(w));
+}
+
+}  // namespace
+
+ReportData gather_report_data(const Store& store, const ReportOptions& options) {
+  ReportData d;
+  d.db_path = store.path();
+  const auto all = store.list_experiments();
+  const auto main = find_experiment(all, options.experiment_id);
+  if (!main) {
+    throw InputError("--experiment: " + std::to_string(options.experiment_id) +
+                     ": no such experiment in " + store.path() + " (known: " + known_ids(all) +
+                     ")");
+  }
+  d.experiment = *main;
+  d.stages = store.list_stages(d.experiment.id);
+  d.events = store.list_events(d.experiment.id);
+  d.latency_precision = config_latency_precision(d.experiment.config, d.latency_precision);
+  gather_baseline_experiments(d, store, all, options);
+  gather_models(d, store, all);
+  mark_fronts(d);
+  d.top = top_by_reward(d, options.top_k);
+  gather_arch_weights(d, store, all);
   return d;
 }
 

@@ -33,7 +33,7 @@ struct ReportModel {
                       ///< arch name (or "exp3#2" when unnamed), for the other groups
   std::string arch_name;
   std::string arch_hash;
-  std::string status;
+  CandidateStatus status = CandidateStatus::kQueued;
   std::string error;
   nlohmann::json arch;
   std::optional<double> fp32_acc;  ///< percent

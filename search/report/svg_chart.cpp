@@ -233,6 +233,97 @@ std::string palette_color(size_t index) {
   return kColors[index % 10];
 }
 
+namespace {
+
+// The plot rectangle of an XY chart and the data ranges mapped onto it.
+struct XYPlotArea {
+  double px0 = 0, px1 = 0, py0 = 0, py1 = 0;
+  Range xr, yr;
+  double sx(double v) const { return px0 + (v - xr.lo) / (xr.hi - xr.lo) * (px1 - px0); }
+  double sy(double v) const { return py1 - (v - yr.lo) / (yr.hi - yr.lo) * (py1 - py0); }
+  bool inside(double x, double y) const {
+    return std::isfinite(x) && std::isfinite(y) && x >= xr.lo - 1e-9 && x <= xr.hi + 1e-9 &&
+           y >= yr.lo - 1e-9 && y <= yr.hi + 1e-9;
+  }
+};
+
+// The grid, the frame, the tick labels and the axis titles of an XY chart.
+std::string xy_axes(const XYChart& chart, const XYPlotArea& a, const std::vector<double>& xticks,
+                    const std::vector<double>& yticks) {
+  std::ostringstream out;
+  out << "<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
+  for (double t : xticks)
+    out << "<line x1=\"" << num(a.sx(t)) << "\" y1=\"" << num(a.py0) << "\" x2=\"" << num(a.sx(t))
+        << "\" y2=\"" << num(a.py1) << "\"/>\n";
+  for (double t : yticks)
+    out << "<line x1=\"" << num(a.px0) << "\" y1=\"" << num(a.sy(t)) << "\" x2=\"" << num(a.px1)
+        << "\" y2=\"" << num(a.sy(t)) << "\"/>\n";
+  out << "</g>\n<rect x=\"" << num(a.px0) << "\" y=\"" << num(a.py0) << "\" width=\""
+      << num(a.px1 - a.px0) << "\" height=\"" << num(a.py1 - a.py0)
+      << "\" fill=\"none\" stroke=\"#555\"/>\n";
+  out << "<g class=\"ticks\" fill=\"#333\">\n";
+  const int xd = xticks.size() > 1 ? tick_decimals(xticks[1] - xticks[0]) : 0;
+  const int yd = yticks.size() > 1 ? tick_decimals(yticks[1] - yticks[0]) : 0;
+  for (double t : xticks)
+    out << text(a.sx(t), a.py1 + 17, format_number(t, xd), "text-anchor=\"middle\"");
+  for (double t : yticks)
+    out << text(a.px0 - 7, a.sy(t) + 4, format_number(t, yd), "text-anchor=\"end\"");
+  out << "</g>\n";
+  out << text((a.px0 + a.px1) / 2, a.py1 + 42, chart.x.label,
+              "text-anchor=\"middle\" font-size=\"13\" fill=\"#222\"");
+  out << "<text transform=\"translate(18," << num((a.py0 + a.py1) / 2)
+      << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#222\">"
+      << escape_xml(chart.y.label) << "</text>\n";
+  return out.str();
+}
+
+// The path data of a line or step series through its points inside the plot.
+std::string xy_path_data(const ChartSeries& s, size_t n, const XYPlotArea& a) {
+  std::string d;
+  for (size_t i = 0; i < n; ++i) {
+    if (!a.inside(s.xs[i], s.ys[i])) continue;
+    if (d.empty()) {
+      d = "M" + num(a.sx(s.xs[i])) + "," + num(a.sy(s.ys[i]));
+    } else {
+      if (s.style == SeriesStyle::kSteps) d += "H" + num(a.sx(s.xs[i]));
+      d += (s.style == SeriesStyle::kSteps ? "V" + num(a.sy(s.ys[i]))
+                                           : "L" + num(a.sx(s.xs[i])) + "," + num(a.sy(s.ys[i])));
+    }
+  }
+  return d;
+}
+
+// One series of an XY chart: its line or its markers, then its point labels.
+std::string xy_series(const ChartSeries& s, const XYPlotArea& a) {
+  const size_t n = std::min(s.xs.size(), s.ys.size());
+  std::ostringstream out;
+  out << "<g class=\"series\" data-series=\"" << escape_xml(s.name) << "\">\n";
+  if (s.style != SeriesStyle::kPoints && n > 0) {
+    out << "<path d=\"" << xy_path_data(s, n, a) << "\" fill=\"none\" stroke=\"" << s.color
+        << "\" stroke-width=\"2\"" << (s.dashed ? " stroke-dasharray=\"6,4\"" : "") << ">"
+        << title_element(s.name) << "</path>\n";
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      if (!a.inside(s.xs[i], s.ys[i])) continue;
+      out << marker(s.marker, a.sx(s.xs[i]), a.sy(s.ys[i]), s.marker_size, s.color,
+                    i < s.tooltips.size() ? s.tooltips[i] : "");
+    }
+  }
+  for (size_t i = 0; i < n && i < s.labels.size(); ++i) {
+    if (s.labels[i].empty() || !a.inside(s.xs[i], s.ys[i])) continue;
+    // Labels near the right edge go to the left of their point.
+    const double x = a.sx(s.xs[i]);
+    const bool flip = x + 8 + text_width(s.labels[i], 11) > a.px1;
+    out << text(flip ? x - 8 : x + 8, a.sy(s.ys[i]) - 7, s.labels[i],
+                std::string("class=\"point-label\" font-size=\"11\" fill=\"#222\"") +
+                    (flip ? " text-anchor=\"end\"" : ""));
+  }
+  out << "</g>\n";
+  return out.str();
+}
+
+}  // namespace
+
 std::string render_xy_chart(const XYChart& chart) {
   std::vector<double> all_x, all_y;
   std::vector<LegendItem> legend;
@@ -245,82 +336,19 @@ std::string render_xy_chart(const XYChart& chart) {
   }
   const double left = 76, right = 24, bottom = 58;
   const double legend_h = legend_height(legend, left, chart.width - right);
-  const double top = 40 + legend_h + 8;
-  const double px0 = left, px1 = chart.width - right, py0 = top, py1 = chart.height - bottom;
-  Range xr, yr;
-  const auto xticks = axis_ticks(chart.x, all_x, chart.integer_x, xr);
-  const auto yticks = axis_ticks(chart.y, all_y, false, yr);
-  auto sx = [&](double v) { return px0 + (v - xr.lo) / (xr.hi - xr.lo) * (px1 - px0); };
-  auto sy = [&](double v) { return py1 - (v - yr.lo) / (yr.hi - yr.lo) * (py1 - py0); };
-  auto inside = [&](double x, double y) {
-    return std::isfinite(x) && std::isfinite(y) && x >= xr.lo - 1e-9 && x <= xr.hi + 1e-9 &&
-           y >= yr.lo - 1e-9 && y <= yr.hi + 1e-9;
-  };
+  XYPlotArea a;
+  a.px0 = left;
+  a.px1 = chart.width - right;
+  a.py0 = 40 + legend_h + 8;
+  a.py1 = chart.height - bottom;
+  const auto xticks = axis_ticks(chart.x, all_x, chart.integer_x, a.xr);
+  const auto yticks = axis_ticks(chart.y, all_y, false, a.yr);
 
   std::ostringstream out;
   out << svg_open(chart.width, chart.height, chart.title);
   draw_legend(out, legend, left, 44, chart.width - right);
-  // Grid and ticks.
-  out << "<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
-  for (double t : xticks)
-    out << "<line x1=\"" << num(sx(t)) << "\" y1=\"" << num(py0) << "\" x2=\"" << num(sx(t))
-        << "\" y2=\"" << num(py1) << "\"/>\n";
-  for (double t : yticks)
-    out << "<line x1=\"" << num(px0) << "\" y1=\"" << num(sy(t)) << "\" x2=\"" << num(px1)
-        << "\" y2=\"" << num(sy(t)) << "\"/>\n";
-  out << "</g>\n<rect x=\"" << num(px0) << "\" y=\"" << num(py0) << "\" width=\"" << num(px1 - px0)
-      << "\" height=\"" << num(py1 - py0) << "\" fill=\"none\" stroke=\"#555\"/>\n";
-  out << "<g class=\"ticks\" fill=\"#333\">\n";
-  const int xd = xticks.size() > 1 ? tick_decimals(xticks[1] - xticks[0]) : 0;
-  const int yd = yticks.size() > 1 ? tick_decimals(yticks[1] - yticks[0]) : 0;
-  for (double t : xticks)
-    out << text(sx(t), py1 + 17, format_number(t, xd), "text-anchor=\"middle\"");
-  for (double t : yticks)
-    out << text(px0 - 7, sy(t) + 4, format_number(t, yd), "text-anchor=\"end\"");
-  out << "</g>\n";
-  out << text((px0 + px1) / 2, py1 + 42, chart.x.label,
-              "text-anchor=\"middle\" font-size=\"13\" fill=\"#222\"");
-  out << "<text transform=\"translate(18," << num((py0 + py1) / 2)
-      << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#222\">"
-      << escape_xml(chart.y.label) << "</text>\n";
-
-  // Series, in order.
-  for (const auto& s : chart.series) {
-    const size_t n = std::min(s.xs.size(), s.ys.size());
-    out << "<g class=\"series\" data-series=\"" << escape_xml(s.name) << "\">\n";
-    if (s.style != SeriesStyle::kPoints && n > 0) {
-      std::string d;
-      for (size_t i = 0; i < n; ++i) {
-        if (!inside(s.xs[i], s.ys[i])) continue;
-        if (d.empty()) {
-          d = "M" + num(sx(s.xs[i])) + "," + num(sy(s.ys[i]));
-        } else {
-          if (s.style == SeriesStyle::kSteps) d += "H" + num(sx(s.xs[i]));
-          d += (s.style == SeriesStyle::kSteps ? "V" + num(sy(s.ys[i]))
-                                               : "L" + num(sx(s.xs[i])) + "," + num(sy(s.ys[i])));
-        }
-      }
-      out << "<path d=\"" << d << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"2\""
-          << (s.dashed ? " stroke-dasharray=\"6,4\"" : "") << ">" << title_element(s.name)
-          << "</path>\n";
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        if (!inside(s.xs[i], s.ys[i])) continue;
-        out << marker(s.marker, sx(s.xs[i]), sy(s.ys[i]), s.marker_size, s.color,
-                      i < s.tooltips.size() ? s.tooltips[i] : "");
-      }
-    }
-    for (size_t i = 0; i < n && i < s.labels.size(); ++i) {
-      if (s.labels[i].empty() || !inside(s.xs[i], s.ys[i])) continue;
-      // Labels near the right edge go to the left of their point.
-      const double x = sx(s.xs[i]);
-      const bool flip = x + 8 + text_width(s.labels[i], 11) > px1;
-      out << text(flip ? x - 8 : x + 8, sy(s.ys[i]) - 7, s.labels[i],
-                  std::string("class=\"point-label\" font-size=\"11\" fill=\"#222\"") +
-                      (flip ? " text-anchor=\"end\"" : ""));
-    }
-    out << "</g>\n";
-  }
+  out << xy_axes(chart, a, xticks, yticks);
+  for (const auto& s : chart.series) out << xy_series(s, a);
   out << "</svg>\n";
   return out.str();
 }

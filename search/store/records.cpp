@@ -1,5 +1,10 @@
 #include "search/store/records.h"
 
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/json_reader.h"
+
 namespace frostnas {
 
 const std::vector<std::string>& experiment_statuses() {
@@ -23,6 +28,49 @@ const std::vector<std::string>& event_levels() {
 }
 
 namespace {
+
+/// The text of enum value `value`: its entry in `names` (which lists them in enum order).
+template <typename Enum>
+std::string name_of(Enum value, const std::vector<std::string>& names) {
+  return names.at(static_cast<size_t>(value));
+}
+
+/// The enum value whose entry in `names` is `text`; InputError naming `what` and `names`.
+template <typename Enum>
+Enum parse_name(const std::string& text, const std::vector<std::string>& names, const char* kind,
+                const std::string& what) {
+  const auto it = std::find(names.begin(), names.end(), text);
+  if (it == names.end()) {
+    throw InputError(what + ": \"" + text + "\" is not " + kind +
+                     " (allowed: " + join_strings(names) + ")");
+  }
+  return static_cast<Enum>(it - names.begin());
+}
+
+}  // namespace
+
+std::string to_string(ExperimentStatus status) { return name_of(status, experiment_statuses()); }
+std::string to_string(CandidateStatus status) { return name_of(status, candidate_statuses()); }
+std::string to_string(StageStatus status) { return name_of(status, stage_statuses()); }
+std::string to_string(EventLevel level) { return name_of(level, event_levels()); }
+
+ExperimentStatus parse_experiment_status(const std::string& text, const std::string& what) {
+  return parse_name<ExperimentStatus>(text, experiment_statuses(), "an experiment status", what);
+}
+
+CandidateStatus parse_candidate_status(const std::string& text, const std::string& what) {
+  return parse_name<CandidateStatus>(text, candidate_statuses(), "a candidate status", what);
+}
+
+StageStatus parse_stage_status(const std::string& text, const std::string& what) {
+  return parse_name<StageStatus>(text, stage_statuses(), "a stage status", what);
+}
+
+EventLevel parse_event_level(const std::string& text, const std::string& what) {
+  return parse_name<EventLevel>(text, event_levels(), "an event level", what);
+}
+
+namespace {
 nlohmann::json opt(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
@@ -34,7 +82,7 @@ nlohmann::json to_json(const ExperimentRecord& r) {
           {"name", r.name},
           {"config", r.config},
           {"seed", r.seed},
-          {"status", r.status},
+          {"status", to_string(r.status)},
           {"program_version", r.program_version},
           {"created_at", r.created_at},
           {"updated_at", r.updated_at}};
@@ -46,7 +94,7 @@ nlohmann::json to_json(const CandidateRecord& r) {
           {"seq", r.seq},
           {"arch", r.arch},
           {"arch_hash", r.arch_hash},
-          {"status", r.status},
+          {"status", to_string(r.status)},
           {"fp32_acc", opt(r.fp32_acc)},
           {"qat_acc", opt(r.qat_acc)},
           {"int8_acc", opt(r.int8_acc)},
@@ -92,14 +140,14 @@ nlohmann::json to_json(const EventRecord& r) {
   return {{"id", r.id},
           {"experiment_id", r.experiment_id},
           {"time", r.time},
-          {"level", r.level},
+          {"level", to_string(r.level)},
           {"message", r.message}};
 }
 
 nlohmann::json to_json(const StageRecord& r) {
   return {{"experiment_id", r.experiment_id},
           {"name", r.name},
-          {"status", r.status},
+          {"status", to_string(r.status)},
           {"result", r.result},
           {"updated_at", r.updated_at}};
 }

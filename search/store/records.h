@@ -12,14 +12,48 @@ namespace frostnas {
 /// Plain value types of the experiment store (search/store/store.h). Timestamps are
 /// UTC ISO-8601 strings (`2024-05-01T12:34:56.789Z`) filled in by the store.
 
-/// Allowed experiment statuses: running, done, failed, interrupted.
+/// The state of an experiment.
+enum class ExperimentStatus { kRunning, kDone, kFailed, kInterrupted };
+/// The state of a candidate; a finished one (CandidateResult) is kDone or kFailed.
+enum class CandidateStatus { kQueued, kRunning, kDone, kFailed };
+/// The state of a pipeline stage.
+enum class StageStatus { kPending, kRunning, kDone, kFailed, kSkipped };
+/// The severity of an event log line.
+enum class EventLevel { kDebug, kInfo, kWarning, kError };
+
+/// True for the statuses of a finished candidate: kDone and kFailed.
+inline bool is_finished(CandidateStatus status) {
+  return status == CandidateStatus::kDone || status == CandidateStatus::kFailed;
+}
+
+/// Allowed experiment statuses, in enum order: running, done, failed, interrupted.
 const std::vector<std::string>& experiment_statuses();
-/// Allowed candidate statuses: queued, running, done, failed.
+/// Allowed candidate statuses, in enum order: queued, running, done, failed.
 const std::vector<std::string>& candidate_statuses();
-/// Allowed pipeline stage statuses: pending, running, done, failed, skipped.
+/// Allowed pipeline stage statuses, in enum order: pending, running, done, failed, skipped.
 const std::vector<std::string>& stage_statuses();
-/// Allowed event levels: debug, info, warning, error.
+/// Allowed event levels, in enum order: debug, info, warning, error.
 const std::vector<std::string>& event_levels();
+
+/// The stored (and printed) text of a status or level, e.g. "interrupted".
+std::string to_string(ExperimentStatus status);
+/// The stored text of a candidate status, e.g. "queued".
+std::string to_string(CandidateStatus status);
+/// The stored text of a stage status, e.g. "skipped".
+std::string to_string(StageStatus status);
+/// The stored text of an event level, e.g. "warning".
+std::string to_string(EventLevel level);
+
+/// Parses the text of an experiment status. Throws InputError with one line,
+/// `<what>: "<text>" is not an experiment status (allowed: running, ...)`, where
+/// `what` names the source (a database path and column, a command line flag).
+ExperimentStatus parse_experiment_status(const std::string& text, const std::string& what);
+/// Parses the text of a candidate status; InputError as parse_experiment_status.
+CandidateStatus parse_candidate_status(const std::string& text, const std::string& what);
+/// Parses the text of a stage status; InputError as parse_experiment_status.
+StageStatus parse_stage_status(const std::string& text, const std::string& what);
+/// Parses the text of an event level; InputError as parse_experiment_status.
+EventLevel parse_event_level(const std::string& text, const std::string& what);
 
 /// One experiment: a search, a cell search or a pipeline run.
 struct ExperimentRecord {
@@ -28,7 +62,7 @@ struct ExperimentRecord {
   std::string name;
   nlohmann::json config = nlohmann::json::object();
   int64_t seed = 0;
-  std::string status = "running";
+  ExperimentStatus status = ExperimentStatus::kRunning;
   std::string program_version;
   std::string created_at;
   std::string updated_at;
@@ -41,7 +75,7 @@ struct CandidateRecord {
   int64_t seq = 0;  ///< 1, 2, ... in order of addition within the experiment
   nlohmann::json arch;
   std::string arch_hash;
-  std::string status = "queued";
+  CandidateStatus status = CandidateStatus::kQueued;
   std::optional<double> fp32_acc;
   std::optional<double> qat_acc;
   std::optional<double> int8_acc;
@@ -58,7 +92,7 @@ struct CandidateRecord {
 /// as NULL, except `predicted_latency_ms`, which keeps the value given at creation.
 struct CandidateResult {
   int64_t candidate_id = 0;
-  std::string status = "done";  ///< done or failed
+  CandidateStatus status = CandidateStatus::kDone;  ///< kDone or kFailed
   std::optional<double> fp32_acc;
   std::optional<double> qat_acc;
   std::optional<double> int8_acc;
@@ -115,7 +149,7 @@ struct EventRecord {
   int64_t id = 0;
   int64_t experiment_id = 0;
   std::string time;
-  std::string level = "info";
+  EventLevel level = EventLevel::kInfo;
   std::string message;
 };
 
@@ -123,7 +157,7 @@ struct EventRecord {
 struct StageRecord {
   int64_t experiment_id = 0;
   std::string name;
-  std::string status = "pending";
+  StageStatus status = StageStatus::kPending;
   nlohmann::json result = nlohmann::json::object();
   std::string updated_at;
 };

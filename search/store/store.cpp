@@ -56,28 +56,28 @@ std::optional<double> opt(const SQLite::Column& c) {
 
 nlohmann::json json_col(const SQLite::Column& c) { return nlohmann::json::parse(c.getString()); }
 
-ExperimentRecord read_experiment(const SQLite::Statement& q) {
+ExperimentRecord read_experiment(const SQLite::Statement& q, const std::string& path) {
   ExperimentRecord r;
   r.id = q.getColumn(0).getInt64();
   r.kind = q.getColumn(1).getString();
   r.name = q.getColumn(2).getString();
   r.config = json_col(q.getColumn(3));
   r.seed = q.getColumn(4).getInt64();
-  r.status = q.getColumn(5).getString();
+  r.status = parse_experiment_status(q.getColumn(5).getString(), path + ": experiments.status");
   r.program_version = q.getColumn(6).getString();
   r.created_at = q.getColumn(7).getString();
   r.updated_at = q.getColumn(8).getString();
   return r;
 }
 
-CandidateRecord read_candidate(const SQLite::Statement& q) {
+CandidateRecord read_candidate(const SQLite::Statement& q, const std::string& path) {
   CandidateRecord r;
   r.id = q.getColumn(0).getInt64();
   r.experiment_id = q.getColumn(1).getInt64();
   r.seq = q.getColumn(2).getInt64();
   r.arch = json_col(q.getColumn(3));
   r.arch_hash = q.getColumn(4).getString();
-  r.status = q.getColumn(5).getString();
+  r.status = parse_candidate_status(q.getColumn(5).getString(), path + ": candidates.status");
   r.fp32_acc = opt(q.getColumn(6));
   r.qat_acc = opt(q.getColumn(7));
   r.int8_acc = opt(q.getColumn(8));
@@ -91,9 +91,9 @@ CandidateRecord read_candidate(const SQLite::Statement& q) {
   return r;
 }
 
-std::vector<CandidateRecord> read_candidates(SQLite::Statement& q) {
+std::vector<CandidateRecord> read_candidates(SQLite::Statement& q, const std::string& path) {
   std::vector<CandidateRecord> out;
-  while (q.executeStep()) out.push_back(read_candidate(q));
+  while (q.executeStep()) out.push_back(read_candidate(q, path));
   return out;
 }
 
@@ -109,11 +109,11 @@ LatencyEntry read_latency(const SQLite::Statement& q) {
   return e;
 }
 
-StageRecord read_stage(const SQLite::Statement& q) {
+StageRecord read_stage(const SQLite::Statement& q, const std::string& path) {
   StageRecord r;
   r.experiment_id = q.getColumn(0).getInt64();
   r.name = q.getColumn(1).getString();
-  r.status = q.getColumn(2).getString();
+  r.status = parse_stage_status(q.getColumn(2).getString(), path + ": stages.status");
   r.result = json_col(q.getColumn(3));
   r.updated_at = q.getColumn(4).getString();
   return r;
@@ -167,14 +167,6 @@ std::string Store::integrity_check() const {
   return problems.empty() ? "ok" : join_strings(problems);
 }
 
-void Store::check_name(const std::string& value, const std::vector<std::string>& allowed,
-                       const char* what) const {
-  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-    throw InputError(path_ + ": " + what + " \"" + value +
-                     "\" is not allowed (allowed: " + join_strings(allowed) + ")");
-  }
-}
-
 // ---- experiments ----
 
 ExperimentRecord Store::create_experiment(const ExperimentRecord& e) {
@@ -199,7 +191,7 @@ ExperimentRecord Store::get_experiment(int64_t id) const {
   if (!q.executeStep()) {
     throw InputError(path_ + ": experiment " + std::to_string(id) + " does not exist");
   }
-  return read_experiment(q);
+  return read_experiment(q, path_);
 }
 
 std::vector<ExperimentRecord> Store::list_experiments(const std::string& kind) const {
@@ -208,14 +200,13 @@ std::vector<ExperimentRecord> Store::list_experiments(const std::string& kind) c
   q.bind(1, kind);
   q.bind(2, kind);
   std::vector<ExperimentRecord> out;
-  while (q.executeStep()) out.push_back(read_experiment(q));
+  while (q.executeStep()) out.push_back(read_experiment(q, path_));
   return out;
 }
 
-void Store::set_experiment_status(int64_t id, const std::string& status) {
-  check_name(status, experiment_statuses(), "experiment status");
+void Store::set_experiment_status(int64_t id, ExperimentStatus status) {
   SQLite::Statement q(*db_, "UPDATE experiments SET status = ?, updated_at = ? WHERE id = ?");
-  q.bind(1, status);
+  q.bind(1, to_string(status));
   q.bind(2, utc_now());
   q.bind(3, id);
   if (q.exec() == 0) get_experiment(id);  // throws: no such experiment
@@ -261,7 +252,7 @@ CandidateRecord Store::get_candidate(int64_t id) const {
   if (!q.executeStep()) {
     throw InputError(path_ + ": candidate " + std::to_string(id) + " does not exist");
   }
-  return read_candidate(q);
+  return read_candidate(q, path_);
 }
 
 std::optional<CandidateRecord> Store::find_candidate_by_hash(int64_t experiment_id,
@@ -271,7 +262,7 @@ std::optional<CandidateRecord> Store::find_candidate_by_hash(int64_t experiment_
   q.bind(1, experiment_id);
   q.bind(2, hash);
   if (!q.executeStep()) return std::nullopt;
-  return read_candidate(q);
+  return read_candidate(q, path_);
 }
 
 void Store::mark_running(int64_t candidate_id) {
@@ -282,7 +273,7 @@ void Store::mark_running(int64_t candidate_id) {
   q.bind(2, candidate_id);
   if (q.exec() == 0) {
     throw std::logic_error(path_ + ": candidate " + std::to_string(candidate_id) + " is " +
-                           get_candidate(candidate_id).status + ", not queued");
+                           to_string(get_candidate(candidate_id).status) + ", not queued");
   }
 }
 
@@ -296,14 +287,17 @@ int64_t Store::candidate_experiment(int64_t candidate_id) const {
 }
 
 void Store::write_result(const CandidateResult& r) {
-  check_name(r.status, {"done", "failed"}, "candidate result status");
+  if (!is_finished(r.status)) {
+    throw std::logic_error(path_ + ": the result of candidate " + std::to_string(r.candidate_id) +
+                           " has status " + to_string(r.status) + ", not done or failed");
+  }
   candidate_experiment(r.candidate_id);  // throws: no such candidate
   SQLite::Statement q(*db_,
                       "UPDATE candidates SET status = ?, fp32_acc = ?, qat_acc = ?, int8_acc = ?, "
                       "predicted_latency_ms = COALESCE(?, predicted_latency_ms), "
                       "measured_latency_ms = ?, reward = ?, train_seconds = ?, error = ?, "
                       "updated_at = ? WHERE id = ? AND status IN ('queued', 'running')");
-  q.bind(1, r.status);
+  q.bind(1, to_string(r.status));
   bind_opt(q, 2, r.fp32_acc);
   bind_opt(q, 3, r.qat_acc);
   bind_opt(q, 4, r.int8_acc);
@@ -316,7 +310,7 @@ void Store::write_result(const CandidateResult& r) {
   q.bind(11, r.candidate_id);
   if (q.exec() == 0) {
     throw std::logic_error(path_ + ": candidate " + std::to_string(r.candidate_id) +
-                           " is already " + get_candidate(r.candidate_id).status);
+                           " is already " + to_string(get_candidate(r.candidate_id).status));
   }
 }
 
@@ -341,14 +335,14 @@ void Store::commit_result(const CandidateResult& result, const StrategyState& st
 }
 
 std::vector<CandidateRecord> Store::list_candidates(int64_t experiment_id,
-                                                    const std::string& status) const {
-  if (!status.empty()) check_name(status, candidate_statuses(), "candidate status");
+                                                    std::optional<CandidateStatus> status) const {
+  const std::string text = status ? to_string(*status) : "";
   SQLite::Statement q(*db_, std::string(kCandidateColumns) +
                                 "WHERE experiment_id = ? AND (? = '' OR status = ?) ORDER BY seq");
   q.bind(1, experiment_id);
-  q.bind(2, status);
-  q.bind(3, status);
-  return read_candidates(q);
+  q.bind(2, text);
+  q.bind(3, text);
+  return read_candidates(q, path_);
 }
 
 std::vector<CandidateRecord> Store::top_candidates(int64_t experiment_id, int64_t k) const {
@@ -357,7 +351,7 @@ std::vector<CandidateRecord> Store::top_candidates(int64_t experiment_id, int64_
                                 "NULL ORDER BY reward DESC, seq ASC LIMIT ?");
   q.bind(1, experiment_id);
   q.bind(2, std::max<int64_t>(k, 0));
-  return read_candidates(q);
+  return read_candidates(q, path_);
 }
 
 // ---- strategy state ----
@@ -529,13 +523,12 @@ std::vector<ArchWeightsRecord> Store::list_arch_weights(int64_t experiment_id) c
 
 // ---- events ----
 
-void Store::log_event(int64_t experiment_id, const std::string& level, const std::string& message) {
-  check_name(level, event_levels(), "event level");
+void Store::log_event(int64_t experiment_id, EventLevel level, const std::string& message) {
   SQLite::Statement q(
       *db_, "INSERT INTO events (experiment_id, time, level, message) VALUES (?, ?, ?, ?)");
   q.bind(1, experiment_id);
   q.bind(2, utc_now());
-  q.bind(3, level);
+  q.bind(3, to_string(level));
   q.bind(4, message);
   q.exec();
 }
@@ -551,7 +544,7 @@ std::vector<EventRecord> Store::list_events(int64_t experiment_id) const {
     r.id = q.getColumn(0).getInt64();
     r.experiment_id = experiment_id;
     r.time = q.getColumn(1).getString();
-    r.level = q.getColumn(2).getString();
+    r.level = parse_event_level(q.getColumn(2).getString(), path_ + ": events.level");
     r.message = q.getColumn(3).getString();
     out.push_back(r);
   }
@@ -560,15 +553,14 @@ std::vector<EventRecord> Store::list_events(int64_t experiment_id) const {
 
 // ---- pipeline stages ----
 
-void Store::set_stage(int64_t experiment_id, const std::string& name, const std::string& status,
+void Store::set_stage(int64_t experiment_id, const std::string& name, StageStatus status,
                       const nlohmann::json& result) {
-  check_name(status, stage_statuses(), "stage status");
   SQLite::Statement q(*db_,
                       "INSERT OR REPLACE INTO stages (experiment_id, name, status, result, "
                       "updated_at) VALUES (?, ?, ?, ?, ?)");
   q.bind(1, experiment_id);
   q.bind(2, name);
-  q.bind(3, status);
+  q.bind(3, to_string(status));
   q.bind(4, result.dump());
   q.bind(5, utc_now());
   q.exec();
@@ -579,14 +571,14 @@ std::optional<StageRecord> Store::get_stage(int64_t experiment_id, const std::st
   q.bind(1, experiment_id);
   q.bind(2, name);
   if (!q.executeStep()) return std::nullopt;
-  return read_stage(q);
+  return read_stage(q, path_);
 }
 
 std::vector<StageRecord> Store::list_stages(int64_t experiment_id) const {
   SQLite::Statement q(*db_, std::string(kStageColumns) + "WHERE experiment_id = ? ORDER BY name");
   q.bind(1, experiment_id);
   std::vector<StageRecord> out;
-  while (q.executeStep()) out.push_back(read_stage(q));
+  while (q.executeStep()) out.push_back(read_stage(q, path_));
   return out;
 }
 

@@ -23,8 +23,9 @@ constexpr const char* kDefaultStorePath = "runs/frostnas.sqlite";
 /// logs and pipeline stages. Writes that belong together run in one transaction,
 /// so a process killed at any moment leaves a consistent database.
 ///
-/// Names of statuses and levels are checked against the lists in records.h
-/// (InputError); unknown ids throw InputError; calls out of order (finishing a
+/// Statuses and levels are enums (records.h), stored as their text; a stored text
+/// that is not one of them is refused with InputError naming the database and the
+/// column. Unknown ids throw InputError; calls out of order (finishing a
 /// finished candidate, a strategy step that does not increase, a duplicate
 /// architecture) throw std::logic_error and change nothing.
 /// Database failures (disk full, a lock held past the busy timeout) throw
@@ -46,12 +47,13 @@ class Store {
   std::string integrity_check() const;
 
   /// Creates an experiment from `e`'s kind, name, config, seed and program version;
-  /// returns it with id, status "running" and timestamps.
+  /// returns it with id, status kRunning and timestamps.
   ExperimentRecord create_experiment(const ExperimentRecord& e);
   ExperimentRecord get_experiment(int64_t id) const;
   /// All experiments (of `kind` unless empty) by id.
   std::vector<ExperimentRecord> list_experiments(const std::string& kind = "") const;
-  void set_experiment_status(int64_t id, const std::string& status);
+  /// Sets the status of experiment `id` (InputError when it does not exist).
+  void set_experiment_status(int64_t id, ExperimentStatus status);
 
   /// Adds a queued candidate with the next sequence number of the experiment.
   /// Throws std::logic_error when the experiment already has `hash`.
@@ -66,13 +68,14 @@ class Store {
                                                         const std::string& hash) const;
   /// queued (or running, after a crash) -> running.
   void mark_running(int64_t candidate_id);
-  /// queued or running -> result.status (done or failed) with the result's metrics.
+  /// queued or running -> result.status (kDone or kFailed, else std::logic_error)
+  /// with the result's metrics.
   void finish_candidate(const CandidateResult& result);
   /// finish_candidate and save_strategy_state in ONE transaction: both or neither.
   void commit_result(const CandidateResult& result, const StrategyState& state);
-  /// Candidates of an experiment (with `status` unless empty) by sequence number.
-  std::vector<CandidateRecord> list_candidates(int64_t experiment_id,
-                                               const std::string& status = "") const;
+  /// Candidates of an experiment (with `status` if given) by sequence number.
+  std::vector<CandidateRecord> list_candidates(
+      int64_t experiment_id, std::optional<CandidateStatus> status = std::nullopt) const;
   /// The `k` done candidates with the highest reward (ties: lower sequence first).
   std::vector<CandidateRecord> top_candidates(int64_t experiment_id, int64_t k) const;
 
@@ -99,12 +102,13 @@ class Store {
   /// By stage, then epoch.
   std::vector<ArchWeightsRecord> list_arch_weights(int64_t experiment_id) const;
 
-  void log_event(int64_t experiment_id, const std::string& level, const std::string& message);
+  /// Appends a line to the experiment's event log.
+  void log_event(int64_t experiment_id, EventLevel level, const std::string& message);
   /// In the order they were logged.
   std::vector<EventRecord> list_events(int64_t experiment_id) const;
 
   /// Adds or replaces the record of a pipeline stage.
-  void set_stage(int64_t experiment_id, const std::string& name, const std::string& status,
+  void set_stage(int64_t experiment_id, const std::string& name, StageStatus status,
                  const nlohmann::json& result = nlohmann::json::object());
   std::optional<StageRecord> get_stage(int64_t experiment_id, const std::string& name) const;
   /// By name.
@@ -115,8 +119,6 @@ class Store {
   void write_result(const CandidateResult& result);
   void write_state(const StrategyState& state);
   void write_latency(const LatencyEntry& entry);
-  void check_name(const std::string& value, const std::vector<std::string>& allowed,
-                  const char* what) const;
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;

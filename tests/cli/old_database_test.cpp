@@ -27,7 +27,8 @@ TEST(OldDatabase, OpensAndItsInterruptedSearchResumes) {
     const ExperimentRecord e = store.get_experiment(1);
     EXPECT_EQ(e.kind, "search");
     EXPECT_EQ(e.program_version, "0.1.0");
-    for (const auto& c : store.list_candidates(1)) done_before += c.status == "done";
+    for (const auto& c : store.list_candidates(1))
+      done_before += c.status == CandidateStatus::kDone;
   }
   ASSERT_GE(done_before, 1);
   ASSERT_LT(done_before, 4);
@@ -35,10 +36,10 @@ TEST(OldDatabase, OpensAndItsInterruptedSearchResumes) {
   const auto r = run_frostnas("search --db " + db + " --resume 1 --quiet");
   ASSERT_EQ(r.status, 0) << r.err;
   Store store(db);
-  EXPECT_EQ(store.get_experiment(1).status, "done");
+  EXPECT_EQ(store.get_experiment(1).status, ExperimentStatus::kDone);
   const auto candidates = store.list_candidates(1);
   ASSERT_EQ(candidates.size(), 4u);
-  for (const auto& c : candidates) EXPECT_EQ(c.status, "done") << c.seq;
+  for (const auto& c : candidates) EXPECT_EQ(c.status, CandidateStatus::kDone) << c.seq;
 }
 
 }  // namespace

@@ -15,10 +15,9 @@ using frostnas::testing::expect_input_error;
 using frostnas::testing::run_frostnas;
 using frostnas::testing::source_path;
 
-namespace {
-
 namespace fs = std::filesystem;
 
+// Not in an anonymous namespace: TEST_F derives classes with external linkage from it.
 class SearchCli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -46,8 +45,6 @@ class SearchCli : public ::testing::Test {
   std::string config_, db_;
 };
 
-}  // namespace
-
 TEST_F(SearchCli, SearchThenRunsTopAndExport) {
   const CliResult s = run_frostnas("search --config " + config_ + " --db " + db_ + " --quiet");
   ASSERT_EQ(s.status, 0) << s.err;
@@ -59,6 +56,12 @@ TEST_F(SearchCli, SearchThenRunsTopAndExport) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].at("status"), "done");
   EXPECT_EQ(runs[0].at("kind"), "search");
+  EXPECT_EQ(
+      nlohmann::json::parse(run_frostnas("runs --db " + db_ + " --status done --json").out).size(),
+      1u);
+  EXPECT_TRUE(
+      nlohmann::json::parse(run_frostnas("runs --db " + db_ + " --status interrupted --json").out)
+          .empty());
 
   const auto top =
       nlohmann::json::parse(run_frostnas("top --db " + db_ + " --experiment 1 -k 2 --json").out);
@@ -97,6 +100,9 @@ TEST_F(SearchCli, BadInputIsOneLineAndExitTwo) {
       "$.strategy.name: \"annealing\" is not allowed (allowed: evolution, random, rl)");
   expect_input_error(run_frostnas("runs --db " + (dir_ / "none.sqlite").string()),
                      "no such database");
+  expect_input_error(run_frostnas("runs --db " + db_ + " --status paused"),
+                     "--status: \"paused\" is not an experiment status (allowed: running, done, "
+                     "failed, interrupted)");
   std::ofstream(dir_ / "text.sqlite") << "not a database";
   expect_input_error(run_frostnas("runs --db " + (dir_ / "text.sqlite").string()),
                      "not a frostnas database");

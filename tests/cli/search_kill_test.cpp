@@ -100,9 +100,11 @@ TEST(SearchKill, SigkillMidCandidateThenResumeEqualsUninterrupted) {
   EXPECT_EQ(wait_exit(pid), -SIGKILL);
   {
     frostnas::Store store(db.string());
-    EXPECT_EQ(store.list_candidates(1, "done").size() + store.list_candidates(1, "failed").size(),
+    using frostnas::CandidateStatus;
+    EXPECT_EQ(store.list_candidates(1, CandidateStatus::kDone).size() +
+                  store.list_candidates(1, CandidateStatus::kFailed).size(),
               2u);
-    EXPECT_EQ(store.list_candidates(1, "running").size(), 1u);
+    EXPECT_EQ(store.list_candidates(1, CandidateStatus::kRunning).size(), 1u);
     EXPECT_EQ(store.integrity_check(), "ok");
   }
 
@@ -121,7 +123,7 @@ TEST(SearchKill, SigkillMidCandidateThenResumeEqualsUninterrupted) {
     EXPECT_EQ(a[i].int8_acc, b[i].int8_acc) << i;
     EXPECT_EQ(a[i].reward, b[i].reward) << i;
   }
-  EXPECT_EQ(resumed.get_experiment(1).status, "done");
+  EXPECT_EQ(resumed.get_experiment(1).status, frostnas::ExperimentStatus::kDone);
   EXPECT_EQ(resumed.load_strategy_state(1)->step, 5);
   // The controller ends in the same place (its weight archive is compared by
   // what it decodes to through the proposals above, not byte for byte).

@@ -62,7 +62,7 @@ TEST(Strategies, EveryStrategyIsValidDeterministicAndResumable) {
     }
     // Save a's state into a fresh strategy; both must continue identically.
     auto resumed = make_strategy(name, space, 999, options);
-    resumed->load_state(nlohmann::json::parse(a->state().dump()));
+    resumed->load_state(nlohmann::json::parse(a->state().dump()), a->state_blob());
     for (int i = 0; i < 25; ++i) {
       const Choices c = a->propose();
       EXPECT_EQ(resumed->propose(), c) << name << " resumed step " << i;

@@ -3,17 +3,18 @@
 #include "common/error.h"
 #include "common/json_reader.h"
 #include "experiments/pipeline/pipeline_config.h"
+#include "tests/common/cli_runner.h"
 
 namespace frostnas {
 namespace {
 
-std::string experiments_dir() { return std::string(FROSTNAS_SOURCE_DIR) + "/experiments"; }
-
-nlohmann::json repro() { return load_json_file(experiments_dir() + "/frostnet_repro.json"); }
+nlohmann::json repro() {
+  return load_json_file(testing::source_path("experiments") + "/frostnet_repro.json");
+}
 
 std::string error_of(const nlohmann::json& j, bool quick = false) {
   try {
-    pipeline_config_from_json(j, "p.json", experiments_dir(), quick);
+    pipeline_config_from_json(j, "p.json", testing::source_path("experiments"), quick);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -21,10 +22,12 @@ std::string error_of(const nlohmann::json& j, bool quick = false) {
 }
 
 TEST(PipelineConfig, ReadsTheShippedConfig) {
-  const PipelineConfig c = load_pipeline_config(experiments_dir() + "/frostnet_repro.json", false);
+  const PipelineConfig c =
+      load_pipeline_config(testing::source_path("experiments") + "/frostnet_repro.json", false);
   EXPECT_EQ(c.name, "frostnet-repro");
   EXPECT_EQ(c.search.samples, 40);
-  EXPECT_EQ(c.search.space.name, load_search_space(experiments_dir() + "/spaces/proxy.json").name);
+  EXPECT_EQ(c.search.space.name,
+            load_search_space(testing::source_path("experiments") + "/spaces/proxy.json").name);
   EXPECT_EQ(c.retrain.top_k, 3);
   EXPECT_EQ(c.retrain.train.time_budget_s, 420);
   EXPECT_EQ(c.baselines.frostnet.size(), 3u);
@@ -33,7 +36,8 @@ TEST(PipelineConfig, ReadsTheShippedConfig) {
 }
 
 TEST(PipelineConfig, QuickAppliesTheMergePatchInsideReferencedFiles) {
-  const PipelineConfig c = load_pipeline_config(experiments_dir() + "/frostnet_repro.json", true);
+  const PipelineConfig c =
+      load_pipeline_config(testing::source_path("experiments") + "/frostnet_repro.json", true);
   EXPECT_TRUE(c.quick);
   EXPECT_EQ(c.search.samples, 6);
   EXPECT_EQ(c.search.data.train_subset, 3000);
@@ -45,7 +49,8 @@ TEST(PipelineConfig, QuickAppliesTheMergePatchInsideReferencedFiles) {
 }
 
 TEST(PipelineConfig, StoredJsonRoundTrips) {
-  const PipelineConfig c = load_pipeline_config(experiments_dir() + "/frostnet_repro.json", true);
+  const PipelineConfig c =
+      load_pipeline_config(testing::source_path("experiments") + "/frostnet_repro.json", true);
   const PipelineConfig back = pipeline_config_from_json(c.to_json(), "stored", ".", false);
   EXPECT_TRUE(back.quick);
   EXPECT_EQ(back.to_json(), c.to_json());

@@ -9,12 +9,11 @@
 #include "search/latency/lut_measurer.h"
 #include "space/net_spec.h"
 #include "space/search_space.h"
+#include "tests/common/cli_runner.h"
 #include "trainer/int8/int8_artifact.h"
 
 namespace frostnas {
 namespace {
-
-std::string experiments_dir() { return std::string(FROSTNAS_SOURCE_DIR) + "/experiments"; }
 
 /// A pipeline small enough for a unit test: synthetic data, MAC-count latency, two
 /// search samples, one retrained network and two baselines.
@@ -67,8 +66,8 @@ class TempDb {
 TEST(Pipeline, RunsStopsAndResumesEveryStage) {
   TempDb db;
   Store store(db.path());
-  const PipelineConfig config =
-      pipeline_config_from_json(tiny_config(), "tiny.json", experiments_dir(), false);
+  const PipelineConfig config = pipeline_config_from_json(
+      tiny_config(), "tiny.json", testing::source_path("experiments"), false);
   std::atomic<bool> stop{false};
   PipelineHooks hooks;
   hooks.stop = &stop;
@@ -77,10 +76,11 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
   };
   const PipelineSummary first = run_pipeline(config, store, std::nullopt, hooks);
   ASSERT_TRUE(first.interrupted);
-  EXPECT_EQ(store.get_experiment(first.experiment_id).status, "interrupted");
-  EXPECT_EQ(store.get_stage(first.experiment_id, "retrain")->status, "done");
-  EXPECT_EQ(store.get_stage(first.experiment_id, "baselines")->status, "running");
-  const auto found_before = store.list_candidates(*first.final_experiment_id, "done");
+  EXPECT_EQ(store.get_experiment(first.experiment_id).status, ExperimentStatus::kInterrupted);
+  EXPECT_EQ(store.get_stage(first.experiment_id, "retrain")->status, StageStatus::kDone);
+  EXPECT_EQ(store.get_stage(first.experiment_id, "baselines")->status, StageStatus::kRunning);
+  const auto found_before =
+      store.list_candidates(*first.final_experiment_id, CandidateStatus::kDone);
   ASSERT_EQ(found_before.size(), 1u);
 
   stop.store(false);
@@ -124,8 +124,9 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
   const auto stages = store.list_stages(second.experiment_id);
   ASSERT_EQ(stages.size(), pipeline_stage_names().size());
   for (const auto& st : stages)
-    EXPECT_EQ(st.status, st.name == "cell_search" ? "skipped" : "done") << st.name;
-  EXPECT_EQ(store.get_experiment(second.experiment_id).status, "done");
+    EXPECT_EQ(st.status, st.name == "cell_search" ? StageStatus::kSkipped : StageStatus::kDone)
+        << st.name;
+  EXPECT_EQ(store.get_experiment(second.experiment_id).status, ExperimentStatus::kDone);
   EXPECT_EQ(store.list_candidates(*second.search_experiment_id).size(), 2u);
 
   // One found network, the FrostNet baseline and one MobileNet-style width (the one
@@ -154,7 +155,8 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
         << m.name;
     EXPECT_NO_THROW(load_int8_model((dir / "int8").string())) << m.name;
   }
-  const auto final_candidates = store.list_candidates(*second.final_experiment_id, "done");
+  const auto final_candidates =
+      store.list_candidates(*second.final_experiment_id, CandidateStatus::kDone);
   ASSERT_EQ(final_candidates.size(), 3u);
   EXPECT_DOUBLE_EQ(*final_candidates[0].int8_acc, second.models[0].int8_acc);
   EXPECT_DOUBLE_EQ(*final_candidates[0].measured_latency_ms, second.models[0].int8_ms);

@@ -14,7 +14,7 @@ namespace {
 nlohmann::json small_arch() { return to_json(builtin_arch("frostnet-small-1.0")); }
 
 // The message of the InputError that parsing `j` throws, "" if none.
-std::string parse_error(const nlohmann::json& j) {
+std::string net_parse_error(const nlohmann::json& j) {
   try {
     net_spec_from_json(j, "arch.json");
   } catch (const InputError& e) {
@@ -24,7 +24,7 @@ std::string parse_error(const nlohmann::json& j) {
 }
 
 void expect_error(const nlohmann::json& j, const std::string& path, const std::string& allowed) {
-  const std::string msg = parse_error(j);
+  const std::string msg = net_parse_error(j);
   ASSERT_FALSE(msg.empty()) << "accepted: " << j.dump();
   EXPECT_EQ(msg.rfind("arch.json: " + path + ":", 0), 0u) << msg;
   EXPECT_NE(msg.find(allowed), std::string::npos) << msg;
@@ -134,7 +134,7 @@ TEST(NetSpecValidation, RejectsWidthOutsideZeroToFour) {
   }
   auto j = small_arch();
   j["width_mult"] = 4.0;
-  EXPECT_EQ(parse_error(j), "");
+  EXPECT_EQ(net_parse_error(j), "");
 }
 
 TEST(NetSpecValidation, RejectsWrongFormatTypeAndMissingFields) {

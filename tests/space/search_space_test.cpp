@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/json_reader.h"
+#include "common/random.h"
 #include "space/builtin_archs.h"
 #include "space/search_space.h"
 #include "tests/common/temp_dir.h"
@@ -17,7 +18,7 @@ std::string space_path(const std::string& name) {
   return std::string(FROSTNAS_SOURCE_DIR) + "/experiments/spaces/" + name + ".json";
 }
 
-std::string parse_error(const nlohmann::json& j) {
+std::string space_parse_error(const nlohmann::json& j) {
   try {
     search_space_from_json(j, "space.json");
   } catch (const InputError& e) {
@@ -135,7 +136,7 @@ TEST(SearchSpace, DistinctBlocksAreUniqueAndCoverEverySample) {
 TEST(SearchSpaceValidation, RejectsKernelFourInChoices) {
   auto j = to_json(load_search_space(space_path("proxy")));
   j["stages"][1]["slots"][0]["kernels"] = {3, 4};
-  const std::string msg = parse_error(j);
+  const std::string msg = space_parse_error(j);
   EXPECT_EQ(msg,
             "space.json: $.stages[1].slots[0].kernels[1]: 4 is not allowed (allowed: 3, 5, 7)");
 }
@@ -143,40 +144,41 @@ TEST(SearchSpaceValidation, RejectsKernelFourInChoices) {
 TEST(SearchSpaceValidation, RejectsExpansionZeroAndBadReduction) {
   auto j = to_json(load_search_space(space_path("proxy")));
   j["stages"][0]["slots"][1]["expansions"] = {0, 3};
-  EXPECT_EQ(parse_error(j),
+  EXPECT_EQ(space_parse_error(j),
             "space.json: $.stages[0].slots[1].expansions[0]: 0 is not allowed (allowed: 1, 3, 6)");
   j = to_json(load_search_space(space_path("proxy")));
   j["stages"][0]["slots"][1]["reductions"] = {3};
   EXPECT_EQ(
-      parse_error(j),
+      space_parse_error(j),
       "space.json: $.stages[0].slots[1].reductions[0]: 3 is not allowed (allowed: 1, 2, 4, 8)");
 }
 
 TEST(SearchSpaceValidation, RejectsStrideThreeAndBadSkips) {
   auto j = to_json(load_search_space(space_path("proxy")));
   j["stages"][1]["slots"][0]["stride"] = 3;
-  EXPECT_NE(parse_error(j).find("$.stages[1].slots[0].stride: 3 is not allowed (allowed: 1, 2)"),
-            std::string::npos);
+  EXPECT_NE(
+      space_parse_error(j).find("$.stages[1].slots[0].stride: 3 is not allowed (allowed: 1, 2)"),
+      std::string::npos);
   j = to_json(load_search_space(space_path("proxy")));
   j["stages"][1]["slots"][0]["skippable"] = true;  // stride 2: cannot be skipped
-  EXPECT_NE(parse_error(j).find("$.stages[1].slots[0].skippable: a skippable slot must keep"),
+  EXPECT_NE(space_parse_error(j).find("$.stages[1].slots[0].skippable: a skippable slot must keep"),
             std::string::npos);
 }
 
 TEST(SearchSpaceValidation, RejectsChannelsEmptyStageWidthAndUnknownField) {
   auto j = to_json(load_search_space(space_path("proxy")));
   j["stages"][2]["slots"][0]["out_channels"] = 24;
-  EXPECT_NE(
-      parse_error(j).find("$.stages[2].slots[0].out_channels: 24 does not fit the previous stage"),
-      std::string::npos);
+  EXPECT_NE(space_parse_error(j).find(
+                "$.stages[2].slots[0].out_channels: 24 does not fit the previous stage"),
+            std::string::npos);
   j = to_json(load_search_space(space_path("proxy")));
   j["stages"][1]["slots"] = nlohmann::json::array();
-  EXPECT_NE(parse_error(j).find("$.stages[1].slots: an empty stage"), std::string::npos);
+  EXPECT_NE(space_parse_error(j).find("$.stages[1].slots: an empty stage"), std::string::npos);
   j = to_json(load_search_space(space_path("proxy")));
   j["width_mult"] = 5;
-  EXPECT_NE(parse_error(j).find("$.width_mult: 5 is out of range (allowed: (0, 4])"),
+  EXPECT_NE(space_parse_error(j).find("$.width_mult: 5 is out of range (allowed: (0, 4])"),
             std::string::npos);
   j = to_json(load_search_space(space_path("proxy")));
   j["depth"] = 3;
-  EXPECT_NE(parse_error(j).find("$.depth: unknown field"), std::string::npos);
+  EXPECT_NE(space_parse_error(j).find("$.depth: unknown field"), std::string::npos);
 }

@@ -4,7 +4,7 @@
 #include <random>
 
 #include "common/error.h"
-#include "trainer/data/rng.h"
+#include "common/random.h"
 
 namespace frostnas {
 

@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "common/error.h"
-#include "trainer/data/rng.h"
+#include "common/random.h"
 
 namespace frostnas {
 

@@ -5,8 +5,8 @@
 #include <cstdio>
 
 #include "common/error.h"
+#include "common/random.h"
 #include "trainer/data/load_dataset.h"
-#include "trainer/data/rng.h"
 
 namespace frostnas {
 

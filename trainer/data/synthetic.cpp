@@ -6,7 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "common/error.h"
-#include "trainer/data/rng.h"
+#include "common/random.h"
 
 namespace frostnas {
 

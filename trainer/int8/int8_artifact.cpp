@@ -201,8 +201,10 @@ void save_int8_model(const Int8Net& net, const std::string& dir) {
   atomic_write((fs::path(dir) / kInt8ModelJson).string(), j.dump(2) + "\n");
 }
 
-Int8Net load_int8_model(const std::string& dir) {
-  const std::string json_path = (fs::path(dir) / kInt8ModelJson).string();
+namespace {
+
+/// model.json, with its format and engine checked.
+json read_model_json(const std::string& json_path, QuantEngine& engine) {
   std::ifstream in(json_path);
   if (!in) throw InputError(json_path + ": cannot open (not an INT8 model directory?)");
   json j;
@@ -218,23 +220,27 @@ Int8Net load_int8_model(const std::string& dir) {
   }
   const json& engine_j = r.at(j, "engine", "engine");
   if (!engine_j.is_string()) r.fail_json("engine", "expected a string (onednn, qnnpack)");
-  const QuantEngine engine =
-      parse_quant_engine(engine_j.get<std::string>(), json_path + ": engine");
+  engine = parse_quant_engine(engine_j.get<std::string>(), json_path + ": engine");
   if (!quant_engine_available(engine)) {
     r.fail_json("engine", "'" + to_string(engine) + "' is not available in this LibTorch build");
   }
-  const NetSpec spec = net_spec_from_json(r.at(j, "arch", "arch"), json_path + ": arch");
-  const ResolvedNet resolved = resolve(spec);
-  const json& tensors_name = r.at(j, "tensors", "tensors");
-  if (!tensors_name.is_string() || tensors_name.get<std::string>().empty() ||
-      tensors_name.get<std::string>().find('/') != std::string::npos) {
+  return j;
+}
+
+/// The path of the tensors file model.json names (a file inside `dir`).
+std::string tensors_path_of(const json& j, const std::string& json_path, const std::string& dir) {
+  Reader r(json_path, "");
+  const json& name = r.at(j, "tensors", "tensors");
+  if (!name.is_string() || name.get<std::string>().empty() ||
+      name.get<std::string>().find('/') != std::string::npos) {
     r.fail_json("tensors", "expected a file name inside the model directory");
   }
-  const std::string tensors_path = (fs::path(dir) / tensors_name.get<std::string>()).string();
-  Reader rt(json_path, tensors_path);
+  return (fs::path(dir) / name.get<std::string>()).string();
+}
 
-  std::ifstream tin(tensors_path, std::ios::binary);
-  if (!tin) throw InputError(tensors_path + ": cannot open");
+c10::Dict<std::string, at::Tensor> read_tensors_file(const std::string& path) {
+  std::ifstream tin(path, std::ios::binary);
+  if (!tin) throw InputError(path + ": cannot open");
   std::vector<char> bytes((std::istreambuf_iterator<char>(tin)), std::istreambuf_iterator<char>());
   c10::Dict<std::string, at::Tensor> tensors;
   try {
@@ -249,11 +255,22 @@ Int8Net load_int8_model(const std::string& dir) {
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {
-    throw InputError(tensors_path + ": not a readable tensors file (" + first_line(e.what()) + ")");
+    throw InputError(path + ": not a readable tensors file (" + first_line(e.what()) + ")");
   }
+  return tensors;
+}
 
-  const json& convs = rt.at(j, "convs", "convs");
-  auto make_conv = [&](const std::string& name, const ConvLayer& layer) {
+/// Builds the INT8 layers of a model directory from its JSON and tensors, checking each
+/// against the architecture's shapes.
+struct Int8Loader {
+  Reader rt;
+  const json& j;
+  std::string tensors_path;
+  c10::Dict<std::string, at::Tensor> tensors;
+  QuantEngine engine;
+
+  Int8ConvBnAct conv(const std::string& name, const ConvLayer& layer) const {
+    const json& convs = rt.at(j, "convs", "convs");
     const QParams out = rt.qparams(rt.at(convs, name, "convs." + name), "convs." + name);
     auto codes = rt.tensor(
         tensors, name + ".codes", at::kChar,
@@ -264,65 +281,76 @@ Int8Net load_int8_model(const std::string& dir) {
     }
     auto bias = rt.tensor(tensors, name + ".bias", at::kFloat, {layer.out_channels});
     return Int8ConvBnAct(layer, codes, scales, bias, out, engine);
-  };
-
-  const json& jblocks = rt.at(j, "blocks", "blocks");
-  if (!jblocks.is_array() || jblocks.size() != resolved.blocks.size()) {
-    rt.fail_json("blocks", "expected an array of " + std::to_string(resolved.blocks.size()) +
-                               " entries (one per block of the architecture)");
   }
-  // Built in execution order, so the first inconsistent layer is the one reported.
-  const QParams input = rt.qparams(rt.at(j, "input", "input"), "input");
-  Int8ConvBnAct stem = make_conv("stem", resolved.stem);
-  std::vector<Int8Block> blocks;
-  for (size_t i = 0; i < resolved.blocks.size(); ++i) {
-    const ResolvedBlock& rb = resolved.blocks[i];
-    const std::string p = "blocks." + std::to_string(i);
-    const json& jb = jblocks[i];
-    std::optional<Int8ConvBnAct> squeeze, expand;
-    std::optional<QParams> cat, add;
-    std::optional<Int8ConvBnAct> depthwise, project;
+
+  /// The add quantizer of a residual block; null otherwise.
+  std::optional<QParams> add(const ResolvedBlock& rb, const json& jb, const std::string& p) const {
+    const json& ja = rt.at(jb, "add", p + ".add");
+    if (rb.residual) return rt.qparams(ja, p + ".add");
+    if (!ja.is_null()) rt.fail_json(p + ".add", "expected null (block is not residual)");
+    return std::nullopt;
+  }
+
+  Int8Block block(const ResolvedBlock& rb, const json& jb, const std::string& p) const {
+    std::optional<Int8ConvBnAct> squeeze, expand, depthwise, project;
     std::vector<Int8ConvBnAct> cell_convs;
     for (const auto& c : rb.convs) {
-      auto conv = make_conv(p + "." + c.role, c);
-      if (c.role.rfind("cell.", 0) == 0) cell_convs.push_back(std::move(conv));
-      if (c.role == "squeeze") squeeze = std::move(conv);
-      if (c.role == "expand") expand = std::move(conv);
-      if (c.role == "depthwise") depthwise = std::move(conv);
-      if (c.role == "project") project = std::move(conv);
+      auto layer = conv(p + "." + c.role, c);
+      if (c.role.rfind("cell.", 0) == 0) cell_convs.push_back(std::move(layer));
+      if (c.role == "squeeze") squeeze = std::move(layer);
+      if (c.role == "expand") expand = std::move(layer);
+      if (c.role == "depthwise") depthwise = std::move(layer);
+      if (c.role == "project") project = std::move(layer);
     }
     const json& jc = rt.at(jb, "cat", p + ".cat");
     if (rb.kind == BlockKind::kCell) {
       const QParams join = rt.qparams(jc, p + ".cat");
-      std::optional<QParams> cell_add;
-      const json& ja = rt.at(jb, "add", p + ".add");
-      if (rb.residual) {
-        cell_add = rt.qparams(ja, p + ".add");
-      } else if (!ja.is_null()) {
-        rt.fail_json(p + ".add", "expected null (block is not residual)");
-      }
+      std::optional<QParams> cell_add = add(rb, jb, p);
       Int8Cell cell =
           load_cell(rt, rt.at(jb, "cell", p + ".cell"), p + ".cell", rb, std::move(cell_convs));
-      blocks.emplace_back(rb, std::move(cell), std::move(expand), std::move(*depthwise),
-                          std::move(*project), join, cell_add, engine);
-      continue;
+      return Int8Block(rb, std::move(cell), std::move(expand), std::move(*depthwise),
+                       std::move(*project), join, cell_add, engine);
     }
+    std::optional<QParams> cat;
     if (rb.kind == BlockKind::kFrost) {
       cat = rt.qparams(jc, p + ".cat");
     } else if (!jc.is_null()) {
       rt.fail_json(p + ".cat", "expected null (block has no squeeze branch)");
     }
-    const json& ja = rt.at(jb, "add", p + ".add");
-    if (rb.residual) {
-      add = rt.qparams(ja, p + ".add");
-    } else if (!ja.is_null()) {
-      rt.fail_json(p + ".add", "expected null (block is not residual)");
-    }
-    blocks.emplace_back(rb, std::move(squeeze), std::move(expand), std::move(*depthwise),
-                        std::move(*project), cat, add, engine);
+    std::optional<QParams> block_add = add(rb, jb, p);
+    return Int8Block(rb, std::move(squeeze), std::move(expand), std::move(*depthwise),
+                     std::move(*project), cat, block_add, engine);
   }
-  Int8ConvBnAct head = make_conv("head", resolved.head);
-  Int8ConvBnAct classifier = make_conv("classifier", resolved.classifier);
+};
+
+}  // namespace
+
+Int8Net load_int8_model(const std::string& dir) {
+  const std::string json_path = (fs::path(dir) / kInt8ModelJson).string();
+  QuantEngine engine;
+  const json j = read_model_json(json_path, engine);
+  const NetSpec spec =
+      net_spec_from_json(Reader(json_path, "").at(j, "arch", "arch"), json_path + ": arch");
+  const ResolvedNet resolved = resolve(spec);
+  const std::string tensors_path = tensors_path_of(j, json_path, dir);
+  const Int8Loader load{Reader(json_path, tensors_path), j, tensors_path,
+                        read_tensors_file(tensors_path), engine};
+
+  load.rt.at(j, "convs", "convs");
+  const json& jblocks = load.rt.at(j, "blocks", "blocks");
+  if (!jblocks.is_array() || jblocks.size() != resolved.blocks.size()) {
+    load.rt.fail_json("blocks", "expected an array of " + std::to_string(resolved.blocks.size()) +
+                                    " entries (one per block of the architecture)");
+  }
+  // Built in execution order, so the first inconsistent layer is the one reported.
+  const QParams input = load.rt.qparams(load.rt.at(j, "input", "input"), "input");
+  Int8ConvBnAct stem = load.conv("stem", resolved.stem);
+  std::vector<Int8Block> blocks;
+  for (size_t i = 0; i < resolved.blocks.size(); ++i) {
+    blocks.push_back(load.block(resolved.blocks[i], jblocks[i], "blocks." + std::to_string(i)));
+  }
+  Int8ConvBnAct head = load.conv("head", resolved.head);
+  Int8ConvBnAct classifier = load.conv("classifier", resolved.classifier);
   return Int8Net(spec, engine, input, std::move(stem), std::move(blocks), std::move(head),
                  std::move(classifier));
 }

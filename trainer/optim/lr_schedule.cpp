@@ -68,10 +68,10 @@ class StepSchedule : public WarmupSchedule {
   double gamma_;
 };
 
-using Factory = std::function<std::unique_ptr<LrSchedule>(const ScheduleConfig&)>;
+using ScheduleFactory = std::function<std::unique_ptr<LrSchedule>(const ScheduleConfig&)>;
 
-const std::vector<std::pair<std::string, Factory>>& registry() {
-  static const std::vector<std::pair<std::string, Factory>> entries = {
+const std::vector<std::pair<std::string, ScheduleFactory>>& schedule_registry() {
+  static const std::vector<std::pair<std::string, ScheduleFactory>> entries = {
       {"constant",
        [](const ScheduleConfig& c) {
          return std::make_unique<ConstantSchedule>(c.warmup * c.steps_per_unit);
@@ -112,14 +112,14 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
 const std::vector<std::string>& schedule_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (const auto& entry : registry()) v.push_back(entry.first);
+    for (const auto& entry : schedule_registry()) v.push_back(entry.first);
     return v;
   }();
   return names;
 }
 
 std::unique_ptr<LrSchedule> make_schedule(const ScheduleConfig& config) {
-  for (const auto& entry : registry()) {
+  for (const auto& entry : schedule_registry()) {
     if (entry.first != config.name) continue;
     if (config.steps_per_unit < 1) {
       throw InputError("schedule.steps_per_unit: " + std::to_string(config.steps_per_unit) +

@@ -14,7 +14,7 @@ namespace {
 
 using torch::optim::OptimizerParamGroup;
 using Groups = std::vector<ParamGroupSpec>;
-using Factory =
+using OptimizerFactory =
     std::function<std::unique_ptr<torch::optim::Optimizer>(const OptimizerConfig&, const Groups&)>;
 
 // One param group per spec, each with a copy of `defaults` whose weight decay is scaled.
@@ -67,9 +67,9 @@ Options boosted(Options o, const OptimizerConfig& c) {
 }
 
 // In the order the error message lists them.
-const std::vector<std::pair<std::string, Factory>>& registry() {
+const std::vector<std::pair<std::string, OptimizerFactory>>& optimizer_registry() {
   namespace o = torch::optim;
-  static const std::vector<std::pair<std::string, Factory>> entries = {
+  static const std::vector<std::pair<std::string, OptimizerFactory>> entries = {
       {"qsgd",
        [](auto& c, auto& g) { return build<QSGD>(g, boosted(sgd_options<QSGDOptions>(c), c)); }},
       {"qadam",
@@ -124,7 +124,7 @@ void validate(const OptimizerConfig& c) {
 const std::vector<std::string>& optimizer_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (const auto& entry : registry()) v.push_back(entry.first);
+    for (const auto& entry : optimizer_registry()) v.push_back(entry.first);
     return v;
   }();
   return names;
@@ -132,7 +132,7 @@ const std::vector<std::string>& optimizer_names() {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
                                                         const std::vector<ParamGroupSpec>& groups) {
-  for (const auto& entry : registry()) {
+  for (const auto& entry : optimizer_registry()) {
     if (entry.first != config.name) continue;
     validate(config);
     if (groups.empty()) throw InputError("optimizer: no parameter groups to optimize");

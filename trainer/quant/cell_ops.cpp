@@ -125,7 +125,7 @@ class SeOp : public CellOpImpl, public QatModeTarget {
 
 using CellOpFactory = std::function<CellOpPtr(const CellOpOptions&)>;
 
-const std::map<std::string, CellOpFactory>& registry() {
+const std::map<std::string, CellOpFactory>& cell_op_registry() {
   static const std::map<std::string, CellOpFactory> r{
       {"none", [](const CellOpOptions&) { return std::make_shared<NoneOp>(); }},
       {"skip", [](const CellOpOptions&) { return std::make_shared<SkipOp>(); }},
@@ -144,7 +144,7 @@ const std::map<std::string, CellOpFactory>& registry() {
 }  // namespace
 
 CellOpPtr make_cell_op(const std::string& name, const CellOpOptions& options) {
-  const auto& r = registry();
+  const auto& r = cell_op_registry();
   auto it = r.find(name);
   if (it == r.end()) {
     throw InputError("cell op \"" + name +

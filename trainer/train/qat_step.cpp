@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "trainer/data/rng.h"
+#include "common/random.h"
 
 namespace frostnas {
 

@@ -7,9 +7,10 @@
 #include <functional>
 #include <limits>
 
+#include "common/clock.h"
 #include "common/error.h"
+#include "common/random.h"
 #include "trainer/data/data_loader.h"
-#include "trainer/data/rng.h"
 #include "trainer/int8/convert.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/optim/lr_schedule.h"
@@ -32,12 +33,6 @@ constexpr int64_t kVirtualSteps = int64_t{1} << 24;
 constexpr uint64_t kLoaderStream = 0x4c4f4144;  // shuffling and augmentation
 constexpr uint64_t kStepStream = 0x53544550;    // torch's generator, re-seeded every step
 constexpr uint64_t kCalibStream = 0x43414c49;   // calibration batches
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 /// Refuses a configuration or data that does not fit `spec`.
 void check_inputs(const NetSpec& spec, const TrainConfig& config, const DataSplits& data) {
@@ -76,7 +71,7 @@ struct Run {
   int64_t steps_per_epoch = 0;
   int64_t total_steps = 0;
   LoopState state;
-  Clock::time_point start;
+  SteadyClock::time_point start;
   double excluded_s = 0;  ///< checkpoint writing does not count as training time
 
   double elapsed() const { return state.elapsed_s + seconds_since(start) - excluded_s; }
@@ -121,13 +116,13 @@ void set_up(Run& r, const std::string& resume_dir) {
   set_gradboost_warmup(*r.optimizer, r.schedule->gradboost_warmup_at(r.state.global_step));
   if (r.schedule->qat_active_at(r.state.global_step) && r.state.qat_switch_step < 0)
     r.state.qat_switch_step = r.schedule->switch_step();
-  r.start = Clock::now();
+  r.start = SteadyClock::now();
 }
 
 /// Saves a resume checkpoint that continues at (next_epoch, next_step).
 void checkpoint(Run& r, int64_t next_epoch, int64_t next_step, const EpochSums& partial) {
   if (r.config.checkpoint_dir.empty()) return;
-  const Clock::time_point t0 = Clock::now();
+  const SteadyClock::time_point t0 = SteadyClock::now();
   LoopState s = r.state;
   s.epoch = next_epoch;
   s.step_in_epoch = next_step;
@@ -246,7 +241,7 @@ bool run_epoch(Run& r, int64_t epoch, TrainResult& result) {
   const bool resumed_epoch = epoch == r.state.epoch && r.state.step_in_epoch > 0;
   const int64_t first = resumed_epoch ? r.state.step_in_epoch : 0;
   EpochSums sums = resumed_epoch ? r.state.partial : EpochSums{};
-  const Clock::time_point epoch_start = Clock::now();
+  const SteadyClock::time_point epoch_start = SteadyClock::now();
   const double epoch_base_s = sums.seconds;
   r.loader->start_epoch(epoch);
   for (int64_t i = 0; i < first; ++i) r.loader->next();

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "common/atomic_write.h"
+#include "common/checkpoint.h"
 #include "common/error.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/quant/qat_checkpoint.h"
@@ -47,21 +47,6 @@ const std::vector<std::string>& resume_keys() {
                                                 "freeze_bn_epoch",  "engine",
                                                 "transform",        "seed"};
   return keys;
-}
-
-nlohmann::json read_state(const std::string& dir) {
-  const std::string path = (fs::path(dir) / kResumeStateFile).string();
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open (no resume checkpoint in " + dir + ")");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const std::exception& e) {
-    throw InputError(path + ": invalid JSON (" + std::string(e.what()).substr(0, 120) + ")");
-  }
-  if (!j.is_object() || j.value("format", "") != kResumeFormat)
-    throw InputError(path + ": field 'format': expected '" + std::string(kResumeFormat) + "'");
-  return j;
 }
 
 }  // namespace
@@ -128,8 +113,10 @@ void save_resume_checkpoint(const std::string& dir, const NetSpec& spec, const T
 LoopState load_resume_checkpoint(const std::string& dir, const NetSpec& spec,
                                  const TrainConfig& config, QatNetImpl& net,
                                  torch::optim::Optimizer& optimizer) {
-  const nlohmann::json j = read_state(dir);
   const std::string path = (fs::path(dir) / kResumeStateFile).string();
+  if (!fs::exists(path))
+    throw InputError(path + ": cannot open (no resume checkpoint in " + dir + ")");
+  const nlohmann::json j = read_state_file(path, kResumeFormat);
   LoopState s;
   try {
     if (j.at("arch_hash").get<std::string>() != arch_hash(spec))
@@ -160,13 +147,7 @@ LoopState load_resume_checkpoint(const std::string& dir, const NetSpec& spec,
       s.loss_curve = j.at("loss_curve").get<std::vector<std::pair<int64_t, double>>>();
     load_qat_checkpoint_into((fs::path(dir) / j.at("model").get<std::string>()).string(), net);
     const std::string opt_path = (fs::path(dir) / j.at("optimizer").get<std::string>()).string();
-    if (!fs::exists(opt_path)) throw InputError(opt_path + ": missing optimizer state");
-    try {
-      torch::load(optimizer, opt_path);
-    } catch (const c10::Error& e) {
-      throw InputError(opt_path + ": unreadable optimizer state (" +
-                       std::string(e.what_without_backtrace()).substr(0, 160) + ")");
-    }
+    read_torch_file(opt_path, "optimizer state", [&] { torch::load(optimizer, opt_path); });
     set_gradboost_warmup(optimizer, j.at("gradboost_warmup").get<bool>());
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": bad resume state (" + std::string(e.what()) + ")");

@@ -56,7 +56,7 @@ TEST(CellSearch, TinyRunEndToEnd) {
 
   const ExperimentRecord e = store.get_experiment(r.experiment_id);
   EXPECT_EQ(e.kind, "cell_search");
-  EXPECT_EQ(e.status, "done");
+  EXPECT_EQ(e.status, ExperimentStatus::kDone);
   EXPECT_EQ(e.config, tiny_config().to_json());
 
   // One record per epoch: (0,0) (0,1) (1,0) (2,0) (2,1), ops 8 -> 4 -> 2, none dropped
@@ -91,7 +91,7 @@ TEST(CellSearch, TinyRunEndToEnd) {
   for (const char* s : {"stage1", "stage2", "stage3", "derive"}) {
     const auto st = store.get_stage(r.experiment_id, s);
     ASSERT_TRUE(st.has_value()) << s;
-    EXPECT_EQ(st->status, "done") << s;
+    EXPECT_EQ(st->status, StageStatus::kDone) << s;
   }
   EXPECT_EQ(
       genotype_from_json(store.get_stage(r.experiment_id, "derive")->result.at("genotype"), "db"),
@@ -119,7 +119,7 @@ TEST(CellSearch, StopAndResumeEqualsUninterrupted) {
   };
   CellSearchResult r = run_cell_search(config, store, options);
   ASSERT_TRUE(r.interrupted);
-  EXPECT_EQ(store.get_experiment(r.experiment_id).status, "interrupted");
+  EXPECT_EQ(store.get_experiment(r.experiment_id).status, ExperimentStatus::kInterrupted);
   EXPECT_EQ(store.list_arch_weights(r.experiment_id).size(), 1u);
 
   // Second stop: in the middle of stage 3's first epoch (that epoch is repeated).
@@ -136,7 +136,7 @@ TEST(CellSearch, StopAndResumeEqualsUninterrupted) {
   options.on_progress = nullptr;
   r = run_cell_search(config, store, options);
   ASSERT_FALSE(r.interrupted);
-  EXPECT_EQ(store.get_experiment(r.experiment_id).status, "done");
+  EXPECT_EQ(store.get_experiment(r.experiment_id).status, ExperimentStatus::kDone);
   EXPECT_EQ(r.genotype, want.genotype);
   ASSERT_EQ(r.stages.size(), 3u);
   for (size_t s = 0; s < 3; ++s) EXPECT_EQ(r.stages[s].weights, want.stages[s].weights) << s;

@@ -89,8 +89,8 @@ TEST(SearchDriver, EvaluatesEachArchitectureOnceAndRecordsFailures) {
   EXPECT_EQ(static_cast<int64_t>(candidates.size()), s.evaluated);
   int failed = 0;
   for (const auto& c : candidates) {
-    EXPECT_TRUE(c.status == "done" || c.status == "failed");
-    if (c.status == "failed") {
+    EXPECT_TRUE(c.status == CandidateStatus::kDone || c.status == CandidateStatus::kFailed);
+    if (c.status == CandidateStatus::kFailed) {
       ++failed;
       EXPECT_EQ(*c.reward, 0.0);
       EXPECT_EQ(c.error, "diverged: loss nan");
@@ -99,7 +99,7 @@ TEST(SearchDriver, EvaluatesEachArchitectureOnceAndRecordsFailures) {
                   1e-12);
     }
   }
-  EXPECT_EQ(store.get_experiment(s.experiment_id).status, "done");
+  EXPECT_EQ(store.get_experiment(s.experiment_id).status, ExperimentStatus::kDone);
   EXPECT_EQ(store.load_strategy_state(s.experiment_id)->step, 30);
   ASSERT_TRUE(s.best);
   EXPECT_EQ(s.best->id, store.top_candidates(s.experiment_id, 1).front().id);
@@ -118,7 +118,7 @@ TEST(SearchDriver, InterruptedRunResumesToTheUninterruptedResult) {
     first.stop_after = 7;  // the 8th evaluation is cut off mid-candidate
     const SearchSummary cut = run_search(tiny_config(strategy), store, first, macs_latency());
     EXPECT_TRUE(cut.interrupted);
-    EXPECT_EQ(store.get_experiment(cut.experiment_id).status, "interrupted");
+    EXPECT_EQ(store.get_experiment(cut.experiment_id).status, ExperimentStatus::kInterrupted);
     FakeEvaluator second;
     const SearchSummary resumed =
         run_search(tiny_config(strategy), store, second, macs_latency(), cut.experiment_id);

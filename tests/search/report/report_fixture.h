@@ -84,7 +84,7 @@ inline ReportDb make_report_db(const std::string& path) {
       store.add_candidate(ids.search_id, named_arch("c5", 24), "hash-c5", 0.4);
   CandidateResult f;
   f.candidate_id = failed.id;
-  f.status = "failed";
+  f.status = CandidateStatus::kFailed;
   f.reward = -1.0;
   f.error = "out of <memory> & time";
   store.finish_candidate(f);
@@ -107,8 +107,8 @@ inline ReportDb make_report_db(const std::string& path) {
       ids.search_id, 2, 0,
       {{"ops", {"skip", "conv_1x1"}}, {"normal", {{0.0, 0.0}, {std::log(3.0), 0.0}}}});
   store.add_arch_weights(ids.search_id, 3, 0, {{"edges", "bad"}});
-  store.set_stage(ids.search_id, "search", "done", {{"best", 4}});
-  store.log_event(ids.search_id, "warning", "slow <step>");
+  store.set_stage(ids.search_id, "search", StageStatus::kDone, {{"best", 4}});
+  store.log_event(ids.search_id, EventLevel::kWarning, "slow <step>");
   return ids;
 }
 
@@ -143,12 +143,12 @@ inline int64_t make_pipeline_db(const std::string& path) {
   add_done(store, final_id, "unlisted", 24, 99.0, 0.10, std::nullopt, 99.0);
   const auto finals = store.list_candidates(final_id);
   const int64_t pipeline = experiment("pipeline");
-  store.set_stage(pipeline, "cell_search", "done", {{"experiment_id", cell}});
-  store.set_stage(pipeline, "search", "done", {{"experiment_id", search}});
-  store.set_stage(pipeline, "retrain", "done",
+  store.set_stage(pipeline, "cell_search", StageStatus::kDone, {{"experiment_id", cell}});
+  store.set_stage(pipeline, "search", StageStatus::kDone, {{"experiment_id", search}});
+  store.set_stage(pipeline, "retrain", StageStatus::kDone,
                   {{"experiment_id", final_id},
                    {"models", {{{"candidate_id", finals[0].id}, {"name", "found-1"}}}}});
-  store.set_stage(pipeline, "baselines", "done",
+  store.set_stage(pipeline, "baselines", StageStatus::kDone,
                   {{"experiment_id", final_id},
                    {"models",
                     {{{"candidate_id", finals[1].id}, {"name", "frostnet-small"}},

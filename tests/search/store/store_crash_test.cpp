@@ -49,7 +49,7 @@ int64_t crash_experiment(Store& store) {
       s.state = {{"done", step}, {"last", id}};
       s.blob = std::string(4096, static_cast<char>('a' + i % 26));
       store.commit_result(r, s);
-      store.log_event(exp, "info", "candidate " + std::to_string(id) + " done");
+      store.log_event(exp, EventLevel::kInfo, "candidate " + std::to_string(id) + " done");
       LatencyEntry e;
       e.fingerprint_id = fingerprint;
       e.key = "block" + std::to_string(i % 50);
@@ -98,7 +98,7 @@ TEST(StoreCrash, SigkillDuringWritesLeavesConsistentDatabase) {
     const auto experiments = store.list_experiments();
     ASSERT_EQ(experiments.size(), 1u);
     const int64_t exp = experiments[0].id;
-    const auto done = store.list_candidates(exp, "done");
+    const auto done = store.list_candidates(exp, CandidateStatus::kDone);
     const auto state = store.load_strategy_state(exp);
     ASSERT_TRUE(state.has_value());
     // Every done candidate has its state and no state is ahead of its candidate.

@@ -3,6 +3,7 @@
 
 #include "search/store/store.h"
 #include "space/builtin_archs.h"
+#include "tests/common/input_error.h"
 #include "tests/search/store/temp_dir.h"
 
 using namespace frostnas;
@@ -57,7 +58,7 @@ TEST(Store, ExperimentRoundTripAndStatus) {
   EXPECT_EQ(got.name, "exp-search");
   EXPECT_EQ(got.config, nlohmann::json({{"epochs", 5}, {"target_ms", 12.5}}));
   EXPECT_EQ(got.seed, 42);
-  EXPECT_EQ(got.status, "running");
+  EXPECT_EQ(got.status, ExperimentStatus::kRunning);
   EXPECT_EQ(got.program_version, "0.1.0");
   EXPECT_TRUE(is_utc_timestamp(got.created_at)) << got.created_at;
   EXPECT_EQ(got.created_at, got.updated_at);
@@ -67,22 +68,15 @@ TEST(Store, ExperimentRoundTripAndStatus) {
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(cells[0].id, b.id);
 
-  store.set_experiment_status(a.id, "interrupted");
-  EXPECT_EQ(store.get_experiment(a.id).status, "interrupted");
-  try {
-    store.set_experiment_status(a.id, "paused");
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              dir.file("db.sqlite") +
-                  ": experiment status \"paused\" is not allowed (allowed: running, done, "
-                  "failed, interrupted)");
-  }
+  store.set_experiment_status(a.id, ExperimentStatus::kInterrupted);
+  EXPECT_EQ(store.get_experiment(a.id).status, ExperimentStatus::kInterrupted);
   EXPECT_THROW(store.get_experiment(99), InputError);
-  EXPECT_THROW(store.set_experiment_status(99, "done"), InputError);
+  EXPECT_THROW(store.set_experiment_status(99, ExperimentStatus::kDone), InputError);
 
   const nlohmann::json j = to_json(got);
   EXPECT_EQ(j.at("id"), a.id);
+  EXPECT_EQ(j.at("status"), "running");
+  EXPECT_EQ(to_json(store.get_experiment(a.id)).at("status"), "interrupted");
   EXPECT_EQ(j.at("config").at("epochs"), 5);
 }
 
@@ -100,7 +94,8 @@ TEST(Store, CandidateHashIsUniquePerExperiment) {
   EXPECT_EQ(c1.seq, 1);
   EXPECT_EQ(c2.seq, 2);
   EXPECT_EQ(c3.seq, 1);
-  EXPECT_EQ(c1.status, "queued");
+  EXPECT_EQ(c1.status, CandidateStatus::kQueued);
+  EXPECT_EQ(to_json(c1).at("status"), "queued");
   EXPECT_EQ(c1.arch, to_json(small));
   EXPECT_EQ(c1.arch_hash, arch_hash(small));
   EXPECT_EQ(c1.predicted_latency_ms, 4.5);
@@ -123,11 +118,11 @@ TEST(Store, CandidateLifecycle) {
   const int64_t exp = make_experiment(store).id;
   const int64_t id = store.add_candidate(exp, {{"k", 3}}, "hash-a", 2.0).id;
   store.mark_running(id);
-  EXPECT_EQ(store.get_candidate(id).status, "running");
+  EXPECT_EQ(store.get_candidate(id).status, CandidateStatus::kRunning);
   store.finish_candidate(done_result(id, 0.75));
 
   const CandidateRecord c = store.get_candidate(id);
-  EXPECT_EQ(c.status, "done");
+  EXPECT_EQ(c.status, CandidateStatus::kDone);
   EXPECT_EQ(c.fp32_acc, 0.9);
   EXPECT_EQ(c.qat_acc, 0.89);
   EXPECT_EQ(c.int8_acc, 0.88);
@@ -144,18 +139,20 @@ TEST(Store, CandidateLifecycle) {
   const int64_t bad = store.add_candidate(exp, {{"k", 5}}, "hash-b").id;
   CandidateResult failed;
   failed.candidate_id = bad;
-  failed.status = "failed";
+  failed.status = CandidateStatus::kFailed;
   failed.error = "loss is NaN";
   store.finish_candidate(failed);
   const CandidateRecord f = store.get_candidate(bad);
-  EXPECT_EQ(f.status, "failed");
+  EXPECT_EQ(f.status, CandidateStatus::kFailed);
+  EXPECT_EQ(to_json(f).at("status"), "failed");
   EXPECT_EQ(f.error, "loss is NaN");
   EXPECT_FALSE(f.reward.has_value());
   EXPECT_TRUE(to_json(f).at("reward").is_null());
 
   CandidateResult wrong = done_result(store.add_candidate(exp, {}, "hash-c").id, 0.5);
-  wrong.status = "running";
-  EXPECT_THROW(store.finish_candidate(wrong), InputError);
+  wrong.status = CandidateStatus::kRunning;
+  EXPECT_THROW(store.finish_candidate(wrong), std::logic_error);
+  EXPECT_EQ(store.get_candidate(wrong.candidate_id).status, CandidateStatus::kQueued);
   EXPECT_THROW(store.mark_running(12345), InputError);
 }
 
@@ -171,7 +168,7 @@ TEST(Store, TopCandidatesByRewardAndStatusFilter) {
   }
   CandidateResult failed;
   failed.candidate_id = store.add_candidate(exp, {{"i", 5}}, "h5").id;
-  failed.status = "failed";
+  failed.status = CandidateStatus::kFailed;
   failed.reward = 5.0;  // failed candidates never rank
   store.finish_candidate(failed);
   store.mark_running(store.add_candidate(exp, {{"i", 6}}, "h6").id);
@@ -186,13 +183,12 @@ TEST(Store, TopCandidatesByRewardAndStatusFilter) {
   EXPECT_TRUE(store.top_candidates(exp, 0).empty());
 
   EXPECT_EQ(store.list_candidates(exp).size(), 8u);
-  EXPECT_EQ(store.list_candidates(exp, "done").size(), 5u);
-  EXPECT_EQ(store.list_candidates(exp, "failed").size(), 1u);
-  ASSERT_EQ(store.list_candidates(exp, "running").size(), 1u);
-  EXPECT_EQ(store.list_candidates(exp, "running")[0].seq, 7);
-  ASSERT_EQ(store.list_candidates(exp, "queued").size(), 1u);
-  EXPECT_EQ(store.list_candidates(exp, "queued")[0].seq, 8);
-  EXPECT_THROW(store.list_candidates(exp, "finished"), InputError);
+  EXPECT_EQ(store.list_candidates(exp, CandidateStatus::kDone).size(), 5u);
+  EXPECT_EQ(store.list_candidates(exp, CandidateStatus::kFailed).size(), 1u);
+  ASSERT_EQ(store.list_candidates(exp, CandidateStatus::kRunning).size(), 1u);
+  EXPECT_EQ(store.list_candidates(exp, CandidateStatus::kRunning)[0].seq, 7);
+  ASSERT_EQ(store.list_candidates(exp, CandidateStatus::kQueued).size(), 1u);
+  EXPECT_EQ(store.list_candidates(exp, CandidateStatus::kQueued)[0].seq, 8);
 }
 
 TEST(Store, CommitResultWritesCandidateAndStateTogether) {
@@ -206,7 +202,7 @@ TEST(Store, CommitResultWritesCandidateAndStateTogether) {
 
   store.mark_running(c1);
   store.commit_result(done_result(c1, 0.6), state_at(exp, 1));
-  EXPECT_EQ(store.get_candidate(c1).status, "done");
+  EXPECT_EQ(store.get_candidate(c1).status, CandidateStatus::kDone);
   ASSERT_TRUE(store.load_strategy_state(exp).has_value());
   EXPECT_EQ(store.load_strategy_state(exp)->state, state_at(exp, 1).state);
 
@@ -214,14 +210,14 @@ TEST(Store, CommitResultWritesCandidateAndStateTogether) {
   store.mark_running(c2);
   EXPECT_THROW(store.commit_result(done_result(c2, 0.8), state_at(exp, 1)), std::logic_error);
   CandidateRecord after = store.get_candidate(c2);
-  EXPECT_EQ(after.status, "running");
+  EXPECT_EQ(after.status, CandidateStatus::kRunning);
   EXPECT_FALSE(after.reward.has_value());
   EXPECT_FALSE(after.fp32_acc.has_value());
   EXPECT_EQ(store.load_strategy_state(exp)->step, 1);
 
   // A state of another experiment is refused before anything is written.
   EXPECT_THROW(store.commit_result(done_result(c2, 0.8), state_at(other, 1)), std::logic_error);
-  EXPECT_EQ(store.get_candidate(c2).status, "running");
+  EXPECT_EQ(store.get_candidate(c2).status, CandidateStatus::kRunning);
   EXPECT_FALSE(store.load_strategy_state(other).has_value());
 
   // A finished candidate is not committed twice, and its state is not written either.
@@ -349,31 +345,108 @@ TEST(Store, ArchWeightsEventsAndStagesRoundTrip) {
   EXPECT_EQ(weights[2].stage, 2);
   EXPECT_TRUE(store.list_arch_weights(other).empty());
 
-  store.log_event(exp, "info", "stage 1 started");
-  store.log_event(other, "info", "other experiment");
-  store.log_event(exp, "warning", "lr reduced; \"quoted\" 'text'");
-  EXPECT_THROW(store.log_event(exp, "fatal", "x"), InputError);
+  store.log_event(exp, EventLevel::kInfo, "stage 1 started");
+  store.log_event(other, EventLevel::kInfo, "other experiment");
+  store.log_event(exp, EventLevel::kWarning, "lr reduced; \"quoted\" 'text'");
   const auto events = store.list_events(exp);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].message, "stage 1 started");
-  EXPECT_EQ(events[1].level, "warning");
+  EXPECT_EQ(events[0].level, EventLevel::kInfo);
+  EXPECT_EQ(events[1].level, EventLevel::kWarning);
   EXPECT_EQ(events[1].message, "lr reduced; \"quoted\" 'text'");
   EXPECT_LT(events[0].id, events[1].id);
   EXPECT_TRUE(is_utc_timestamp(events[0].time));
   EXPECT_EQ(to_json(events[1]).at("level"), "warning");
 
   EXPECT_FALSE(store.get_stage(other, "search").has_value());
-  store.set_stage(other, "search", "running");
-  store.set_stage(other, "quantize", "pending");
-  store.set_stage(other, "search", "done", {{"best", 3}});
-  EXPECT_THROW(store.set_stage(other, "search", "halfway"), InputError);
+  store.set_stage(other, "search", StageStatus::kRunning);
+  store.set_stage(other, "quantize", StageStatus::kPending);
+  store.set_stage(other, "search", StageStatus::kDone, {{"best", 3}});
   const auto stage = store.get_stage(other, "search");
   ASSERT_TRUE(stage.has_value());
-  EXPECT_EQ(stage->status, "done");
+  EXPECT_EQ(stage->status, StageStatus::kDone);
+  EXPECT_EQ(to_json(*stage).at("status"), "done");
   EXPECT_EQ(stage->result, nlohmann::json({{"best", 3}}));
   const auto stages = store.list_stages(other);
   ASSERT_EQ(stages.size(), 2u);
   EXPECT_EQ(stages[0].name, "quantize");
   EXPECT_TRUE(stages[0].result.empty());
   EXPECT_TRUE(store.list_stages(exp).empty());
+}
+
+namespace {
+
+/// Every value of `Enum` (0 .. count-1) goes to its text and back; the texts are `names`.
+template <typename Enum, typename Parse>
+void expect_round_trip(const std::vector<std::string>& names, int count, Parse parse) {
+  ASSERT_EQ(names.size(), static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const auto value = static_cast<Enum>(i);
+    EXPECT_EQ(to_string(value), names[static_cast<size_t>(i)]);
+    EXPECT_EQ(parse(to_string(value), "test"), value) << names[static_cast<size_t>(i)];
+  }
+}
+
+}  // namespace
+
+TEST(Store, StatusTextRoundTrips) {
+  expect_round_trip<ExperimentStatus>(experiment_statuses(), 4, parse_experiment_status);
+  expect_round_trip<CandidateStatus>(candidate_statuses(), 4, parse_candidate_status);
+  expect_round_trip<StageStatus>(stage_statuses(), 5, parse_stage_status);
+  expect_round_trip<EventLevel>(event_levels(), 4, parse_event_level);
+  EXPECT_EQ(to_string(ExperimentStatus::kInterrupted), "interrupted");
+  EXPECT_EQ(to_string(CandidateStatus::kQueued), "queued");
+  EXPECT_EQ(to_string(StageStatus::kSkipped), "skipped");
+  EXPECT_EQ(to_string(EventLevel::kWarning), "warning");
+
+  EXPECT_EQ(frostnas::testing::input_error([] { parse_experiment_status("paused", "--status"); }),
+            "--status: \"paused\" is not an experiment status (allowed: running, done, failed, "
+            "interrupted)");
+  EXPECT_EQ(frostnas::testing::input_error([] { parse_candidate_status("finished", "x"); }),
+            "x: \"finished\" is not a candidate status (allowed: queued, running, done, failed)");
+  EXPECT_EQ(frostnas::testing::input_error([] { parse_stage_status("halfway", "x"); }),
+            "x: \"halfway\" is not a stage status (allowed: pending, running, done, failed, "
+            "skipped)");
+  EXPECT_EQ(frostnas::testing::input_error([] { parse_event_level("fatal", "x"); }),
+            "x: \"fatal\" is not an event level (allowed: debug, info, warning, error)");
+  EXPECT_FALSE(frostnas::testing::input_error([] {
+                 parse_event_level("Info", "x");
+               }).empty());  // exact text
+}
+
+TEST(Store, UnknownStatusTextInDatabaseIsInputError) {
+  TempDir dir;
+  const std::string path = dir.file("db.sqlite");
+  Store store(path);
+  const int64_t exp = make_experiment(store).id;
+  const int64_t cand = store.add_candidate(exp, {{"k", 1}}, "h1").id;
+  store.set_stage(exp, "search", StageStatus::kRunning);
+  store.log_event(exp, EventLevel::kInfo, "started");
+  {
+    // A row another program (or a newer frostnas) wrote, past the schema's CHECK constraints.
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA ignore_check_constraints = ON");
+    raw.exec("UPDATE experiments SET status = 'paused'");
+    raw.exec("UPDATE candidates SET status = 'finished'");
+    raw.exec("UPDATE stages SET status = 'halfway'");
+    raw.exec("UPDATE events SET level = 'fatal'");
+  }
+  EXPECT_EQ(frostnas::testing::input_error([&] { store.get_experiment(exp); }),
+            path +
+                ": experiments.status: \"paused\" is not an experiment status (allowed: running, "
+                "done, failed, interrupted)");
+  EXPECT_EQ(frostnas::testing::input_error([&] { store.list_candidates(exp); }),
+            path +
+                ": candidates.status: \"finished\" is not a candidate status (allowed: queued, "
+                "running, done, failed)");
+  EXPECT_EQ(frostnas::testing::input_error([&] { store.get_candidate(cand); }),
+            frostnas::testing::input_error([&] { store.list_candidates(exp); }));
+  EXPECT_EQ(frostnas::testing::input_error([&] { store.get_stage(exp, "search"); }),
+            path +
+                ": stages.status: \"halfway\" is not a stage status (allowed: pending, running, "
+                "done, failed, skipped)");
+  EXPECT_EQ(frostnas::testing::input_error([&] { store.list_events(exp); }),
+            path +
+                ": events.level: \"fatal\" is not an event level (allowed: debug, info, warning, "
+                "error)");
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "tests/common/input_error.h"
 #include "tests/common/temp_dir.h"
 
 namespace frostnas::test {
@@ -41,15 +42,6 @@ inline std::vector<uint8_t> idx_header(const std::vector<uint32_t>& dims) {
   return out;
 }
 
-/// Runs `f` and returns the InputError message it throws ("" if none).
-template <typename F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using frostnas::testing::input_error;
 
 }  // namespace frostnas::test

@@ -66,7 +66,7 @@ TEST(Int8Latency, DISABLED_BlockAndNetOneThread) {
                 tf, ti / tf);
   }
   for (const std::string name : {"tiny", "frostnet-small-0.5"}) {
-    NetSpec spec = name == "tiny" ? tiny_spec() : builtin_arch(name);
+    NetSpec spec = name == "tiny" ? tiny_net() : builtin_arch(name);
     QatNet net(spec);
     perturb_bn(*net, 3);
     net->enable_qat();

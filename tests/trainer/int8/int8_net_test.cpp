@@ -27,7 +27,7 @@ struct Trained {
 Trained trained_net(QuantEngine engine, uint64_t seed) {
   torch::manual_seed(seed);
   Trained t;
-  t.net = QatNet(tiny_spec(), engine);
+  t.net = QatNet(tiny_net(), engine);
   perturb_bn(*t.net, seed + 1);
   torch::manual_seed(seed + 2);
   t.net->enable_qat();
@@ -92,7 +92,7 @@ TEST(Int8Net, LogitsMatchFakeQuantQNNPACK) {
 
 TEST(FoldedNet, MatchesFloatModels) {
   torch::manual_seed(500);
-  FrostNet f(tiny_spec());
+  FrostNet f(tiny_net());
   perturb_bn(*f, 501);
   f->eval();
   torch::NoGradGuard no_grad;
@@ -101,7 +101,7 @@ TEST(FoldedNet, MatchesFloatModels) {
   FoldedNet folded = fold_to_fp32(*f);
   EXPECT_TRUE(torch::allclose(folded.forward(x), ref, 1e-4, 1e-4));
 
-  QatNet q(tiny_spec());
+  QatNet q(tiny_net());
   copy_float_weights(*f, *q);
   q->eval();
   EXPECT_TRUE(torch::allclose(fold_to_fp32(*q).forward(x), ref, 1e-4, 1e-4));

@@ -4,32 +4,12 @@
 
 #include "space/net_spec.h"
 #include "space/resolved_net.h"
+#include "tests/common/tiny_nets.h"
 #include "trainer/quant/act_fake_quant.h"
 #include "trainer/quant/qat_block.h"
 #include "trainer/quant/qat_net.h"
 
 namespace frostnas::testing {
-
-/// 28x28x1, stem 16: a depthwise block, an MBConv fallback (stride 2), a residual Frost
-/// block and a stride-2 Frost block, head 64, 10 classes.
-inline NetSpec tiny_spec() {
-  NetSpec s;
-  s.name = "tiny";
-  s.in_channels = 1;
-  s.input_size = 28;
-  s.num_classes = 10;
-  s.stem.channels = 16;
-  s.stem.kernel = 3;
-  s.stem.stride = 2;
-  BlockSpec dw{BlockType::kFrost, 3, 16, 1, 1, 1};
-  BlockSpec mb{BlockType::kFrost, 5, 24, 3, 4, 2};
-  BlockSpec fr{BlockType::kFrost, 3, 24, 3, 2, 1};
-  BlockSpec fr2{BlockType::kFrost, 5, 32, 3, 2, 2};
-  s.stages = {StageSpec{{dw}}, StageSpec{{mb, fr}}, StageSpec{{fr2}}};
-  s.head.channels = 64;
-  s.dropout = 0.2;
-  return s;
-}
 
 /// Random but plausible BN statistics and affine parameters.
 inline void perturb_bn(torch::nn::Module& m, uint64_t seed) {

@@ -19,8 +19,9 @@ void expect_same_as_libtorch(const std::string& what, const torch::Tensor& x0, f
   auto ref = torch::fake_quantize_per_tensor_affine(xr, scale, zero_point, quant_min, quant_max);
   ASSERT_EQ(y.sizes(), ref.sizes());
   EXPECT_TRUE(torch::equal(y, ref));
-  if (x0.is_contiguous(torch::MemoryFormat::ChannelsLast) && x0.dim() == 4 && !x0.is_contiguous())
+  if (x0.is_contiguous(torch::MemoryFormat::ChannelsLast) && x0.dim() == 4 && !x0.is_contiguous()) {
     EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  }
   if (x0.numel() == 0) return;
   auto g = torch::randn_like(ref);
   (y * g).sum().backward();

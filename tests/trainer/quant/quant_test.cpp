@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "space/frost_net.h"
 #include "space/resolved_net.h"
+#include "tests/common/tiny_nets.h"
 #include "trainer/quant/act_fake_quant.h"
 #include "trainer/quant/qat_checkpoint.h"
 #include "trainer/quant/qat_conv_bn_act.h"
@@ -15,27 +16,9 @@
 #include "trainer/quant/quant_engine.h"
 
 using namespace frostnas;
+using frostnas::testing::tiny_net;
 
 namespace {
-
-NetSpec tiny_spec() {
-  NetSpec s;
-  s.name = "tiny";
-  s.in_channels = 1;
-  s.input_size = 28;
-  s.num_classes = 10;
-  s.stem.channels = 16;
-  s.stem.kernel = 3;
-  s.stem.stride = 2;
-  BlockSpec dw{BlockType::kFrost, 3, 16, 1, 1, 1};
-  BlockSpec mb{BlockType::kFrost, 5, 24, 3, 4, 2};   // 16 / 4 < 8: MBConv fallback
-  BlockSpec fr{BlockType::kFrost, 3, 24, 3, 2, 1};   // squeeze 16, residual
-  BlockSpec fr2{BlockType::kFrost, 3, 32, 3, 2, 2};  // squeeze, stride 2
-  s.stages = {StageSpec{{dw}}, StageSpec{{mb, fr}}, StageSpec{{fr2}}};
-  s.head.channels = 64;
-  s.dropout = 0.2;
-  return s;
-}
 
 ConvLayer conv_layer(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t groups,
                      bool relu) {
@@ -206,7 +189,9 @@ TEST(ActFakeQuant, MatchesLibTorchOpsInEveryModeAfterReLU) {
           EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
           // Not vacuous: some gradients pass, and (with a ReLU or a range) some are cut.
           EXPECT_GT(x.grad().ne(0).sum().item<int64_t>(), 0);
-          if (relu || quantize) EXPECT_GT(x.grad().eq(0).sum().item<int64_t>(), 0);
+          if (relu || quantize) {
+            EXPECT_GT(x.grad().eq(0).sum().item<int64_t>(), 0);
+          }
         }
       }
     }
@@ -341,7 +326,7 @@ TEST(QatConvBnAct, FreezeBnUsesRunningStatsInTraining) {
 
 TEST(QatNet, SharesFrostNetParametersAndForward) {
   torch::manual_seed(6);
-  NetSpec spec = tiny_spec();
+  NetSpec spec = tiny_net();
   FrostNet f(spec);
   QatNet q(spec);
   perturb_bn(*f, 7);
@@ -386,7 +371,7 @@ TEST(QatNet, SharesFrostNetParametersAndForward) {
 
 TEST(QatNet, FakeQuantLogitsStayCloseToFloat) {
   torch::manual_seed(8);
-  QatNet q(tiny_spec());
+  QatNet q(tiny_net());
   perturb_bn(*q, 9);
   q->eval();
   auto x = torch::randn({4, 1, 28, 28});
@@ -405,7 +390,7 @@ TEST(QatNet, FakeQuantLogitsStayCloseToFloat) {
 
 TEST(QatCheckpoint, RoundTripsStateAndMode) {
   torch::manual_seed(10);
-  QatNet q(tiny_spec());
+  QatNet q(tiny_net());
   perturb_bn(*q, 11);
   q->enable_qat();
   q->train();
@@ -441,7 +426,7 @@ TEST(QatCheckpoint, RoundTripsStateAndMode) {
   EXPECT_THROW(load_qat_checkpoint(path), InputError);
 
   // A checkpoint of another architecture refuses to load into this one.
-  NetSpec other = tiny_spec();
+  NetSpec other = tiny_net();
   other.head.channels = 32;
   QatNet o(other);
   save_qat_checkpoint(*o, path);

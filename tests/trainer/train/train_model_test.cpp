@@ -79,7 +79,7 @@ TEST(TrainModel, StatAssistSwitchesAtTheWarmupEpochKeepingOptimizerState) {
     EXPECT_TRUE(torch::equal(st.momentum_buffer(), momentum_before));
     EXPECT_GT(st.exp_max().abs().sum().item<double>(), 0.0);
   };
-  const TrainResult r = train_model(tiny_train_spec(), c, data, cb);
+  const TrainResult r = train_model(tiny_train_net(), c, data, cb);
   EXPECT_EQ(switches, 1);
   EXPECT_EQ(r.qat_switch_step, 8);
   EXPECT_EQ(r.steps, 16);
@@ -96,7 +96,7 @@ TEST(TrainModel, FractionalWarmupSwitchesMidEpoch) {
   c.fp_warmup_epochs = 0.5;
   c.eval_int8 = false;
   c.eval_fp32 = false;
-  const TrainResult r = train_model(tiny_train_spec(), c, tiny_splits());
+  const TrainResult r = train_model(tiny_train_net(), c, tiny_splits());
   EXPECT_EQ(r.qat_switch_step, 4);
 }
 
@@ -112,7 +112,7 @@ TEST(TrainModel, PlainAndNoneProduceInt8AccuracyCloseToFakeQuant) {
     c.qat = scheme;
     c.optimizer.name = default_optimizer(scheme);
     c.fp_warmup_epochs = scheme == QatScheme::kStatAssist ? 1 : 0;
-    const TrainResult r = train_model(tiny_train_spec(), c, data);
+    const TrainResult r = train_model(tiny_train_net(), c, data);
     SCOPED_TRACE(to_string(scheme));
     EXPECT_FALSE(r.diverged);
     EXPECT_EQ(r.qat_switch_step,
@@ -136,7 +136,7 @@ TEST(TrainModel, PlainAndNoneProduceInt8AccuracyCloseToFakeQuant) {
 TEST(TrainModel, ArtifactsAndMetricsJson) {
   const DataSplits data = tiny_splits();
   TrainConfig c = tiny_config();
-  const NetSpec spec = tiny_train_spec();
+  const NetSpec spec = tiny_train_net();
   const TrainResult r = train_model(spec, c, data);
   const std::string dir = fresh_dir("artifacts");
   InputInfo input{"synthetic", data.train.mean, data.train.std, c.transform};
@@ -179,7 +179,7 @@ TEST(TrainModel, ArtifactsAndMetricsJson) {
 
 TEST(TrainModel, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   const DataSplits data = tiny_splits();
-  const NetSpec spec = tiny_train_spec();
+  const NetSpec spec = tiny_train_net();
   TrainConfig c = tiny_config();
   c.eval_fp32 = false;
   c.freeze_bn_epoch = 1;
@@ -229,7 +229,7 @@ TEST(TrainModel, HugeLearningRateIsReportedAsDiverged) {
   c.optimizer.lr = 1e30;
   c.schedule = "constant";
   TrainResult r;
-  ASSERT_NO_THROW(r = train_model(tiny_train_spec(), c, tiny_splits()));
+  ASSERT_NO_THROW(r = train_model(tiny_train_net(), c, tiny_splits()));
   EXPECT_TRUE(r.diverged);
   EXPECT_NE(r.diverged_reason.find("non-finite loss"), std::string::npos) << r.diverged_reason;
   EXPECT_LT(r.steps, 16);
@@ -242,7 +242,7 @@ TEST(TrainModel, TimeBudgetStopsEarly) {
   c.epochs = 50;
   c.time_budget_s = 0.05;
   c.eval_fp32 = false;
-  const TrainResult r = train_model(tiny_train_spec(), c, tiny_splits());
+  const TrainResult r = train_model(tiny_train_net(), c, tiny_splits());
   EXPECT_TRUE(r.budget_exhausted);
   EXPECT_LT(r.steps, 50 * 8);
   EXPECT_GE(r.train_seconds, 0.05);
@@ -251,7 +251,7 @@ TEST(TrainModel, TimeBudgetStopsEarly) {
 
 TEST(TrainModel, MismatchedDataAndBadOptionsAreInputErrors) {
   const DataSplits data = tiny_splits();
-  NetSpec spec = tiny_train_spec();
+  NetSpec spec = tiny_train_net();
   spec.num_classes = 10;
   try {
     train_model(spec, tiny_config(), data);
@@ -270,7 +270,7 @@ TEST(TrainModel, MismatchedDataAndBadOptionsAreInputErrors) {
   TrainConfig c = tiny_config();
   c.epochs = 0;
   try {
-    train_model(tiny_train_spec(), c, data);
+    train_model(tiny_train_net(), c, data);
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()), "--epochs: 0 is out of range (allowed: 1..100000)");

@@ -4,31 +4,12 @@
 #include <string>
 
 #include "space/net_spec.h"
+#include "tests/common/tiny_nets.h"
 #include "trainer/data/synthetic.h"
 #include "trainer/train/train_config.h"
 #include "trainer/train/train_model.h"
 
 namespace frostnas::testing {
-
-/// 16x16x1, stem 8 stride 2: a depthwise block, an MBConv fallback (stride 2) and a
-/// residual Frost block, head 32, 4 classes. A step of batch 32 takes a few ms.
-inline NetSpec tiny_train_spec() {
-  NetSpec s;
-  s.name = "tiny-train";
-  s.in_channels = 1;
-  s.input_size = 16;
-  s.num_classes = 4;
-  s.stem.channels = 8;
-  s.stem.kernel = 3;
-  s.stem.stride = 2;
-  BlockSpec dw{BlockType::kFrost, 3, 8, 1, 1, 1};
-  BlockSpec mb{BlockType::kFrost, 3, 16, 3, 4, 2};
-  BlockSpec fr{BlockType::kFrost, 3, 16, 3, 2, 1};
-  s.stages = {StageSpec{{dw}}, StageSpec{{mb, fr}}};
-  s.head.channels = 32;
-  s.dropout = 0.1;
-  return s;
-}
 
 /// `train` (256) train / 128 val / 128 test synthetic 16x16 images of 4 classes with pixel
 /// noise `noise` (0.3: easy, learnable in a few steps).
