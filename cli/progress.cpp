@@ -72,7 +72,10 @@ namespace {
 void print_stage_end(const CellSearchProgress& p) {
   std::cout << "stage " << p.stage + 1 << "/" << p.stages << ": softmaxed architecture weights"
             << " (* = strongest op of the edge)\n"
-            << format_arch_weights(*p.weights);
+            << format_arch_weights(*p.weights)
+            << "how decided each edge is (margin of the strongest op over uniform and over the "
+               "runner-up; entropy 1 = uniform)\n"
+            << format_edge_margins(*p.weights);
   if (p.next_ops != nullptr) {
     std::cout << "kept for stage " << p.stage + 2 << ":";
     for (size_t e = 0; e < p.next_ops->size(); ++e) {

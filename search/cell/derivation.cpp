@@ -1,6 +1,7 @@
 #include "search/cell/derivation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <set>
@@ -141,6 +142,49 @@ std::string format_arch_weights(const ArchWeights& w) {
              cell;
     }
     out += "\n";
+  }
+  return out;
+}
+
+std::vector<EdgeMargin> edge_margins(const ArchWeights& w) {
+  std::vector<EdgeMargin> out;
+  for (size_t e = 0; e < w.weights.size(); ++e) {
+    const auto& v = w.weights[e];
+    EdgeMargin m;
+    if (v.empty()) {
+      out.push_back(m);
+      continue;
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < v.size(); ++k)
+      if (v[k] > v[best]) best = k;
+    double second = 0;
+    double entropy = 0;
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (k != best) second = std::max(second, v[k]);
+      if (v[k] > 0) entropy -= v[k] * std::log(v[k]);
+    }
+    m.top_op = w.ops[e][best];
+    m.top_weight = v[best];
+    m.over_uniform = v[best] - 1.0 / static_cast<double>(v.size());
+    m.over_runner_up = v.size() > 1 ? v[best] - second : 0.0;
+    m.normalized_entropy = v.size() > 1 ? entropy / std::log(static_cast<double>(v.size())) : 0.0;
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::string format_edge_margins(const ArchWeights& w) {
+  const auto slots = cell_edge_slots(w.nodes);
+  const auto margins = edge_margins(w);
+  std::string out = "edge   strongest      weight  -uniform  -runner-up  entropy/logK\n";
+  for (size_t e = 0; e < margins.size() && e < slots.size(); ++e) {
+    const EdgeMargin& m = margins[e];
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%-6s %-14s %6.3f  %+8.3f  %+10.3f  %12.3f\n",
+                  to_string(slots[e]).c_str(), m.top_op.c_str(), m.top_weight, m.over_uniform,
+                  m.over_runner_up, m.normalized_entropy);
+    out += buf;
   }
   return out;
 }

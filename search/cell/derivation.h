@@ -52,6 +52,24 @@ ArchWeights arch_weights_from_json(const nlohmann::json& j, const std::string& s
 /// cell_op_names() present on some edge, "-" where an edge no longer has the op; the
 /// largest weight of each row is marked with '*'. Ends with a newline.
 std::string format_arch_weights(const ArchWeights& w);
+/// How far a search has decided one edge: the strongest op, its weight's margin over the
+/// uniform weight 1/K and over the runner-up, and the entropy of the edge's weights divided
+/// by log K (1: uniform, 0: one op holds all the weight). K = 1 gives margins of 0 and
+/// entropy 0.
+struct EdgeMargin {
+  std::string top_op;
+  double top_weight = 0;
+  double over_uniform = 0;
+  double over_runner_up = 0;
+  double normalized_entropy = 1;
+};
+
+/// The margins of every edge, in cell_edge_slots order.
+std::vector<EdgeMargin> edge_margins(const ArchWeights& w);
+/// A text table of edge_margins: one row per edge ("0->1  se  0.412  +0.287  +0.102  0.71"),
+/// with a header; ends with a newline.
+std::string format_edge_margins(const ArchWeights& w);
+
 /// Throws std::invalid_argument unless the shapes agree with `nodes` (edge count, one
 /// weight per op, K equal on every edge, no repeated op on an edge).
 void check_arch_weights(const ArchWeights& w);

@@ -154,5 +154,36 @@ TEST(CellArchWeights, SoftmaxJsonRoundTripAndTable) {
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 7);
 }
 
+TEST(EdgeMargins, MeasureHowFarEachEdgeIsDecided) {
+  const auto margins = edge_margins(hand_weights());
+  ASSERT_EQ(margins.size(), 6u);
+  EXPECT_EQ(margins[0].top_op, "skip");
+  EXPECT_DOUBLE_EQ(margins[0].top_weight, 0.5);
+  EXPECT_NEAR(margins[0].over_uniform, 0.25, 1e-12);
+  EXPECT_NEAR(margins[0].over_runner_up, 0.20, 1e-12);
+  const double h = -(2 * 0.1 * std::log(0.1) + 0.5 * std::log(0.5) + 0.3 * std::log(0.3));
+  EXPECT_NEAR(margins[0].normalized_entropy, h / std::log(4.0), 1e-12);
+  EXPECT_EQ(margins[3].top_op, "none");
+
+  ArchWeights uniform;
+  uniform.nodes = 1;
+  uniform.ops = {{"skip", "se", "conv_1x1", "none"}};
+  uniform.weights = {{0.25, 0.25, 0.25, 0.25}};
+  const EdgeMargin u = edge_margins(uniform).front();
+  EXPECT_NEAR(u.over_uniform, 0.0, 1e-12);
+  EXPECT_NEAR(u.over_runner_up, 0.0, 1e-12);
+  EXPECT_NEAR(u.normalized_entropy, 1.0, 1e-12);
+  EXPECT_NE(format_edge_margins(uniform).find("0->1"), std::string::npos);
+
+  ArchWeights single;
+  single.nodes = 1;
+  single.ops = {{"se"}};
+  single.weights = {{1.0}};
+  const EdgeMargin s = edge_margins(single).front();
+  EXPECT_EQ(s.over_uniform, 0.0);
+  EXPECT_EQ(s.over_runner_up, 0.0);
+  EXPECT_EQ(s.normalized_entropy, 0.0);
+}
+
 }  // namespace
 }  // namespace frostnas
