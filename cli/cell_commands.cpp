@@ -26,12 +26,17 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
       "continue experiment ID from its last finished epoch (with its stored configuration)")(
       "out", po::value<std::string>(),
       "genotype file to write (default: next to the database, cell-search-ID.json)")(
+      "precision", po::value<std::string>(),
+      "qat or fp32 (the same search without fake quantization); default: the config's")(
       "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   // Bad input is refused before the database is created or touched.
   if (!vm.count("resume") && !vm.count("config"))
     throw InputError("missing --config FILE (see --help)");
+  std::optional<SearchPrecision> precision;
+  if (vm.count("precision"))
+    precision = parse_search_precision(vm["precision"].as<std::string>(), "--precision");
   std::optional<CellSearchConfig> given;
   if (vm.count("config")) given = load_cell_search_config(vm["config"].as<std::string>());
   Store store(vm["db"].as<std::string>());
@@ -43,6 +48,7 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
   } else {
     config = *given;
   }
+  if (precision) config.precision = *precision;
   const bool quiet = vm["quiet"].as<bool>();
 
   run_options.on_progress = cell_search_progress(quiet);
@@ -75,7 +81,8 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
 
 const RegisterCommand kCellSearch(
     {"cell-search",
-     "frostnas cell-search --config FILE [--db FILE] [--resume ID] [--out FILE] [--quiet]",
+     "frostnas cell-search --config FILE [--db FILE] [--resume ID] [--out FILE] [--precision "
+     "qat|fp32] [--quiet]",
      "P-DARTS progressive cell search under quantization-aware training", cell_search});
 
 }  // namespace

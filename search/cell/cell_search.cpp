@@ -85,6 +85,16 @@ CellSearchConfig::CellSearchConfig() {
             CellStageConfig{7, 4, 2, 3, 0.7}};
 }
 
+std::string to_string(SearchPrecision precision) {
+  return precision == SearchPrecision::kFp32 ? "fp32" : "qat";
+}
+
+SearchPrecision parse_search_precision(const std::string& text, const std::string& what) {
+  if (text == "qat") return SearchPrecision::kQat;
+  if (text == "fp32") return SearchPrecision::kFp32;
+  throw InputError(what + ": unknown value '" + text + "' (allowed: qat, fp32)");
+}
+
 nlohmann::json CellSearchConfig::to_json() const {
   nlohmann::json st = nlohmann::json::array();
   for (const auto& s : stages) {
@@ -95,43 +105,48 @@ nlohmann::json CellSearchConfig::to_json() const {
                   {"skip_dropout", s.skip_dropout}});
   }
   const auto& o = weight_optimizer.optimizer;
-  return {{"format", kCellSearchConfigFormat},
-          {"name", name},
-          {"seed", seed},
-          {"threads", threads},
-          {"data", frostnas::to_json(data)},
-          {"batch_size", batch_size},
-          {"engine", frostnas::to_string(engine)},
-          {"cell", {{"nodes", nodes}, {"join", frostnas::to_string(join)}, {"ops", ops}}},
-          {"supernet",
-           {{"stem_channels", supernet.stem_channels()},
-            {"channels", supernet.channels()},
-            {"expansion", supernet.expansion()},
-            {"kernel", supernet.kernel()},
-            {"rf", supernet.rf()},
-            {"head_channels", supernet.head_channels()}}},
-          {"stages", st},
-          {"weight_optimizer",
-           {{"name", o.name},
-            {"lr", o.lr},
-            {"min_lr", weight_optimizer.min_lr},
-            {"momentum", o.momentum},
-            {"nesterov", o.nesterov},
-            {"weight_decay", o.weight_decay},
-            {"other_weight_decay_scale", weight_optimizer.other_weight_decay_scale},
-            {"grad_clip", weight_optimizer.grad_clip},
-            {"fp_warmup_epochs", weight_optimizer.fp_warmup_epochs},
-            {"boost_beta", o.boost_beta},
-            {"clip_by", o.clip_by},
-            {"toss_coin", o.toss_coin},
-            {"noise_decay", o.noise_decay}}},
-          {"arch_optimizer",
-           {{"lr", arch_optimizer.lr},
-            {"beta1", arch_optimizer.beta1},
-            {"beta2", arch_optimizer.beta2},
-            {"weight_decay", arch_optimizer.weight_decay},
-            {"init_scale", arch_optimizer.init_scale}}},
-          {"max_skip", max_skip}};
+  nlohmann::json j = {
+      {"format", kCellSearchConfigFormat},
+      {"name", name},
+      {"seed", seed},
+      {"threads", threads},
+      {"data", frostnas::to_json(data)},
+      {"batch_size", batch_size},
+      {"engine", frostnas::to_string(engine)},
+      {"cell", {{"nodes", nodes}, {"join", frostnas::to_string(join)}, {"ops", ops}}},
+      {"supernet",
+       {{"stem_channels", supernet.stem_channels()},
+        {"channels", supernet.channels()},
+        {"expansion", supernet.expansion()},
+        {"kernel", supernet.kernel()},
+        {"rf", supernet.rf()},
+        {"head_channels", supernet.head_channels()}}},
+      {"stages", st},
+      {"weight_optimizer",
+       {{"name", o.name},
+        {"lr", o.lr},
+        {"min_lr", weight_optimizer.min_lr},
+        {"momentum", o.momentum},
+        {"nesterov", o.nesterov},
+        {"weight_decay", o.weight_decay},
+        {"other_weight_decay_scale", weight_optimizer.other_weight_decay_scale},
+        {"grad_clip", weight_optimizer.grad_clip},
+        {"fp_warmup_epochs", weight_optimizer.fp_warmup_epochs},
+        {"boost_beta", o.boost_beta},
+        {"clip_by", o.clip_by},
+        {"toss_coin", o.toss_coin},
+        {"noise_decay", o.noise_decay}}},
+      {"arch_optimizer",
+       {{"lr", arch_optimizer.lr},
+        {"beta1", arch_optimizer.beta1},
+        {"beta2", arch_optimizer.beta2},
+        {"weight_decay", arch_optimizer.weight_decay},
+        {"init_scale", arch_optimizer.init_scale}}},
+      {"max_skip", max_skip}};
+  // Written only when not the default, so that configurations stored before the field
+  // existed still equal their checkpoints' and resume.
+  if (precision != SearchPrecision::kQat) j["precision"] = to_string(precision);
+  return j;
 }
 
 namespace {
@@ -222,8 +237,8 @@ void read_arch_optimizer(const JsonReader& a, CellArchOptimConfig& ao) {
 
 CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std::string& source) {
   JsonReader r(j, source);
-  r.expect_object({"format", "name", "seed", "threads", "data", "batch_size", "engine", "cell",
-                   "supernet", "stages", "weight_optimizer", "arch_optimizer", "max_skip"});
+  r.expect_object({"format", "name", "seed", "threads", "data", "batch_size", "engine", "precision",
+                   "cell", "supernet", "stages", "weight_optimizer", "arch_optimizer", "max_skip"});
   const std::string format = r.get_string("format");
   if (format != kCellSearchConfigFormat) {
     r.fail_at("format", "\"" + format + "\" is not a cell search configuration (allowed: " +
@@ -238,6 +253,9 @@ CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std
   }
   c.batch_size = r.get_int_or("batch_size", c.batch_size, 1, 65536);
   if (r.has("engine")) c.engine = parse_quant_engine(r.get_string("engine"), source + ": $.engine");
+  if (r.has("precision"))
+    c.precision = parse_search_precision(r.get_string_in("precision", {"qat", "fp32"}),
+                                         source + ": $.precision");
 
   if (r.has("cell")) read_cell_section(r.at("cell"), c);
   if (r.has("supernet")) read_supernet(r.at("supernet"), c.supernet);
@@ -493,7 +511,8 @@ StageModel build_stage(const CellRun& r, int64_t stage) {
   sched.min_lr = config.weight_optimizer.min_lr;
   m.scheduler = std::make_unique<LrScheduler>(*m.weight_opt, make_schedule(sched));
   m.schedule = std::make_unique<QatSchedule>(
-      QatScheme::kStatAssist, config.weight_optimizer.fp_warmup_epochs, m.steps_per_epoch);
+      config.precision == SearchPrecision::kFp32 ? QatScheme::kNone : QatScheme::kStatAssist,
+      config.weight_optimizer.fp_warmup_epochs, m.steps_per_epoch);
   m.step_options.grad_clip = config.weight_optimizer.grad_clip;
   m.step_options.clip_params = m.net->parameters();
   return m;

@@ -66,6 +66,15 @@ struct CellArchOptimConfig {
   double init_scale = 1e-3;
 };
 
+/// What the supernet's weights train in: `kQat` fake-quantizes after the float warm-up of
+/// each stage (StatAssist, GradBoost noise from then on); `kFp32` is the same search without
+/// fake quantization (and so without GradBoost noise), to compare the two.
+enum class SearchPrecision { kQat, kFp32 };
+/// "qat", "fp32".
+std::string to_string(SearchPrecision precision);
+/// Throws InputError("<what>: unknown value '<text>' (allowed: qat, fp32)").
+SearchPrecision parse_search_precision(const std::string& text, const std::string& what);
+
 /// A whole cell search, as read from `frostnas cell-search --config FILE`.
 struct CellSearchConfig {
   std::string name = "cell_search";
@@ -74,6 +83,7 @@ struct CellSearchConfig {
   CellSearchDataConfig data;
   int64_t batch_size = 64;
   QuantEngine engine = QuantEngine::kOneDNN;
+  SearchPrecision precision = SearchPrecision::kQat;
   /// The cell: intermediate nodes, join and the candidate ops of the first stage.
   int64_t nodes = 3;
   CellJoin join = CellJoin::kConcat;

@@ -50,6 +50,24 @@ TEST(CellSearchConfig, ParsesAndRoundTrips) {
   EXPECT_EQ(back.to_json(), c.to_json());
 }
 
+TEST(CellSearchConfig, PrecisionIsQatUnlessSetAndRoundTrips) {
+  EXPECT_EQ(cell_search_config_from_json(tiny_cell_search_json(), "cfg.json").precision,
+            SearchPrecision::kQat);
+  auto j = tiny_cell_search_json();
+  j["precision"] = "fp32";
+  const CellSearchConfig c = cell_search_config_from_json(j, "cfg.json");
+  EXPECT_EQ(c.precision, SearchPrecision::kFp32);
+  EXPECT_EQ(cell_search_config_from_json(c.to_json(), "stored").precision, SearchPrecision::kFp32);
+  j["precision"] = "int8";
+  try {
+    cell_search_config_from_json(j, "cfg.json");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cfg.json: $.precision"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("qat, fp32"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CellSearchConfig, DefaultExperimentFileLoads) {
   const CellSearchConfig c =
       load_cell_search_config(std::string(FROSTNAS_SOURCE_DIR) + "/experiments/cell_search.json");

@@ -164,6 +164,30 @@ TEST(CellSearch, ResumeRefusesAnotherConfig) {
             tiny_config().to_json());
 }
 
+TEST(CellSearch, Fp32PrecisionNeverFakeQuantizes) {
+  TempDir dir;
+  Store store(dir.file("db.sqlite"));
+  CellSearchConfig config = tiny_config();
+  config.precision = SearchPrecision::kFp32;
+  std::vector<bool> qat_by_step;
+  CellSearchOptions options;
+  options.on_progress = [&](const CellSearchProgress& p) {
+    if (p.event == CellSearchProgress::Event::kStep) qat_by_step.push_back(p.qat_active);
+  };
+  const CellSearchResult r = run_cell_search(config, store, options);
+  ASSERT_EQ(qat_by_step.size(), 10u);
+  EXPECT_EQ(std::count(qat_by_step.begin(), qat_by_step.end(), true), 0);
+  for (const auto& rec : store.list_arch_weights(r.experiment_id))
+    EXPECT_FALSE(rec.weights.at("qat").get<bool>());
+  EXPECT_EQ(store.get_experiment(r.experiment_id).config.at("precision"), "fp32");
+  // The QAT search of the same config does fake-quantize (the test is not vacuous).
+  EXPECT_FALSE(tiny_config().to_json().contains("precision"));
+  EXPECT_TRUE(store.list_arch_weights(run_cell_search(tiny_config(), store, {}).experiment_id)
+                  .back()
+                  .weights.at("qat")
+                  .get<bool>());
+}
+
 TEST(CellSearchCli, WritesGenotypeAndRefusesBadConfig) {
   TempDir dir;
   nlohmann::json j = tiny_cell_search_json();
@@ -175,8 +199,15 @@ TEST(CellSearchCli, WritesGenotypeAndRefusesBadConfig) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("stage 1/1: softmaxed architecture weights"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("avg_pool_3x3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("how decided each edge is"), std::string::npos) << r.out;
   const Genotype g = load_genotype(dir.file("g.json"));
   EXPECT_EQ(g.nodes.size(), 2u);
+
+  testing::expect_input_error(
+      testing::run_frostnas("cell-search --config " + dir.file("cfg.json") + " --db " +
+                            dir.file("db3.sqlite") + " --precision int4"),
+      "--precision: unknown value 'int4' (allowed: qat, fp32)");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("db3.sqlite")));
 
   j["cell"]["ops"] = {"skip", "conv_3x3"};
   save_json_file(j, dir.file("bad.json"));
