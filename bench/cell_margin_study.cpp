@@ -3,11 +3,12 @@
 // minus uniform (and minus the runner-up) at the stage's last epoch, the paired difference
 // with its 95 % t interval, the paired t test, the exact sign-flip test and Holm's
 // adjustment over the stages; then, per edge of the first stage, how many seeds agree on the
-// strongest op.
+// strongest op; and per op of the first stage its mean weight in both configurations.
 //
 //   build/bench/cell_margin_study --before a1.sqlite a2.sqlite ... --after b1.sqlite b2.sqlite ...
 //
 // The i-th database of each list must hold the run of the i-th seed (experiment 1 each).
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -93,6 +94,39 @@ void print_comparisons(const std::vector<std::vector<ArchWeights>>& before,
   }
 }
 
+/// Mean weight of `op` over the edges of `w` that offer it (NaN when none does).
+double mean_op_weight(const ArchWeights& w, const std::string& op) {
+  double sum = 0;
+  int n = 0;
+  for (size_t e = 0; e < w.ops.size(); ++e) {
+    for (size_t k = 0; k < w.ops[e].size(); ++k) {
+      if (w.ops[e][k] != op) continue;
+      sum += w.weights[e][k];
+      ++n;
+    }
+  }
+  return n ? sum / n : NAN;
+}
+
+/// Per op of the first stage, its mean weight at the stage's end in both arms and the paired
+/// difference.
+void print_op_weights(const std::vector<std::vector<ArchWeights>>& before,
+                      const std::vector<std::vector<ArchWeights>>& after) {
+  for (const auto& op : before.front().front().ops.front()) {
+    std::vector<double> a, b;
+    for (size_t i = 0; i < before.size(); ++i) {
+      a.push_back(mean_op_weight(before[i].front(), op));
+      b.push_back(mean_op_weight(after[i].front(), op));
+    }
+    const PairedComparison c = compare_paired(a, b);
+    std::printf(
+        "stage 1 %-13s before %.4f after %.4f  difference %+.4f (95 %% CI %+.4f..%+.4f), "
+        "sign-flip p %.3g\n",
+        op.c_str(), summarize(a).mean, summarize(b).mean, c.mean_diff, c.ci_low, c.ci_high,
+        c.sign_flip_p);
+  }
+}
+
 void print_agreement(const char* arm, const std::vector<std::vector<ArchWeights>>& runs) {
   const auto slots = cell_edge_slots(runs.front().front().nodes);
   std::printf("%s, stage 1: seeds agreeing with the most common strongest op per edge:", arm);
@@ -130,6 +164,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   print_comparisons(before, after);
+  print_op_weights(before, after);
   print_agreement("before", before);
   print_agreement("after", after);
   return 0;

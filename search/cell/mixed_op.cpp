@@ -9,6 +9,7 @@ MixedOpImpl::MixedOpImpl(const MixedOpOptions& options) : names_(options.ops()) 
   TORCH_CHECK(std::set<std::string>(names_.begin(), names_.end()).size() == names_.size(),
               "MixedOp: repeated candidate op");
   for (const auto& name : names_) {
+    pool_bn_.push_back(nullptr);
     if (name == "none") {
       ops_.push_back(nullptr);
       continue;
@@ -16,6 +17,11 @@ MixedOpImpl::MixedOpImpl(const MixedOpOptions& options) : names_(options.ops()) 
     CellOpPtr op = make_cell_op(
         name, CellOpOptions(options.channels(), options.size()).engine(options.engine()));
     ops_.push_back(register_module(name, op));
+    if (name == "max_pool_3x3" || name == "avg_pool_3x3") {
+      pool_bn_.back() = register_module(
+          name + "_bn",
+          torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(options.channels()).affine(false)));
+    }
   }
 }
 
@@ -31,6 +37,7 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   for (size_t k = 0; k < ops_.size(); ++k) {
     if (!ops_[k]) continue;
     torch::Tensor y = ops_[k]->forward(x);
+    if (pool_bn_[k]) y = pool_bn_[k]->forward(y);
     if (names_[k] == "skip" && skip_dropout_ > 0.0 && is_training())
       y = torch::dropout(y, skip_dropout_, /*train=*/true);
     torch::Tensor term = y * weights[static_cast<int64_t>(k)];

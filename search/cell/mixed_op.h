@@ -25,7 +25,10 @@ struct MixedOpOptions {
 /// A DARTS mixed operation over the QAT candidate ops of trainer/quant/cell_ops.h:
 /// output = sum_k weights[k] * op_k(x). "none" contributes zero and is not built.
 /// In training the "skip" branch goes through dropout with rate skip_dropout()
-/// (P-DARTS: dropout after every skip connection). Ops are registered under their names.
+/// (P-DARTS: dropout after every skip connection). Pooling ops are followed by a batch norm
+/// without affine parameters (registered as "<op>_bn"), as in DARTS's search, so that their
+/// outputs enter the sum on the scale of the other ops' (which end in a batch norm) and
+/// scale alone does not decide their weights. Ops are registered under their names.
 /// x [N, c, H, W] (already fake-quantized), weights [K] -> [N, c, H, W] (not re-quantized).
 class MixedOpImpl : public torch::nn::Module {
  public:
@@ -41,6 +44,7 @@ class MixedOpImpl : public torch::nn::Module {
  private:
   std::vector<std::string> names_;
   std::vector<CellOpPtr> ops_;
+  std::vector<torch::nn::BatchNorm2d> pool_bn_;  ///< per op; null unless a pooling op
   double skip_dropout_ = 0.0;
 };
 TORCH_MODULE(MixedOp);

@@ -1,6 +1,8 @@
 #include "search/cell/supernet.h"
 #include "search/cell/mixed_op.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "search/cell/derivation.h"
@@ -15,9 +17,11 @@ TEST(MixedOp, WeightedSumOfItsOps) {
   const torch::Tensor x = torch::randn({2, 8, 6, 6}).relu();
   const torch::Tensor w = torch::tensor({0.1, 0.2, 0.3, 0.4});
   const torch::Tensor y = op->forward(x, w);
-  // none: 0; skip: x; max pool 3x3 stride 1 pad 1; conv_1x1: the registered op itself.
-  const torch::Tensor want =
-      0.2 * x + 0.3 * torch::max_pool2d(x, {3, 3}, {1, 1}, {1, 1}) + 0.4 * op->op(3)->forward(x);
+  // none: 0; skip: x; max pool 3x3 stride 1 pad 1 then batch norm without affine (in eval
+  // mode its fresh running statistics divide by sqrt(1 + eps)); conv_1x1: the op itself.
+  const double bn = 1.0 / std::sqrt(1.0 + 1e-5);
+  const torch::Tensor want = 0.2 * x + 0.3 * bn * torch::max_pool2d(x, {3, 3}, {1, 1}, {1, 1}) +
+                             0.4 * op->op(3)->forward(x);
   EXPECT_TRUE(torch::allclose(y, want, 1e-6, 1e-6));
   EXPECT_EQ(op->op(0), nullptr);
   EXPECT_EQ(op->op_names()[2], "max_pool_3x3");
@@ -35,14 +39,34 @@ TEST(MixedOp, HandComputedValuesAndWeightGradient) {
   x[0][0][1][1] = 2.0;  // one peak: max pool spreads it over the whole 3x3 map
   const torch::Tensor w = torch::tensor({0.5, 0.25, 0.25}).set_requires_grad(true);
   const torch::Tensor y = op->forward(x, w);
-  EXPECT_FLOAT_EQ(y[0][0][1][1].item<float>(), 0.25f * 2 + 0.25f * 2);
-  EXPECT_FLOAT_EQ(y[0][0][0][0].item<float>(), 0.25f * 2);
+  // The pool's batch norm (eval mode, fresh statistics) divides by sqrt(1 + eps).
+  const float bn = static_cast<float>(1.0 / std::sqrt(1.0 + 1e-5));
+  EXPECT_FLOAT_EQ(y[0][0][1][1].item<float>(), 0.25f * 2 + 0.25f * 2 * bn);
+  EXPECT_FLOAT_EQ(y[0][0][0][0].item<float>(), 0.25f * 2 * bn);
   EXPECT_FLOAT_EQ(y[0][1].abs().sum().item<float>(), 0.0f);
   y.sum().backward();
-  // d sum / d w_k = sum(op_k(x)): none 0, skip 2, max pool 9 * 2.
+  // d sum / d w_k = sum(op_k(x)): none 0, skip 2, max pool 9 * 2 (times the norm's factor).
   EXPECT_FLOAT_EQ(w.grad()[0].item<float>(), 0.0f);
   EXPECT_FLOAT_EQ(w.grad()[1].item<float>(), 2.0f);
-  EXPECT_FLOAT_EQ(w.grad()[2].item<float>(), 18.0f);
+  EXPECT_FLOAT_EQ(w.grad()[2].item<float>(), 18.0f * bn);
+}
+
+TEST(MixedOp, PoolingOpsAreNormalizedWithoutAffineParameters) {
+  torch::manual_seed(3);
+  MixedOp op(MixedOpOptions(4, 6, {"max_pool_3x3", "avg_pool_3x3", "conv_1x1"}));
+  op->train();
+  const torch::Tensor x = 5.0 * torch::rand({8, 4, 6, 6}) + 3.0;
+  // Only the max pool weighted: in training the batch norm leaves each channel with mean 0
+  // and variance 1, whatever the input's scale.
+  const torch::Tensor y = op->forward(x, torch::tensor({1.0, 0.0, 0.0}));
+  EXPECT_LT(y.mean({0, 2, 3}).abs().max().item<float>(), 1e-4f);
+  EXPECT_NEAR(y.var({0, 2, 3}, /*unbiased=*/false).mean().item<float>(), 1.0f, 1e-3f);
+  int64_t norms = 0, norm_params = 0;
+  for (const auto& m : op->named_modules()) norms += m.key().find("_bn") != std::string::npos;
+  for (const auto& p : op->named_parameters())
+    norm_params += p.key().find("_bn") != std::string::npos;
+  EXPECT_EQ(norms, 2);
+  EXPECT_EQ(norm_params, 0);
 }
 
 TEST(MixedOp, SkipDropoutOnlyInTraining) {
