@@ -1,6 +1,9 @@
 #pragma once
 
-// The small networks the suites build, train and convert: one definition each.
+// The small networks the suites build, train and convert (one definition each), and the BN
+// statistics they are given before a conversion is checked.
+
+#include <torch/torch.h>
 
 #include "space/net_spec.h"
 
@@ -40,6 +43,20 @@ inline NetSpec tiny_train_net() {
   s.head = HeadSpec{32};
   s.dropout = 0.1;
   return s;
+}
+
+/// Random but plausible BN statistics and affine parameters.
+inline void perturb_bn(torch::nn::Module& m, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : m.named_buffers()) {
+    if (item.key().find("running_mean") != std::string::npos) item.value().uniform_(-0.3, 0.3);
+    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
+  }
+  for (auto& item : m.named_parameters()) {
+    if (item.key().find("bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
+    if (item.key().find("bn.bias") != std::string::npos) item.value().uniform_(-0.2, 0.2);
+  }
 }
 
 }  // namespace frostnas::testing

@@ -11,20 +11,6 @@
 
 namespace frostnas::testing {
 
-/// Random but plausible BN statistics and affine parameters.
-inline void perturb_bn(torch::nn::Module& m, uint64_t seed) {
-  torch::manual_seed(seed);
-  torch::NoGradGuard no_grad;
-  for (auto& item : m.named_buffers()) {
-    if (item.key().find("running_mean") != std::string::npos) item.value().uniform_(-0.3, 0.3);
-    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
-  }
-  for (auto& item : m.named_parameters()) {
-    if (item.key().find("bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
-    if (item.key().find("bn.bias") != std::string::npos) item.value().uniform_(-0.2, 0.2);
-  }
-}
-
 /// QAT-trains `model` (preceded by `input_fq`) a few SGD steps on random data against
 /// random targets, then freezes observers and BN and puts both in eval mode.
 template <class Model>

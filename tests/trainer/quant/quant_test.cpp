@@ -16,6 +16,7 @@
 #include "trainer/quant/quant_engine.h"
 
 using namespace frostnas;
+using frostnas::testing::perturb_bn;
 using frostnas::testing::tiny_net;
 
 namespace {
@@ -32,19 +33,6 @@ ConvLayer conv_layer(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t
   c.in_size = 8;
   c.relu = relu;
   return c;
-}
-
-void perturb_bn(torch::nn::Module& m, uint64_t seed) {
-  torch::manual_seed(seed);
-  torch::NoGradGuard no_grad;
-  for (auto& item : m.named_buffers()) {
-    if (item.key().find("running_mean") != std::string::npos) item.value().uniform_(-0.3, 0.3);
-    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
-  }
-  for (auto& item : m.named_parameters()) {
-    if (item.key().find("bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
-    if (item.key().find("bn.bias") != std::string::npos) item.value().uniform_(-0.2, 0.2);
-  }
 }
 
 }  // namespace
