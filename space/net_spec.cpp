@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/format_tag.h"
 #include "common/json_reader.h"
 #include "space/channels.h"
 
@@ -168,10 +169,7 @@ NetSpec net_spec_from_json(const nlohmann::json& j, const std::string& source,
   std::vector<std::string> keys = macro_skeleton_keys();
   keys.insert(keys.end(), {"format", "stages"});
   r.expect_object(keys);
-  const std::string format = r.get_string("format");
-  if (format != kArchFormat) {
-    r.fail_at("format", "\"" + format + "\" is not an architecture (allowed: " + kArchFormat + ")");
-  }
+  expect_format(r, kArchFormat, "an architecture");
   NetSpec net;
   parse_macro_skeleton(r, net);
   const JsonReader stages = r.at("stages");

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "common/format_tag.h"
 #include "common/json_reader.h"
 #include "common/random.h"
 #include "space/channels.h"
@@ -481,10 +482,7 @@ SearchSpace search_space_from_json(const nlohmann::json& j, const std::string& s
   std::vector<std::string> keys = macro_skeleton_keys();
   keys.insert(keys.end(), {"format", "choices", "stages", "cell"});
   r.expect_object(keys);
-  const std::string format = r.get_string("format");
-  if (format != kSpaceFormat) {
-    r.fail_at("format", "\"" + format + "\" is not a search space (allowed: " + kSpaceFormat + ")");
-  }
+  expect_format(r, kSpaceFormat, "a search space");
   SearchSpace space;
   parse_macro_skeleton(r, space);
   parse_space_stages(r, space, base_dir);

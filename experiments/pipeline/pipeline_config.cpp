@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/format_tag.h"
 #include "common/json_reader.h"
 #include "space/builtin_archs.h"
 
@@ -51,11 +52,7 @@ nlohmann::json expand_pipeline_json(const nlohmann::json& given, const std::stri
   JsonReader r(given, source);
   r.expect_object({"format", "name", "seed", "search", "cell_search", "retrain", "baselines",
                    "measure", "quick", "quick_applied"});
-  const std::string format = r.get_string("format");
-  if (format != kPipelineFormat) {
-    r.fail_at("format", "\"" + format + "\" is not a pipeline configuration (allowed: " +
-                            kPipelineFormat + ")");
-  }
+  expect_format(r, kPipelineFormat, "a pipeline configuration");
   if (r.has("quick") && !r.at("quick").value().is_object())
     r.fail_at("quick", "must be an object of overrides (a JSON merge patch)");
   if (r.has("search") && r.at("search").value().is_string()) {

@@ -10,6 +10,7 @@
 
 #include "common/checkpoint.h"
 #include "common/clock.h"
+#include "common/format_tag.h"
 #include "common/json_reader.h"
 #include "common/random.h"
 #include "trainer/data/data_loader.h"
@@ -239,11 +240,7 @@ CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std
   JsonReader r(j, source);
   r.expect_object({"format", "name", "seed", "threads", "data", "batch_size", "engine", "precision",
                    "cell", "supernet", "stages", "weight_optimizer", "arch_optimizer", "max_skip"});
-  const std::string format = r.get_string("format");
-  if (format != kCellSearchConfigFormat) {
-    r.fail_at("format", "\"" + format + "\" is not a cell search configuration (allowed: " +
-                            kCellSearchConfigFormat + ")");
-  }
+  expect_format(r, kCellSearchConfigFormat, "a cell search configuration");
   CellSearchConfig c;
   c.name = r.get_string_or("name", c.name);
   c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));

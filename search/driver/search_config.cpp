@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/format_tag.h"
 #include "common/json_reader.h"
 #include "controllers/strategy.h"
 
@@ -32,11 +33,7 @@ SearchConfig search_config_from_json(const nlohmann::json& j, const std::string&
   JsonReader r(j, source);
   r.expect_object({"format", "name", "space", "strategy", "samples", "seed", "data", "train",
                    "metric", "latency", "failure_reward"});
-  const std::string format = r.get_string("format");
-  if (format != kSearchConfigFormat) {
-    r.fail_at("format", "\"" + format + "\" is not a search configuration (allowed: " +
-                            kSearchConfigFormat + ")");
-  }
+  expect_format(r, kSearchConfigFormat, "a search configuration");
   SearchConfig c;
   c.name = r.get_string_or("name", "search");
   const JsonReader space = r.at("space");
