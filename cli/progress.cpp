@@ -77,9 +77,10 @@ void print_stage_end(const CellSearchProgress& p) {
                "runner-up; entropy 1 = uniform)\n"
             << format_edge_margins(*p.weights);
   if (p.next_ops != nullptr) {
+    const auto slots = cell_edge_slots(p.weights->nodes);
     std::cout << "kept for stage " << p.stage + 2 << ":";
     for (size_t e = 0; e < p.next_ops->size(); ++e) {
-      std::cout << (e ? ";" : "") << " " << to_string(cell_edge_slots(p.weights->nodes)[e]) << " ";
+      std::cout << (e ? ";" : "") << " " << to_string(slots[e]) << " ";
       for (size_t k = 0; k < (*p.next_ops)[e].size(); ++k)
         std::cout << (k ? "," : "") << (*p.next_ops)[e][k];
     }

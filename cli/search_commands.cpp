@@ -109,7 +109,7 @@ int runs(const Command& self, const std::vector<std::string>& args) {
   options.add_options()("db", po::value<std::string>()->default_value(kDefaultStorePath),
                         "experiment database")(
       "status", po::value<std::string>(),
-      "only experiments with this status (running, done, failed, interrupted)")(
+      ("only experiments with this status (" + join_strings(experiment_statuses()) + ")").c_str())(
       "json", po::bool_switch()->default_value(false), "print JSON");
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;

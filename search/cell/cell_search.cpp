@@ -86,14 +86,22 @@ CellSearchConfig::CellSearchConfig() {
             CellStageConfig{7, 4, 2, 3, 0.7}};
 }
 
+const std::vector<std::string>& search_precision_names() {
+  static const std::vector<std::string> names{"qat", "fp32"};
+  return names;
+}
+
 std::string to_string(SearchPrecision precision) {
-  return precision == SearchPrecision::kFp32 ? "fp32" : "qat";
+  return search_precision_names().at(static_cast<size_t>(precision));
 }
 
 SearchPrecision parse_search_precision(const std::string& text, const std::string& what) {
-  if (text == "qat") return SearchPrecision::kQat;
-  if (text == "fp32") return SearchPrecision::kFp32;
-  throw InputError(what + ": unknown value '" + text + "' (allowed: qat, fp32)");
+  const auto& names = search_precision_names();
+  const auto it = std::find(names.begin(), names.end(), text);
+  if (it == names.end())
+    throw InputError(what + ": unknown value '" + text + "' (allowed: " + join_strings(names) +
+                     ")");
+  return static_cast<SearchPrecision>(it - names.begin());
 }
 
 nlohmann::json CellSearchConfig::to_json() const {
@@ -251,7 +259,7 @@ CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std
   c.batch_size = r.get_int_or("batch_size", c.batch_size, 1, 65536);
   if (r.has("engine")) c.engine = parse_quant_engine(r.get_string("engine"), source + ": $.engine");
   if (r.has("precision"))
-    c.precision = parse_search_precision(r.get_string_in("precision", {"qat", "fp32"}),
+    c.precision = parse_search_precision(r.get_string_in("precision", search_precision_names()),
                                          source + ": $.precision");
 
   if (r.has("cell")) read_cell_section(r.at("cell"), c);

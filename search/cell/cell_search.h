@@ -70,7 +70,8 @@ struct CellArchOptimConfig {
 /// each stage (StatAssist, GradBoost noise from then on); `kFp32` is the same search without
 /// fake quantization (and so without GradBoost noise), to compare the two.
 enum class SearchPrecision { kQat, kFp32 };
-/// "qat", "fp32".
+/// The names of the precisions in enum order: "qat", "fp32".
+const std::vector<std::string>& search_precision_names();
 std::string to_string(SearchPrecision precision);
 /// Throws InputError("<what>: unknown value '<text>' (allowed: qat, fp32)").
 SearchPrecision parse_search_precision(const std::string& text, const std::string& what);
