@@ -8,6 +8,11 @@
 //   OPENBLAS_NUM_THREADS=2 build/bench/qat_step_profile
 //       --arch experiments/archs/proxy_default.json --threads 2 --batch-size 128
 //       --steps 10 --optimizer sgd,qsgd --ops 25
+//   build/frostnas arch show frostnet-small-1.0 --input-size 28 --in-channels 1 --classes 10
+//       --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["arch"]))'
+//       > small28.json
+//   build/bench/qat_step_profile --arch small28.json --optimizer sgd,qsgd
+//       --boost-kernel fused,reference --steps 10
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +27,7 @@
 
 #include "bench/bench_common.h"
 #include "space/builtin_archs.h"
+#include "trainer/optim/boost_kernel.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/optim/optimizer_factory.h"
 #include "trainer/quant/qat_net.h"
@@ -43,6 +49,7 @@ struct Variant {
   std::string name;
   std::string optimizer;  ///< optimizer_names() entry
   bool channels_last = false;
+  BoostKernel kernel = BoostKernel::kFused;
   QatNet net{nullptr};
   std::unique_ptr<torch::optim::Optimizer> opt;
   torch::Tensor x, y;
@@ -67,6 +74,7 @@ void setup(Variant& v, const NetSpec& spec, int64_t batch) {
 }
 
 void run_step(Variant& v, bool timed) {
+  set_boost_kernel(v.kernel);
   auto t0 = Clock::now();
   auto loss = torch::nn::functional::cross_entropy(v.net->forward(v.x), v.y);
   const double f = ms_since(t0);
@@ -154,6 +162,7 @@ int main(int argc, char** argv) {
     ("steps", po::value<int64_t>()->default_value(10), "timed steps per variant")
     ("optimizer", po::value<std::string>()->default_value("sgd"), "comma-separated optimizer names, one variant each")
     ("channels-last", po::bool_switch()->default_value(false), "also time each optimizer with the Conv-BN layers in channels-last format")
+    ("boost-kernel", po::value<std::string>()->default_value("fused"), "comma-separated GradBoost kernels (fused, reference), one variant each")
     ("ops", po::value<int64_t>()->default_value(0), "print the N operators with the largest self time (first variant)");
   // clang-format on
   po::variables_map vm;
@@ -165,14 +174,17 @@ int main(int argc, char** argv) {
 
   std::vector<Variant> variants;
   for (const auto& name : split_commas(vm["optimizer"].as<std::string>())) {
-    for (bool cl : {false, true}) {
-      if (cl && !vm["channels-last"].as<bool>()) continue;
-      Variant v;
-      v.name = name + (cl ? " channels-last" : " contiguous");
-      v.optimizer = name;
-      v.channels_last = cl;
-      setup(v, spec, batch);
-      variants.push_back(std::move(v));
+    for (const auto& kernel : split_commas(vm["boost-kernel"].as<std::string>())) {
+      for (bool cl : {false, true}) {
+        if (cl && !vm["channels-last"].as<bool>()) continue;
+        Variant v;
+        v.name = name + (cl ? " nhwc " : " nchw ") + kernel;
+        v.optimizer = name;
+        v.channels_last = cl;
+        v.kernel = kernel == "reference" ? BoostKernel::kReference : BoostKernel::kFused;
+        setup(v, spec, batch);
+        variants.push_back(std::move(v));
+      }
     }
   }
   for (auto& v : variants) {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "trainer/optim/boost_kernel.h"
+
 namespace frostnas {
 
 namespace {
@@ -67,25 +69,17 @@ void check_adam_options(const Options& o) {
 // gradient the plain update uses: `grad` in warm-up, `grad + noise` after it.
 template <class State, class Options>
 torch::Tensor boost(const torch::Tensor& grad, State& s, const Options& o, bool warmup) {
-  const double beta = o.beta();
-  const double bc = 1 - std::pow(beta, static_cast<double>(s.step()));
-  const auto g_abs = grad.abs();
-  // min / max are taken against the old statistics, before they decay.
-  const auto new_min = torch::min(s.exp_min(), g_abs);
-  s.exp_min().mul_(beta).add_(new_min, 1 - beta).div_(bc);
-  const auto new_max = torch::max(s.exp_max(), g_abs);
-  s.exp_max().mul_(beta).add_(new_max, 1 - beta).div_(bc);
-  if (warmup) return grad;
-
-  s.restart_step(s.restart_step() + 1);
-  const double scale = std::pow(1 - o.noise_decay(), static_cast<double>(s.restart_step()));
-  // |Laplace(0, 1)| is Exponential(1).
-  auto noise = torch::empty_like(grad).exponential_(1.0);
-  noise.mul_((s.exp_max() - s.exp_min()) * scale);
-  if (o.toss_coin()) noise.mul_(torch::empty_like(grad).bernoulli_(0.5));
-  noise.mul_(grad.sign());
-  if (o.clip_by() > 0) noise.clamp_(-o.clip_by(), o.clip_by());
-  return grad + noise;
+  BoostStep step;
+  step.beta = o.beta();
+  step.bias_correction = 1 - std::pow(o.beta(), static_cast<double>(s.step()));
+  step.warmup = warmup;
+  if (!warmup) {
+    s.restart_step(s.restart_step() + 1);
+    step.noise_scale = std::pow(1 - o.noise_decay(), static_cast<double>(s.restart_step()));
+  }
+  step.toss_coin = o.toss_coin();
+  step.clip_by = o.clip_by();
+  return boost_gradient(grad, s.exp_min(), s.exp_max(), step);
 }
 
 torch::Tensor zeros_as(const torch::Tensor& p) {

@@ -16,9 +16,11 @@ namespace frostnas {
 // and outside warm-up restart_step += 1 and
 //   g += clamp(|Laplace(0, 1)| * (exp_max - exp_min) * (1 - noise_decay)^restart_step
 //              * Bernoulli(0.5) [toss_coin] * sign(g), -clip_by, clip_by) [clip_by > 0]
-// before weight decay and the plain update. Noise is drawn from torch's default generator on
-// the parameter's device (`torch::manual_seed` makes runs reproducible); `p.grad()` is left
-// unchanged.
+// before weight decay and the plain update. On the CPU the term runs as one fused, parallel
+// pass per parameter whose noise is a function of one key drawn from torch's default
+// generator (boost_kernel.h); elsewhere it runs as LibTorch ops drawing from the parameter
+// device's generator. Either way `torch::manual_seed` makes runs reproducible, and
+// `p.grad()` is left unchanged.
 
 /// Options of QSGD: torch::optim::SGDOptions plus the GradBoost fields.
 struct QSGDOptions : public torch::optim::OptimizerCloneableOptions<QSGDOptions> {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "trainer/optim/boost_kernel.h"
 #include "trainer/optim/grad_boost.h"
 #include "trainer/optim/optimizer_factory.h"
 
@@ -127,45 +128,65 @@ TEST(GradBoost, WarmupEqualsPlainOptimizerForAllPairs) {
   }
 }
 
+// The |Laplace(0, 1)| draws of one step on a parameter of `n` elements, replayed from the
+// generator state the step started from.
+torch::Tensor unit_noise(BoostKernel kernel, int64_t n) {
+  if (kernel == BoostKernel::kReference) return torch::empty({n}).exponential_(1.0);
+  const uint64_t key = draw_boost_noise_key();
+  auto e = torch::empty({n});
+  for (int64_t i = 0; i < n; ++i) e[i] = boost_noise_draw(key, i).magnitude;
+  return e;
+}
+
+/// Selects a GradBoost kernel for one scope.
+struct KernelScope {
+  explicit KernelScope(BoostKernel k) { set_boost_kernel(k); }
+  ~KernelScope() { set_boost_kernel(BoostKernel::kFused); }
+};
+
 // After warm-up: update = -lr * (g + |Laplace| * (exp_max - exp_min) * (1 - d)^r * sign(g)).
 TEST(GradBoost, NoiseFollowsFormulaAndShrinksWithRestartStep) {
-  auto p = leaf({0, 0, 0, 0});
-  QSGD opt({p}, QSGDOptions(1.0).clip_by(0).toss_coin(false).noise_decay(0.5));
-  set_grad(p, {1, -2, 0.5, 1});
-  opt.step();  // warm-up: exp_max = [1, 2, 0.5, 1]
-  EXPECT_TRUE(torch::allclose(p.detach(), torch::tensor({-1.0f, 2.0f, -0.5f, -1.0f})));
-  ASSERT_TRUE(set_gradboost_warmup(opt, false));
-  const auto& s = state_of<QSGDParamState>(opt, p);
+  for (BoostKernel kernel : {BoostKernel::kFused, BoostKernel::kReference}) {
+    SCOPED_TRACE(kernel == BoostKernel::kFused ? "fused" : "reference");
+    KernelScope scope(kernel);
+    auto p = leaf({0, 0, 0, 0});
+    QSGD opt({p}, QSGDOptions(1.0).clip_by(0).toss_coin(false).noise_decay(0.5));
+    set_grad(p, {1, -2, 0.5, 1});
+    opt.step();  // warm-up: exp_max = [1, 2, 0.5, 1]
+    EXPECT_TRUE(torch::allclose(p.detach(), torch::tensor({-1.0f, 2.0f, -0.5f, -1.0f})));
+    ASSERT_TRUE(set_gradboost_warmup(opt, false));
+    const auto& s = state_of<QSGDParamState>(opt, p);
 
-  std::vector<float> g = {3, -1, 0, 0.25};
-  auto before = p.detach().clone();
-  set_grad(p, g);
-  torch::manual_seed(11);
-  opt.step();
-  torch::manual_seed(11);
-  const auto e1 = torch::empty({4}).exponential_(1.0);
-  // exp_max = (0.9 * [1, 2, 0.5, 1] + 0.1 * [3, 2, 0.5, 1]) / 0.19
-  const auto exp_max1 = torch::tensor({1.2f, 2.0f, 0.5f, 1.0f}) / 0.19f;
-  EXPECT_TRUE(torch::allclose(s.exp_max(), exp_max1, 1e-5));
-  EXPECT_EQ(s.restart_step(), 1);
-  const auto g_t = torch::tensor(g);
-  const auto noise1 = e1 * exp_max1 * 0.5 * g_t.sign();
-  EXPECT_TRUE(torch::allclose(p.detach(), before - (g_t + noise1), 1e-5));
-  EXPECT_EQ(noise1[2].item<float>(), 0.0f);  // zero gradient, zero noise
+    std::vector<float> g = {3, -1, 0, 0.25};
+    auto before = p.detach().clone();
+    set_grad(p, g);
+    torch::manual_seed(11);
+    opt.step();
+    torch::manual_seed(11);
+    const auto e1 = unit_noise(kernel, 4);
+    // exp_max = (0.9 * [1, 2, 0.5, 1] + 0.1 * [3, 2, 0.5, 1]) / 0.19
+    const auto exp_max1 = torch::tensor({1.2f, 2.0f, 0.5f, 1.0f}) / 0.19f;
+    EXPECT_TRUE(torch::allclose(s.exp_max(), exp_max1, 1e-5));
+    EXPECT_EQ(s.restart_step(), 1);
+    const auto g_t = torch::tensor(g);
+    const auto noise1 = e1 * exp_max1 * 0.5 * g_t.sign();
+    EXPECT_TRUE(torch::allclose(p.detach(), before - (g_t + noise1), 1e-5));
+    EXPECT_EQ(noise1[2].item<float>(), 0.0f);  // zero gradient, zero noise
 
-  before = p.detach().clone();
-  set_grad(p, g);
-  torch::manual_seed(12);
-  opt.step();
-  torch::manual_seed(12);
-  const auto e2 = torch::empty({4}).exponential_(1.0);
-  // bc = 1 - 0.9^3 = 0.271; max(exp_max1, |g|) = exp_max1 (all >= |g|)
-  const auto exp_max2 = exp_max1 / 0.271f;
-  EXPECT_TRUE(torch::allclose(s.exp_max(), exp_max2, 1e-5));
-  EXPECT_EQ(s.restart_step(), 2);
-  const auto noise2 = e2 * exp_max2 * 0.25 * g_t.sign();  // scale 0.5^2
-  EXPECT_TRUE(torch::allclose(p.detach(), before - (g_t + noise2), 1e-5));
-  EXPECT_EQ(s.step(), 3);
+    before = p.detach().clone();
+    set_grad(p, g);
+    torch::manual_seed(12);
+    opt.step();
+    torch::manual_seed(12);
+    const auto e2 = unit_noise(kernel, 4);
+    // bc = 1 - 0.9^3 = 0.271; max(exp_max1, |g|) = exp_max1 (all >= |g|)
+    const auto exp_max2 = exp_max1 / 0.271f;
+    EXPECT_TRUE(torch::allclose(s.exp_max(), exp_max2, 1e-5));
+    EXPECT_EQ(s.restart_step(), 2);
+    const auto noise2 = e2 * exp_max2 * 0.25 * g_t.sign();  // scale 0.5^2
+    EXPECT_TRUE(torch::allclose(p.detach(), before - (g_t + noise2), 1e-5));
+    EXPECT_EQ(s.step(), 3);
+  }
 }
 
 TEST(GradBoost, ClampedNoiseHasSignOfGradient) {
