@@ -48,8 +48,11 @@ TEST(ConfigJsonGolden, SearchConfigsWriteTheStoredJson) {
   j["strategy"] = {{"name", "evolution"}, {"options", {{"population", 8}, {"mutations", 2}}}};
   j["metric"] = "fp32";
   j["failure_reward"] = -0.5;
-  j["latency"] = {{"source", "macs"}, {"precision", "fp32"}, {"target_ms", 3.5},
-                  {"constraint", "hard"}, {"threads", 2}};
+  j["latency"] = {{"source", "macs"},
+                  {"precision", "fp32"},
+                  {"target_ms", 3.5},
+                  {"constraint", "hard"},
+                  {"threads", 2}};
   const SearchConfig custom = search_config_from_json(j, "custom", example_config_path(""));
   expect_golden_json(custom.to_json(), "search_custom");
   EXPECT_EQ(search_config_from_json(custom.to_json(), "stored", ".").to_json(), custom.to_json());
@@ -69,7 +72,8 @@ TEST(ConfigJsonGolden, CellSearchConfigsWriteTheStoredJson) {
 
 TEST(ConfigJsonGolden, PipelineConfigsWriteTheStoredJson) {
   for (const bool quick : {false, true}) {
-    const PipelineConfig c = load_pipeline_config(example_config_path("frostnet_repro.json"), quick);
+    const PipelineConfig c =
+        load_pipeline_config(example_config_path("frostnet_repro.json"), quick);
     expect_golden_json(c.to_json(), quick ? "pipeline_repro_quick" : "pipeline_repro");
     EXPECT_EQ(pipeline_config_from_json(c.to_json(), "stored", ".", false).to_json(), c.to_json());
   }
