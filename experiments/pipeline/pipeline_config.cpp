@@ -54,13 +54,7 @@ std::vector<double> read_widths(const JsonReader& widths) {
 void config_fields(ConfigFields& f, RetrainConfig& t) {
   f.integer("top_k", t.top_k, 1, 100);
   f.nested("data", t.data);
-  f.custom(
-      "train",
-      [&t](const JsonReader& r) {
-        if (r.has("train")) t.train = train_config_from_json(r.at("train"));
-        validate(t.train, r.source() + ": " + r.path() + ".train");
-      },
-      [&t] { return to_json(t.train); });
+  validated_train_field(f, "train", t.train);
 }
 
 void config_fields(ConfigFields& f, BaselineConfig& b) {

@@ -70,13 +70,7 @@ void config_fields(ConfigFields& f, SearchConfigFile& file) {
   f.integer("samples", c.samples, 1, 1000000, FieldRule::kRequired);
   f.integer("seed", c.seed);
   f.nested("data", c.data);
-  f.custom(
-      "train",
-      [&c](const JsonReader& r) {
-        if (r.has("train")) c.train = train_config_from_json(r.at("train"));
-        validate(c.train, r.source() + ": " + r.path() + ".train");
-      },
-      [&c] { return to_json(c.train); });
+  validated_train_field(f, "train", c.train);
   f.enumeration("metric", c.metric, parse_accuracy_metric);
   f.nested("latency", c.latency);
   f.number("failure_reward", c.failure_reward, NumberRange::closed(-1e9, 1e9));

@@ -175,6 +175,17 @@ void validate(const TrainConfig& c, const std::string& json_prefix) {
 
 nlohmann::json to_json(const TrainConfig& c) { return write_config(c); }
 
+void validated_train_field(ConfigFields& f, const char* key, TrainConfig& train) {
+  f.custom(
+      key,
+      [key, &train](const JsonReader& r) {
+        // A given object starts from the defaults, not from `train`'s current values.
+        if (r.has(key)) train = train_config_from_json(r.at(key));
+        validate(train, r.source() + ": " + r.path() + "." + key);
+      },
+      [&train] { return to_json(train); });
+}
+
 TrainConfig train_config_from_json(const JsonReader& r) {
   TrainConfig c;
   read_config(r, c);

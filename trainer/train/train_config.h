@@ -94,6 +94,11 @@ class ConfigFields;
 void config_fields(ConfigFields& f, OptimizerConfig& o);
 void config_fields(ConfigFields& f, TrainConfig& c);
 
+/// A TrainConfig field `key` of an enclosing config (search, retraining): when present, read
+/// over the defaults (not over `train`'s values), then checked with validate() under its JSON path
+/// (`FILE: $.train`) whether present or not.
+void validated_train_field(ConfigFields& f, const char* key, TrainConfig& train);
+
 /// Throws InputError for a value out of range, naming the field by its JSON path under
 /// `json_prefix` (for example `search.json: $.train`) or, when the prefix is empty, by its
 /// command-line flag.
