@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace frostnas {
@@ -127,8 +128,10 @@ int64_t JsonReader::as_int(const nlohmann::json& v, const std::string& key) cons
 int64_t JsonReader::get_int(const std::string& key, int64_t lo, int64_t hi) const {
   const int64_t v = as_int(at(key).value(), key);
   if (v < lo || v > hi) {
-    fail_at(key, std::to_string(v) + " is out of range (allowed: " + std::to_string(lo) + ".." +
-                     std::to_string(hi) + ")");
+    const std::string allowed = hi == std::numeric_limits<int64_t>::max()
+                                    ? ">= " + std::to_string(lo)
+                                    : std::to_string(lo) + ".." + std::to_string(hi);
+    fail_at(key, std::to_string(v) + " is out of range (allowed: " + allowed + ")");
   }
   return v;
 }
@@ -154,14 +157,16 @@ int64_t JsonReader::as_int_in(const std::vector<int64_t>& allowed) const {
   return v;
 }
 
-double JsonReader::get_double(const std::string& key, double lo, double hi, bool lo_open) const {
+double JsonReader::get_double(const std::string& key, double lo, double hi, bool lo_open,
+                              bool hi_open) const {
   const auto& v = at(key).value();
   if (!v.is_number()) fail_at(key, std::string("expected a number, got ") + type_name(v));
   const double d = v.get<double>();
   const bool below = lo_open ? !(d > lo) : !(d >= lo);
-  if (below || !(d <= hi)) {
+  const bool above = hi_open ? !(d < hi) : !(d <= hi);
+  if (below || above) {
     std::ostringstream range;
-    range << (lo_open ? "(" : "[") << lo << ", " << hi << "]";
+    range << (lo_open ? "(" : "[") << lo << ", " << hi << (hi_open ? ")" : "]");
     std::ostringstream shown;
     shown << d;
     fail_at(key, shown.str() + " is out of range (allowed: " + range.str() + ")");

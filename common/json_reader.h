@@ -42,13 +42,14 @@ class JsonReader {
   JsonReader at(size_t index) const;            ///< array element
   size_t size() const;
 
-  /// Required integer in [lo, hi].
+  /// Required integer in [lo, hi] (hi = INT64_MAX reads "allowed: >= lo" in errors).
   int64_t get_int(const std::string& key, int64_t lo, int64_t hi) const;
   int64_t get_int_or(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const;
   /// Required integer out of `allowed`.
   int64_t get_int_in(const std::string& key, const std::vector<int64_t>& allowed) const;
-  /// Required number in (lo, hi] (`lo_open`) or [lo, hi].
-  double get_double(const std::string& key, double lo, double hi, bool lo_open = false) const;
+  /// Required number in [lo, hi], each end open when `lo_open` / `hi_open`.
+  double get_double(const std::string& key, double lo, double hi, bool lo_open = false,
+                    bool hi_open = false) const;
   double get_double_or(const std::string& key, double fallback, double lo, double hi,
                        bool lo_open = false) const;
   std::string get_string(const std::string& key) const;

@@ -1,5 +1,6 @@
 #include "controllers/evolution_strategy.h"
 
+#include "common/config_fields.h"
 #include "common/json_reader.h"
 #include "common/random.h"
 
@@ -65,14 +66,17 @@ void EvolutionStrategy::load_state(const nlohmann::json& state, const std::strin
   population_ = std::move(population);
 }
 
+void config_fields(ConfigFields& f, EvolutionOptions& o) {
+  f.integer("population", o.population(), 2, 100000);
+  // Read after population, so that the bound is the population given.
+  f.integer("sample_size", o.sample_size(), 1, o.population());
+  f.integer("mutations", o.mutations(), 1, 100);
+}
+
 std::unique_ptr<Strategy> make_evolution_strategy(const SearchSpace& space, uint64_t seed,
-                                                  const nlohmann::json& options) {
-  JsonReader r(options, "strategy options (evolution)");
-  r.expect_object({"population", "sample_size", "mutations"});
+                                                  const JsonReader& options) {
   EvolutionOptions o;
-  o.population(r.get_int_or("population", o.population(), 2, 100000));
-  o.sample_size(r.get_int_or("sample_size", o.sample_size(), 1, o.population()));
-  o.mutations(r.get_int_or("mutations", o.mutations(), 1, 100));
+  read_config(options, o);
   return std::make_unique<EvolutionStrategy>(space, seed, o);
 }
 

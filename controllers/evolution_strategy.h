@@ -45,8 +45,11 @@ class EvolutionStrategy : public Strategy {
   std::deque<Member> population_;
 };
 
+/// The JSON fields of the options (common/config_fields.h), with their ranges.
+void config_fields(ConfigFields& f, EvolutionOptions& o);
+
 /// Factory for the registry; options: {"population", "sample_size", "mutations"}.
 std::unique_ptr<Strategy> make_evolution_strategy(const SearchSpace& space, uint64_t seed,
-                                                  const nlohmann::json& options);
+                                                  const JsonReader& options);
 
 }  // namespace frostnas

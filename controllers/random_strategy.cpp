@@ -19,8 +19,8 @@ void RandomStrategy::load_state(const nlohmann::json& state, const std::string& 
 }
 
 std::unique_ptr<Strategy> make_random_strategy(const SearchSpace& space, uint64_t seed,
-                                               const nlohmann::json& options) {
-  JsonReader(options, "strategy options (random)").expect_object({});
+                                               const JsonReader& options) {
+  options.expect_object({});
   return std::make_unique<RandomStrategy>(space, seed);
 }
 

@@ -23,6 +23,6 @@ class RandomStrategy : public Strategy {
 
 /// Factory for the registry; options: none (an empty object).
 std::unique_ptr<Strategy> make_random_strategy(const SearchSpace& space, uint64_t seed,
-                                               const nlohmann::json& options);
+                                               const JsonReader& options);
 
 }  // namespace frostnas

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "common/config_fields.h"
 #include "common/json_reader.h"
 #include "common/random.h"
 #include "controllers/base64.h"
@@ -146,17 +147,19 @@ void RLController::load_state(const nlohmann::json& state, const std::string& bl
   }
 }
 
+void config_fields(ConfigFields& f, RLControllerOptions& o) {
+  f.integer("hidden", o.hidden(), 8, 1024);
+  f.number("lr", o.lr(), NumberRange::open_closed(0.0, 1.0));
+  f.number("entropy_weight", o.entropy_weight(), NumberRange::closed(0.0, 1.0));
+  f.number("baseline_decay", o.baseline_decay(), NumberRange::closed(0.0, 1.0));
+  f.number("tanh_c", o.tanh_c(), NumberRange::open_closed(0.0, 100.0));
+  f.number("temperature", o.temperature(), NumberRange::open_closed(0.0, 100.0));
+}
+
 std::unique_ptr<Strategy> make_rl_controller(const SearchSpace& space, uint64_t seed,
-                                             const nlohmann::json& options) {
-  JsonReader r(options, "strategy options (rl)");
-  r.expect_object({"hidden", "lr", "entropy_weight", "baseline_decay", "tanh_c", "temperature"});
+                                             const JsonReader& options) {
   RLControllerOptions o;
-  o.hidden(r.get_int_or("hidden", o.hidden(), 8, 1024));
-  o.lr(r.get_double_or("lr", o.lr(), 0.0, 1.0, true));
-  o.entropy_weight(r.get_double_or("entropy_weight", o.entropy_weight(), 0.0, 1.0));
-  o.baseline_decay(r.get_double_or("baseline_decay", o.baseline_decay(), 0.0, 1.0));
-  o.tanh_c(r.get_double_or("tanh_c", o.tanh_c(), 0.0, 100.0, true));
-  o.temperature(r.get_double_or("temperature", o.temperature(), 0.0, 100.0, true));
+  read_config(options, o);
   return std::make_unique<RLController>(space, seed, o);
 }
 

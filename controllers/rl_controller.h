@@ -71,8 +71,11 @@ class RLController : public Strategy {
   int64_t observed_ = 0;
 };
 
+/// The JSON fields of the options (common/config_fields.h), with their ranges.
+void config_fields(ConfigFields& f, RLControllerOptions& o);
+
 /// Factory for the registry; options: the RLControllerOptions field names.
 std::unique_ptr<Strategy> make_rl_controller(const SearchSpace& space, uint64_t seed,
-                                             const nlohmann::json& options);
+                                             const JsonReader& options);
 
 }  // namespace frostnas

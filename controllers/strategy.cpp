@@ -35,14 +35,20 @@ void register_strategy(const std::string& name, StrategyFactory factory) {
   }
 }
 
-std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space,
-                                        uint64_t seed, const nlohmann::json& options) {
+std::unique_ptr<Strategy> make_strategy_from_json(const std::string& name, const SearchSpace& space,
+                                                  uint64_t seed, const JsonReader& options) {
   auto it = registry().find(name);
   if (it == registry().end()) {
     throw InputError("unknown strategy \"" + name +
                      "\" (allowed: " + join_strings(strategy_names()) + ")");
   }
   return it->second(space, seed, options);
+}
+
+std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space,
+                                        uint64_t seed, const nlohmann::json& options) {
+  return make_strategy_from_json(name, space, seed,
+                                 JsonReader(options, "strategy options (" + name + ")"));
 }
 
 }  // namespace frostnas

@@ -8,9 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_reader.h"
 #include "space/search_space.h"
 
 namespace frostnas {
+
+class ConfigFields;
 
 /// A search strategy: proposes architectures of a search space as choice vectors
 /// and learns from their rewards. Strategies never train or measure anything:
@@ -40,9 +43,10 @@ class Strategy {
 };
 
 /// Constructs a strategy over `space` with the given seed and options object
-/// (strategy-specific fields; unknown fields are rejected).
+/// (strategy-specific fields read with read_config: unknown fields are rejected, errors name
+/// the options' source and JSON path).
 using StrategyFactory = std::function<std::unique_ptr<Strategy>(
-    const SearchSpace& space, uint64_t seed, const nlohmann::json& options)>;
+    const SearchSpace& space, uint64_t seed, const JsonReader& options)>;
 
 /// Names of the registered strategies ("evolution", "random", "rl").
 std::vector<std::string> strategy_names();
@@ -52,5 +56,9 @@ void register_strategy(const std::string& name, StrategyFactory factory);
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space,
                                         uint64_t seed,
                                         const nlohmann::json& options = nlohmann::json::object());
+/// make_strategy with options read where they stand in a file (`$.strategy.options`), so
+/// that errors name that file and path.
+std::unique_ptr<Strategy> make_strategy_from_json(const std::string& name, const SearchSpace& space,
+                                                  uint64_t seed, const JsonReader& options);
 
 }  // namespace frostnas

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/config_fields.h"
 #include "common/format_tag.h"
 #include "common/json_reader.h"
 #include "space/builtin_archs.h"
@@ -21,135 +22,177 @@ std::string dir_of(const std::string& path) {
   return d.empty() ? "." : d;
 }
 
+std::vector<std::string> read_frostnet_names(const JsonReader& names) {
+  names.expect_array(/*allow_empty=*/true);
+  std::vector<std::string> out;
+  const std::vector<std::string> known = builtin_arch_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const JsonReader n = names.at(i);
+    if (!n.value().is_string() ||
+        std::find(known.begin(), known.end(), n.value().get<std::string>()) == known.end())
+      n.fail("not a built-in architecture (allowed: " + join_strings(known) + ")");
+    out.push_back(n.value().get<std::string>());
+  }
+  return out;
+}
+
+std::vector<double> read_widths(const JsonReader& widths) {
+  widths.expect_array(/*allow_empty=*/true);
+  std::vector<double> out;
+  for (size_t i = 0; i < widths.size(); ++i) {
+    const JsonReader w = widths.at(i);
+    if (!w.value().is_number() || w.value().get<double>() <= 0.0 ||
+        w.value().get<double>() > kMaxWidthMult)
+      w.fail("width multiplier out of range (allowed: (0, " + std::to_string(kMaxWidthMult) + "])");
+    out.push_back(w.value().get<double>());
+  }
+  return out;
+}
+
 }  // namespace
 
-nlohmann::json PipelineConfig::to_json() const {
-  nlohmann::json mobilenet = nlohmann::json::array();
-  for (double w : baselines.mobilenet_widths) mobilenet.push_back(w);
-  return {{"format", kPipelineFormat},
-          {"name", name},
-          {"seed", seed},
-          {"search", search.to_json()},
-          {"cell_search", cell_search},
-          {"retrain",
-           {{"top_k", retrain.top_k},
-            {"data", frostnas::to_json(retrain.data)},
-            {"train", frostnas::to_json(retrain.train)}}},
-          {"baselines", {{"frostnet", baselines.frostnet}, {"mobilenet_widths", mobilenet}}},
-          {"measure",
-           {{"threads", measure.threads}, {"warmup", measure.warmup}, {"rounds", measure.rounds}}},
-          {"quick", nlohmann::json::object()},
-          {"quick_applied", quick}};
+void config_fields(ConfigFields& f, RetrainConfig& t) {
+  f.integer("top_k", t.top_k, 1, 100);
+  f.nested("data", t.data);
+  validated_train_field(f, "train", t.train);
+}
+
+void config_fields(ConfigFields& f, BaselineConfig& b) {
+  f.custom(
+      "frostnet",
+      [&b](const JsonReader& r) {
+        if (r.has("frostnet")) b.frostnet = read_frostnet_names(r.at("frostnet"));
+      },
+      [&b] { return nlohmann::json(b.frostnet); });
+  f.custom(
+      "mobilenet_widths",
+      [&b](const JsonReader& r) {
+        if (r.has("mobilenet_widths")) b.mobilenet_widths = read_widths(r.at("mobilenet_widths"));
+      },
+      [&b] { return nlohmann::json(b.mobilenet_widths); });
+}
+
+void config_fields(ConfigFields& f, MeasureConfig& m) {
+  f.integer("threads", m.threads, 1, 256);
+  f.integer("warmup", m.warmup, 0, 10000);
+  f.integer("rounds", m.rounds, 1, 100000);
 }
 
 namespace {
 
+/// A pipeline configuration with where it came from: its source, the folder relative paths
+/// resolve against, the files the search and the cell search were read from ("" when
+/// inline) and the quick flag.
+struct PipelineConfigFile {
+  PipelineConfig* config = nullptr;
+  std::string source;
+  std::string base_dir;
+  bool quick = false;
+  std::string search_source;
+  std::string cell_search_source;
+};
+
+/// "search" (required) and "cell_search" (null: skipped), both already read in from their
+/// files by expand_pipeline_json.
+void search_fields(ConfigFields& f, PipelineConfigFile& file) {
+  PipelineConfig& c = *file.config;
+  f.custom(
+      "search",
+      [&c, &file](const JsonReader& r) {
+        const JsonReader search = r.at("search");
+        if (!search.value().is_object())
+          r.fail_at("search", "must be a path to a frostnas.search/1 file or an inline object");
+        const std::string source =
+            file.search_source.empty() ? file.source + " ($.search)" : file.search_source;
+        c.search = search_config_from_json(search.value(), source, file.base_dir);
+        c.search.seed = c.seed;
+        // Retraining uses the search's data (all of its training images) and training
+        // settings where "retrain" does not override them.
+        c.retrain.data = c.search.data;
+        c.retrain.data.train_subset = 0;
+        c.retrain.train = c.search.train;
+      },
+      [&c] { return c.search.to_json(); }, FieldRule::kRequired);
+  f.custom(
+      "cell_search",
+      [&c, &file](const JsonReader& r) {
+        if (!r.has("cell_search") || r.at("cell_search").value().is_null()) return;
+        const JsonReader cell = r.at("cell_search");
+        if (!cell.value().is_object())
+          r.fail_at("cell_search",
+                    "must be a path to a frostnas.cell_search/1 file, an inline object or null");
+        c.cell_search = cell.value();
+        c.cell_search_source = file.cell_search_source.empty() ? file.source + " ($.cell_search)"
+                                                               : file.cell_search_source;
+      },
+      [&c] { return c.cell_search; });
+}
+
+void config_fields(ConfigFields& f, PipelineConfigFile& file) {
+  PipelineConfig& c = *file.config;
+  f.format(kPipelineFormat, "a pipeline configuration");
+  f.text("name", c.name);
+  f.integer("seed", c.seed);
+  search_fields(f, file);
+  f.nested("retrain", c.retrain);
+  f.nested("baselines", c.baselines);
+  f.nested("measure", c.measure);
+  // The quick overrides are applied (expand_pipeline_json) before the fields are read.
+  f.custom(
+      "quick", [](const JsonReader&) {}, [] { return nlohmann::json::object(); });
+  f.custom(
+      "quick_applied",
+      [&c, &file](const JsonReader& r) {
+        c.quick = file.quick || r.get_bool_or("quick_applied", false);
+      },
+      [&c] { return nlohmann::json(c.quick); });
+}
+
 /// `given` with the search and cell-search files it names read in (so that the quick patch
-/// can reach inside them) and, with `quick`, the quick patch applied.
-nlohmann::json expand_pipeline_json(const nlohmann::json& given, const std::string& source,
-                                    const std::string& base_dir, bool quick) {
+/// can reach inside them) and, with `quick`, the quick patch applied; the files read are
+/// recorded in `file`.
+nlohmann::json expand_pipeline_json(const nlohmann::json& given, PipelineConfigFile& file) {
   nlohmann::json j = given;
-  JsonReader r(given, source);
-  r.expect_object({"format", "name", "seed", "search", "cell_search", "retrain", "baselines",
-                   "measure", "quick", "quick_applied"});
+  JsonReader r(given, file.source);
+  r.expect_object(config_keys(file));
   expect_format(r, kPipelineFormat, "a pipeline configuration");
   if (r.has("quick") && !r.at("quick").value().is_object())
     r.fail_at("quick", "must be an object of overrides (a JSON merge patch)");
   if (r.has("search") && r.at("search").value().is_string()) {
-    const std::string path = resolve_path(base_dir, j["search"].get<std::string>());
+    const std::string path = resolve_path(file.base_dir, j["search"].get<std::string>());
     nlohmann::json s = load_json_file(path);
     if (s.is_object() && s.contains("space") && s["space"].is_string())
       s["space"] = resolve_path(dir_of(path), s["space"].get<std::string>());
     j["search"] = s;
-    j["search_source"] = path;
+    file.search_source = path;
   }
   if (r.has("cell_search") && r.at("cell_search").value().is_string()) {
-    const std::string path = resolve_path(base_dir, j["cell_search"].get<std::string>());
+    const std::string path = resolve_path(file.base_dir, j["cell_search"].get<std::string>());
     j["cell_search"] = load_json_file(path);
-    j["cell_search_source"] = path;
+    file.cell_search_source = path;
   }
-  if (quick && r.has("quick")) j.merge_patch(given.at("quick"));
+  if (file.quick && r.has("quick")) j.merge_patch(given.at("quick"));
   return j;
-}
-
-void read_retrain(const JsonReader& r, const std::string& source, PipelineConfig& c) {
-  c.retrain.data = c.search.data;
-  c.retrain.data.train_subset = 0;
-  c.retrain.train = c.search.train;
-  if (!r.has("retrain")) return;
-  const JsonReader t = r.at("retrain");
-  t.expect_object({"top_k", "data", "train"});
-  c.retrain.top_k = t.get_int_or("top_k", c.retrain.top_k, 1, 100);
-  if (t.has("data")) read_data_spec(t.at("data"), c.retrain.data);
-  if (t.has("train")) c.retrain.train = train_config_from_json(t.at("train"));
-  validate(c.retrain.train, source + ": $.retrain.train");
-}
-
-void read_baselines(const JsonReader& b, BaselineConfig& out) {
-  b.expect_object({"frostnet", "mobilenet_widths"});
-  if (b.has("frostnet")) {
-    const JsonReader names = b.at("frostnet");
-    names.expect_array(/*allow_empty=*/true);
-    out.frostnet.clear();
-    const std::vector<std::string> known = builtin_arch_names();
-    for (size_t i = 0; i < names.size(); ++i) {
-      const JsonReader n = names.at(i);
-      if (!n.value().is_string() ||
-          std::find(known.begin(), known.end(), n.value().get<std::string>()) == known.end())
-        n.fail("not a built-in architecture (allowed: " + join_strings(known) + ")");
-      out.frostnet.push_back(n.value().get<std::string>());
-    }
-  }
-  if (b.has("mobilenet_widths")) {
-    const JsonReader widths = b.at("mobilenet_widths");
-    widths.expect_array(/*allow_empty=*/true);
-    out.mobilenet_widths.clear();
-    for (size_t i = 0; i < widths.size(); ++i) {
-      const JsonReader w = widths.at(i);
-      if (!w.value().is_number() || w.value().get<double>() <= 0.0 ||
-          w.value().get<double>() > kMaxWidthMult)
-        w.fail("width multiplier out of range (allowed: (0, " + std::to_string(kMaxWidthMult) +
-               "])");
-      out.mobilenet_widths.push_back(w.value().get<double>());
-    }
-  }
 }
 
 }  // namespace
 
+nlohmann::json PipelineConfig::to_json() const {
+  PipelineConfigFile file;
+  file.config = const_cast<PipelineConfig*>(this);
+  return write_config(file);
+}
+
 PipelineConfig pipeline_config_from_json(const nlohmann::json& given, const std::string& source,
                                          const std::string& base_dir, bool quick) {
-  const nlohmann::json j = expand_pipeline_json(given, source, base_dir, quick);
-  JsonReader r(j, source);
   PipelineConfig c;
-  c.quick = quick || r.get_bool_or("quick_applied", false);
-  c.name = r.get_string_or("name", c.name);
-  c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));
-
-  const JsonReader search = r.at("search");
-  if (!search.value().is_object())
-    r.fail_at("search", "must be a path to a frostnas.search/1 file or an inline object");
-  const std::string search_source = j.value("search_source", source + " ($.search)");
-  c.search = search_config_from_json(search.value(), search_source, base_dir);
-  c.search.seed = c.seed;
-
-  if (r.has("cell_search") && !r.at("cell_search").value().is_null()) {
-    const JsonReader cell = r.at("cell_search");
-    if (!cell.value().is_object())
-      r.fail_at("cell_search",
-                "must be a path to a frostnas.cell_search/1 file, an inline object or null");
-    c.cell_search = cell.value();
-    c.cell_search_source = j.value("cell_search_source", source + " ($.cell_search)");
-  }
-  read_retrain(r, source, c);
-  if (r.has("baselines")) read_baselines(r.at("baselines"), c.baselines);
-  if (r.has("measure")) {
-    const JsonReader m = r.at("measure");
-    m.expect_object({"threads", "warmup", "rounds"});
-    c.measure.threads = m.get_int_or("threads", c.measure.threads, 1, 256);
-    c.measure.warmup = m.get_int_or("warmup", c.measure.warmup, 0, 10000);
-    c.measure.rounds = m.get_int_or("rounds", c.measure.rounds, 1, 100000);
-  }
+  PipelineConfigFile file;
+  file.config = &c;
+  file.source = source;
+  file.base_dir = base_dir;
+  file.quick = quick;
+  const nlohmann::json j = expand_pipeline_json(given, file);
+  read_config(JsonReader(j, source), file);
   return c;
 }
 

@@ -41,6 +41,12 @@ struct MeasureConfig {
   int64_t rounds = 30;
 };
 
+class ConfigFields;
+/// The JSON fields of the sections (common/config_fields.h), with their checks.
+void config_fields(ConfigFields& f, RetrainConfig& t);
+void config_fields(ConfigFields& f, BaselineConfig& b);
+void config_fields(ConfigFields& f, MeasureConfig& m);
+
 /// One reproduction run: (1) latency table, (2) cell search, (3) RL search with the cell
 /// as a block option, (4) retraining of the top k, (5) INT8 conversion with measured
 /// accuracy and latency, (6) baselines under the same budget.

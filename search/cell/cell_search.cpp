@@ -10,7 +10,7 @@
 
 #include "common/checkpoint.h"
 #include "common/clock.h"
-#include "common/format_tag.h"
+#include "common/config_fields.h"
 #include "common/json_reader.h"
 #include "common/random.h"
 #include "trainer/data/data_loader.h"
@@ -104,83 +104,92 @@ SearchPrecision parse_search_precision(const std::string& text, const std::strin
   return static_cast<SearchPrecision>(it - names.begin());
 }
 
-nlohmann::json CellSearchConfig::to_json() const {
-  nlohmann::json st = nlohmann::json::array();
-  for (const auto& s : stages) {
-    st.push_back({{"depth", s.depth},
-                  {"epochs", s.epochs},
-                  {"warmup_epochs", s.warmup_epochs},
-                  {"ops", s.ops},
-                  {"skip_dropout", s.skip_dropout}});
-  }
-  const auto& o = weight_optimizer.optimizer;
-  nlohmann::json j = {
-      {"format", kCellSearchConfigFormat},
-      {"name", name},
-      {"seed", seed},
-      {"threads", threads},
-      {"data", frostnas::to_json(data)},
-      {"batch_size", batch_size},
-      {"engine", frostnas::to_string(engine)},
-      {"cell", {{"nodes", nodes}, {"join", frostnas::to_string(join)}, {"ops", ops}}},
-      {"supernet",
-       {{"stem_channels", supernet.stem_channels()},
-        {"channels", supernet.channels()},
-        {"expansion", supernet.expansion()},
-        {"kernel", supernet.kernel()},
-        {"rf", supernet.rf()},
-        {"head_channels", supernet.head_channels()}}},
-      {"stages", st},
-      {"weight_optimizer",
-       {{"name", o.name},
-        {"lr", o.lr},
-        {"min_lr", weight_optimizer.min_lr},
-        {"momentum", o.momentum},
-        {"nesterov", o.nesterov},
-        {"weight_decay", o.weight_decay},
-        {"other_weight_decay_scale", weight_optimizer.other_weight_decay_scale},
-        {"grad_clip", weight_optimizer.grad_clip},
-        {"fp_warmup_epochs", weight_optimizer.fp_warmup_epochs},
-        {"boost_beta", o.boost_beta},
-        {"clip_by", o.clip_by},
-        {"toss_coin", o.toss_coin},
-        {"noise_decay", o.noise_decay}}},
-      {"arch_optimizer",
-       {{"lr", arch_optimizer.lr},
-        {"beta1", arch_optimizer.beta1},
-        {"beta2", arch_optimizer.beta2},
-        {"weight_decay", arch_optimizer.weight_decay},
-        {"init_scale", arch_optimizer.init_scale}}},
-      {"max_skip", max_skip}};
-  // Written only when not the default, so that configurations stored before the field
-  // existed still equal their checkpoints' and resume.
-  if (precision != SearchPrecision::kQat) j["precision"] = to_string(precision);
-  return j;
+void config_fields(ConfigFields& f, SupernetOptions& o) {
+  f.integer("stem_channels", o.stem_channels(), 1, 4096);
+  f.custom(
+      "channels",
+      [&o](const JsonReader& s) {
+        if (s.has("channels")) o.channels(int_array(s, "channels", 1, 4096));
+      },
+      [&o] { return nlohmann::json(o.channels()); });
+  f.integer("expansion", o.expansion(), 1, 16);
+  f.integer_in("kernel", o.kernel(), {1, 3, 5, 7});
+  f.integer("rf", o.rf(), 1, 64);
+  f.integer("head_channels", o.head_channels(), 1, 8192);
+}
+
+void config_fields(ConfigFields& f, CellWeightOptimConfig& wo) {
+  OptimizerConfig& o = wo.optimizer;
+  f.choice("name", o.name, optimizer_names());
+  f.number("lr", o.lr, NumberRange::open_closed(0.0, 10.0));
+  f.number("min_lr", wo.min_lr, NumberRange::closed(0.0, 10.0));
+  f.number("momentum", o.momentum, NumberRange::closed(0.0, 0.999));
+  f.flag("nesterov", o.nesterov);
+  f.number("weight_decay", o.weight_decay, NumberRange::closed(0.0, 1.0));
+  f.number("other_weight_decay_scale", wo.other_weight_decay_scale, NumberRange::closed(0.0, 1.0));
+  f.number("grad_clip", wo.grad_clip, NumberRange::closed(0.0, 1e6));
+  f.number("fp_warmup_epochs", wo.fp_warmup_epochs, NumberRange::closed(0.0, 10000.0));
+  f.number("boost_beta", o.boost_beta, NumberRange::open_closed(0.0, 1.0));
+  f.number("clip_by", o.clip_by, NumberRange::closed(0.0, 1.0));
+  f.flag("toss_coin", o.toss_coin);
+  f.number("noise_decay", o.noise_decay, NumberRange::closed(0.0, 1.0));
+  f.check([&wo](const JsonReader& w) {
+    if (wo.min_lr > wo.optimizer.lr) w.fail_at("min_lr", "must not exceed lr");
+    if (wo.optimizer.nesterov && wo.optimizer.momentum <= 0.0)
+      w.fail_at("nesterov", "needs momentum > 0");
+  });
+}
+
+void config_fields(ConfigFields& f, CellArchOptimConfig& ao) {
+  f.number("lr", ao.lr, NumberRange::open_closed(0.0, 10.0));
+  f.number("beta1", ao.beta1, NumberRange::closed(0.0, 0.9999));
+  f.number("beta2", ao.beta2, NumberRange::closed(0.0, 0.9999));
+  f.number("weight_decay", ao.weight_decay, NumberRange::closed(0.0, 1.0));
+  f.number("init_scale", ao.init_scale, NumberRange::closed(0.0, 10.0));
 }
 
 namespace {
 
-void read_cell_section(const JsonReader& cell, CellSearchConfig& c) {
-  cell.expect_object({"nodes", "join", "ops"});
-  c.nodes = cell.get_int_or("nodes", c.nodes, 1, 8);
-  if (cell.has("join"))
-    c.join = cell.get_string_in("join", cell_join_names()) == "concat" ? CellJoin::kConcat
-                                                                       : CellJoin::kSum;
-  if (cell.has("ops")) {
-    c.ops = op_array(cell, "ops");
-    if (std::all_of(c.ops.begin(), c.ops.end(), [](const auto& s) { return s == "none"; }))
-      cell.fail_at("ops", "needs at least one op other than none");
-  }
+/// The "cell" section: the cell fields of CellSearchConfig.
+struct CellSection {
+  CellSearchConfig* config = nullptr;
+};
+
+void config_fields(ConfigFields& f, CellSection& section) {
+  CellSearchConfig& c = *section.config;
+  f.integer("nodes", c.nodes, 1, 8);
+  f.enumeration("join", c.join, cell_join_names());
+  f.custom(
+      "ops",
+      [&c](const JsonReader& cell) {
+        if (!cell.has("ops")) return;
+        c.ops = op_array(cell, "ops");
+        if (std::all_of(c.ops.begin(), c.ops.end(), [](const auto& s) { return s == "none"; }))
+          cell.fail_at("ops", "needs at least one op other than none");
+      },
+      [&c] { return nlohmann::json(c.ops); });
 }
 
-void read_supernet(const JsonReader& s, SupernetOptions& o) {
-  s.expect_object({"stem_channels", "channels", "expansion", "kernel", "rf", "head_channels"});
-  o.stem_channels(s.get_int_or("stem_channels", o.stem_channels(), 1, 4096));
-  if (s.has("channels")) o.channels(int_array(s, "channels", 1, 4096));
-  o.expansion(s.get_int_or("expansion", o.expansion(), 1, 16));
-  if (s.has("kernel")) o.kernel(s.get_int_in("kernel", {1, 3, 5, 7}));
-  o.rf(s.get_int_or("rf", o.rf(), 1, 64));
-  o.head_channels(s.get_int_or("head_channels", o.head_channels(), 1, 8192));
+/// One stage of a file: the bounds of depth and ops depend on the supernet and the stage
+/// before (`max_ops`; the first stage keeps every op of the cell).
+struct StageInSearch {
+  CellStageConfig* stage = nullptr;
+  int64_t min_depth = 1;
+  int64_t max_ops = 1;
+  bool first = false;
+};
+
+void config_fields(ConfigFields& f, StageInSearch& in) {
+  CellStageConfig& s = *in.stage;
+  f.integer("depth", s.depth, in.min_depth, 64, FieldRule::kRequired);
+  f.integer("epochs", s.epochs, 1, 10000, FieldRule::kRequired);
+  f.integer("warmup_epochs", s.warmup_epochs, 0, s.epochs);
+  if (in.first) {
+    f.integer_in("ops", s.ops, {in.max_ops}, FieldRule::kRequired);
+  } else {
+    f.integer("ops", s.ops, 1, in.max_ops, FieldRule::kRequired);
+  }
+  f.number("skip_dropout", s.skip_dropout, NumberRange::closed(0.0, 0.99));
 }
 
 /// The stages given in the file, or the default stages capped by the op count.
@@ -196,79 +205,55 @@ void read_stages(const JsonReader& r, CellSearchConfig& c) {
   if (st.size() > 16) st.fail("at most 16 stages (got " + std::to_string(st.size()) + ")");
   c.stages.clear();
   for (size_t i = 0; i < st.size(); ++i) {
-    const JsonReader s = st.at(i);
-    s.expect_object({"depth", "epochs", "warmup_epochs", "ops", "skip_dropout"});
     CellStageConfig sc;
-    const int64_t sections = static_cast<int64_t>(c.supernet.channels().size());
-    sc.depth = s.get_int("depth", sections, 64);
-    sc.epochs = s.get_int("epochs", 1, 10000);
-    sc.warmup_epochs = s.get_int_or("warmup_epochs", 0, 0, sc.epochs);
-    const int64_t max_ops = i == 0 ? static_cast<int64_t>(c.ops.size()) : c.stages.back().ops;
-    sc.ops = i == 0 ? s.get_int_in("ops", {max_ops}) : s.get_int("ops", 1, max_ops);
-    sc.skip_dropout = s.get_double_or("skip_dropout", 0.0, 0.0, 0.99);
+    sc.warmup_epochs = 0;  // a stage given without warmup_epochs has none
+    StageInSearch in{&sc, static_cast<int64_t>(c.supernet.channels().size()),
+                     i == 0 ? static_cast<int64_t>(c.ops.size()) : c.stages.back().ops, i == 0};
+    read_config(st.at(i), in);
     c.stages.push_back(sc);
   }
 }
 
-void read_weight_optimizer(const JsonReader& w, CellWeightOptimConfig& wo) {
-  w.expect_object({"name", "lr", "min_lr", "momentum", "nesterov", "weight_decay",
-                   "other_weight_decay_scale", "grad_clip", "fp_warmup_epochs", "boost_beta",
-                   "clip_by", "toss_coin", "noise_decay"});
-  auto& o = wo.optimizer;
-  if (w.has("name")) o.name = w.get_string_in("name", optimizer_names());
-  o.lr = w.get_double_or("lr", o.lr, 0.0, 10.0, /*lo_open=*/true);
-  wo.min_lr = w.get_double_or("min_lr", wo.min_lr, 0.0, 10.0);
-  if (wo.min_lr > o.lr) w.fail_at("min_lr", "must not exceed lr");
-  o.momentum = w.get_double_or("momentum", o.momentum, 0.0, 0.999);
-  o.nesterov = w.get_bool_or("nesterov", o.nesterov);
-  o.weight_decay = w.get_double_or("weight_decay", o.weight_decay, 0.0, 1.0);
-  wo.other_weight_decay_scale =
-      w.get_double_or("other_weight_decay_scale", wo.other_weight_decay_scale, 0.0, 1.0);
-  wo.grad_clip = w.get_double_or("grad_clip", wo.grad_clip, 0.0, 1e6);
-  wo.fp_warmup_epochs = w.get_double_or("fp_warmup_epochs", wo.fp_warmup_epochs, 0.0, 10000.0);
-  o.boost_beta = w.get_double_or("boost_beta", o.boost_beta, 0.0, 1.0, /*lo_open=*/true);
-  o.clip_by = w.get_double_or("clip_by", o.clip_by, 0.0, 1.0);
-  o.toss_coin = w.get_bool_or("toss_coin", o.toss_coin);
-  o.noise_decay = w.get_double_or("noise_decay", o.noise_decay, 0.0, 1.0);
-  if (o.nesterov && o.momentum <= 0.0) w.fail_at("nesterov", "needs momentum > 0");
-}
-
-void read_arch_optimizer(const JsonReader& a, CellArchOptimConfig& ao) {
-  a.expect_object({"lr", "beta1", "beta2", "weight_decay", "init_scale"});
-  ao.lr = a.get_double_or("lr", ao.lr, 0.0, 10.0, /*lo_open=*/true);
-  ao.beta1 = a.get_double_or("beta1", ao.beta1, 0.0, 0.9999);
-  ao.beta2 = a.get_double_or("beta2", ao.beta2, 0.0, 0.9999);
-  ao.weight_decay = a.get_double_or("weight_decay", ao.weight_decay, 0.0, 1.0);
-  ao.init_scale = a.get_double_or("init_scale", ao.init_scale, 0.0, 10.0);
+nlohmann::json write_stages(const CellSearchConfig& c) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const CellStageConfig& s : c.stages)
+    stages.push_back(write_config(StageInSearch{const_cast<CellStageConfig*>(&s)}));
+  return stages;
 }
 
 }  // namespace
 
-CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std::string& source) {
-  JsonReader r(j, source);
-  r.expect_object({"format", "name", "seed", "threads", "data", "batch_size", "engine", "precision",
-                   "cell", "supernet", "stages", "weight_optimizer", "arch_optimizer", "max_skip"});
-  expect_format(r, kCellSearchConfigFormat, "a cell search configuration");
-  CellSearchConfig c;
-  c.name = r.get_string_or("name", c.name);
-  c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));
-  c.threads = r.get_int_or("threads", 0, 0, 256);
-  if (r.has("data")) {
-    read_data_spec(r.at("data"), c.data, /*legacy_subset=*/true);
-  }
-  c.batch_size = r.get_int_or("batch_size", c.batch_size, 1, 65536);
-  if (r.has("engine")) c.engine = parse_quant_engine(r.get_string("engine"), source + ": $.engine");
-  if (r.has("precision"))
-    c.precision = parse_search_precision(r.get_string_in("precision", search_precision_names()),
-                                         source + ": $.precision");
+void config_fields(ConfigFields& f, CellSearchConfig& c) {
+  f.format(kCellSearchConfigFormat, "a cell search configuration");
+  f.text("name", c.name);
+  f.integer("seed", c.seed);
+  f.integer("threads", c.threads, 0, 256);
+  f.custom(
+      "data",
+      [&c](const JsonReader& r) {
+        if (r.has("data")) read_data_spec(r.at("data"), c.data, /*legacy_subset=*/true);
+      },
+      [&c] { return to_json(c.data); });
+  f.integer("batch_size", c.batch_size, 1, 65536);
+  f.enumeration("engine", c.engine, parse_quant_engine);
+  // Written only when not the default, so that configurations stored before the field
+  // existed still equal their checkpoints' and resume.
+  f.enumeration("precision", c.precision, search_precision_names(), FieldRule::kUnlessDefault);
+  CellSection cell{&c};
+  f.nested("cell", cell);
+  f.nested("supernet", c.supernet);
+  f.custom(
+      "stages", [&c](const JsonReader& r) { read_stages(r, c); }, [&c] { return write_stages(c); });
+  f.nested("weight_optimizer", c.weight_optimizer);
+  f.nested("arch_optimizer", c.arch_optimizer);
+  f.integer("max_skip", c.max_skip, 0, 64);
+}
 
-  if (r.has("cell")) read_cell_section(r.at("cell"), c);
-  if (r.has("supernet")) read_supernet(r.at("supernet"), c.supernet);
-  read_stages(r, c);
-  if (r.has("weight_optimizer"))
-    read_weight_optimizer(r.at("weight_optimizer"), c.weight_optimizer);
-  if (r.has("arch_optimizer")) read_arch_optimizer(r.at("arch_optimizer"), c.arch_optimizer);
-  c.max_skip = r.get_int_or("max_skip", c.max_skip, 0, 64);
+nlohmann::json CellSearchConfig::to_json() const { return write_config(*this); }
+
+CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std::string& source) {
+  CellSearchConfig c;
+  read_config(JsonReader(j, source), c);
   return c;
 }
 

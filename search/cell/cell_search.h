@@ -103,6 +103,14 @@ struct CellSearchConfig {
   nlohmann::json to_json() const;
 };
 
+class ConfigFields;
+/// The JSON fields of the configuration and its parts (common/config_fields.h), with their
+/// checks; the "cell" section and the "stages" array are read in cell_search.cpp.
+void config_fields(ConfigFields& f, SupernetOptions& o);
+void config_fields(ConfigFields& f, CellWeightOptimConfig& wo);
+void config_fields(ConfigFields& f, CellArchOptimConfig& ao);
+void config_fields(ConfigFields& f, CellSearchConfig& c);
+
 /// Parses and validates a configuration; `source` names it in errors. Errors are one
 /// InputError line naming the source, the JSON path and the allowed values.
 CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std::string& source);

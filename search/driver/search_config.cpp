@@ -2,83 +2,91 @@
 
 #include <filesystem>
 
-#include "common/format_tag.h"
+#include "common/config_fields.h"
 #include "common/json_reader.h"
 #include "controllers/strategy.h"
 
 namespace frostnas {
 
+void config_fields(ConfigFields& f, LatencyConfig& l) {
+  f.choice("source", l.source, {"table", "macs"});
+  f.choice("precision", l.precision, {"int8", "fp32"});
+  f.number("target_ms", l.target_ms, NumberRange::open_closed(0.0, 1e9), FieldRule::kRequired);
+  f.choice("constraint", l.constraint, {"soft", "hard"});
+  f.enumeration("engine", l.engine, parse_quant_engine);
+  f.integer("threads", l.threads, 1, 256);
+}
+
+namespace {
+
+/// A search configuration and the folder its relative space path resolves against.
+struct SearchConfigFile {
+  SearchConfig* config = nullptr;
+  std::string base_dir;
+};
+
+/// "space": the path of a frostnas.space/1 file or the space inline (written inline).
+void space_field(ConfigFields& f, SearchConfig& c, const std::string& base_dir) {
+  f.custom(
+      "space",
+      [&c, &base_dir](const JsonReader& r) {
+        const JsonReader space = r.at("space");
+        if (space.value().is_string()) {
+          std::filesystem::path p = space.value().get<std::string>();
+          if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+          c.space_path = p.lexically_normal().string();
+          c.space = load_search_space(c.space_path);
+        } else {
+          c.space = search_space_from_json(space.value(), r.source() + " ($.space)");
+        }
+      },
+      [&c] { return to_json(c.space); }, FieldRule::kRequired);
+}
+
+/// "strategy": {name, options}, the options checked by building the strategy.
+void strategy_field(ConfigFields& f, SearchConfig& c) {
+  f.custom(
+      "strategy",
+      [&c](const JsonReader& r) {
+        const JsonReader strategy = r.at("strategy");
+        strategy.expect_object({"name", "options"});
+        c.strategy = strategy.get_string_in("name", strategy_names());
+        if (strategy.has("options")) c.strategy_options = strategy.at("options").value();
+        const JsonReader options(c.strategy_options, r.source(), strategy.path() + ".options");
+        make_strategy_from_json(c.strategy, c.space, 0, options);
+      },
+      [&c] {
+        return nlohmann::json{{"name", c.strategy}, {"options", c.strategy_options}};
+      },
+      FieldRule::kRequired);
+}
+
+void config_fields(ConfigFields& f, SearchConfigFile& file) {
+  SearchConfig& c = *file.config;
+  f.format(kSearchConfigFormat, "a search configuration");
+  f.text("name", c.name);
+  space_field(f, c, file.base_dir);
+  strategy_field(f, c);
+  f.integer("samples", c.samples, 1, 1000000, FieldRule::kRequired);
+  f.integer("seed", c.seed);
+  f.nested("data", c.data);
+  validated_train_field(f, "train", c.train);
+  f.enumeration("metric", c.metric, parse_accuracy_metric);
+  f.nested("latency", c.latency);
+  f.number("failure_reward", c.failure_reward, NumberRange::closed(-1e9, 1e9));
+}
+
+}  // namespace
+
 nlohmann::json SearchConfig::to_json() const {
-  return {{"format", kSearchConfigFormat},
-          {"name", name},
-          {"space", frostnas::to_json(space)},
-          {"strategy", {{"name", strategy}, {"options", strategy_options}}},
-          {"samples", samples},
-          {"seed", seed},
-          {"data", frostnas::to_json(data)},
-          {"train", frostnas::to_json(train)},
-          {"metric", frostnas::to_string(metric)},
-          {"latency",
-           {{"source", latency.source},
-            {"precision", latency.precision},
-            {"target_ms", latency.target_ms},
-            {"constraint", latency.constraint},
-            {"engine", frostnas::to_string(latency.engine)},
-            {"threads", latency.threads}}},
-          {"failure_reward", failure_reward}};
+  return write_config(SearchConfigFile{const_cast<SearchConfig*>(this), ""});
 }
 
 SearchConfig search_config_from_json(const nlohmann::json& j, const std::string& source,
                                      const std::string& base_dir) {
-  JsonReader r(j, source);
-  r.expect_object({"format", "name", "space", "strategy", "samples", "seed", "data", "train",
-                   "metric", "latency", "failure_reward"});
-  expect_format(r, kSearchConfigFormat, "a search configuration");
   SearchConfig c;
-  c.name = r.get_string_or("name", "search");
-  const JsonReader space = r.at("space");
-  if (space.value().is_string()) {
-    std::filesystem::path p = space.value().get<std::string>();
-    if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
-    c.space_path = p.lexically_normal().string();
-    c.space = load_search_space(c.space_path);
-  } else {
-    c.space = search_space_from_json(space.value(), source + " ($.space)");
-  }
-
-  const JsonReader strategy = r.at("strategy");
-  strategy.expect_object({"name", "options"});
-  c.strategy = strategy.get_string_in("name", strategy_names());
-  if (strategy.has("options")) c.strategy_options = strategy.at("options").value();
-  try {
-    make_strategy(c.strategy, c.space, 0, c.strategy_options);  // validates the options
-  } catch (const InputError& e) {
-    strategy.fail_at("options", e.what());
-  }
-  c.samples = r.get_int("samples", 1, 1000000);
-  c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));
-
-  if (r.has("data")) read_data_spec(r.at("data"), c.data);
-  if (r.has("train")) c.train = train_config_from_json(r.at("train"));
-  validate(c.train, source + ": $.train");
-  if (r.has("metric"))
-    c.metric = parse_accuracy_metric(r.get_string("metric"), source + ": $.metric");
-
-  if (r.has("latency")) {
-    const JsonReader l = r.at("latency");
-    l.expect_object({"source", "precision", "target_ms", "constraint", "engine", "threads"});
-    c.latency.source = l.has("source") ? l.get_string_in("source", {"table", "macs"}) : "table";
-    c.latency.precision =
-        l.has("precision") ? l.get_string_in("precision", {"int8", "fp32"}) : "int8";
-    c.latency.target_ms = l.get_double("target_ms", 0.0, 1e9, /*lo_open=*/true);
-    c.latency.constraint =
-        l.has("constraint") ? l.get_string_in("constraint", {"soft", "hard"}) : "soft";
-    if (l.has("engine")) {
-      c.latency.engine = parse_quant_engine(l.get_string("engine"), source + ": $.latency.engine");
-    }
-    c.latency.threads = l.get_int_or("threads", 1, 1, 256);
-  }
-  c.failure_reward = r.get_double_or("failure_reward", 0.0, -1e9, 1e9);
+  SearchConfigFile file{&c, base_dir};
+  read_config(JsonReader(j, source), file);
   return c;
 }
 

@@ -26,6 +26,10 @@ struct LatencyConfig {
   int64_t threads = 1;  ///< threads the latency is measured and predicted for
 };
 
+class ConfigFields;
+/// The JSON fields of the latency settings (common/config_fields.h), with their checks.
+void config_fields(ConfigFields& f, LatencyConfig& l);
+
 /// The data a search trains and scores candidates on (validation: the candidates' score).
 using SearchDataConfig = DataSpec;
 

@@ -38,6 +38,27 @@ TEST(Strategies, RegistryListsAndRejects) {
   EXPECT_THROW(make_strategy("rl", proxy_space(), 0, {{"lr", -1.0}}), InputError);
 }
 
+TEST(Strategies, OptionsErrorsNameTheKeyAndTheAllowedValues) {
+  auto error = [](const std::string& name, const nlohmann::json& options) {
+    try {
+      make_strategy(name, proxy_space(), 0, options);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("rl", {{"hiden", 32}}),
+            "strategy options (rl): $.hiden: unknown field (allowed fields: hidden, lr, "
+            "entropy_weight, baseline_decay, tanh_c, temperature)");
+  EXPECT_EQ(error("rl", {{"lr", 0.0}}),
+            "strategy options (rl): $.lr: 0 is out of range (allowed: (0, 1])");
+  EXPECT_EQ(error("evolution", {{"populaton", 3}}),
+            "strategy options (evolution): $.populaton: unknown field (allowed fields: "
+            "population, sample_size, mutations)");
+  EXPECT_EQ(error("random", {{"seed", 1}}),
+            "strategy options (random): $.seed: unknown field (allowed fields: )");
+}
+
 // Sweep: every registered strategy proposes valid vectors, is deterministic for a
 // seed, and resumes from a saved state exactly.
 TEST(Strategies, EveryStrategyIsValidDeterministicAndResumable) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "common/config_fields.h"
 #include "common/error.h"
 #include "common/random.h"
 #include "trainer/data/load_dataset.h"
@@ -60,32 +61,49 @@ DataSplits make_splits(const DataSpec& spec, uint64_t seed, bool with_test,
   return splits;
 }
 
-void read_data_spec(const JsonReader& d, DataSpec& spec, bool legacy_subset) {
-  if (legacy_subset) {
-    d.expect_object({"name", "dir", "train_subset", "val_size", "subset"});
-  } else {
-    d.expect_object({"name", "dir", "train_subset", "val_size"});
-  }
-  if (d.has("name")) spec.name = d.get_string_in("name", dataset_names());
-  spec.dir = d.get_string_or("dir", spec.dir);
-  if (legacy_subset && d.has("subset")) {
-    if (d.has("train_subset") || d.has("val_size"))
-      d.fail_at("subset",
-                "cannot be combined with train_subset or val_size (allowed: one of them)");
-    const int64_t subset = d.get_int("subset", 2, INT64_MAX);
-    spec.train_subset = subset - subset / 2;
-    spec.val_size = subset / 2;
-  }
-  spec.train_subset = d.get_int_or("train_subset", spec.train_subset, 0, INT64_MAX);
-  spec.val_size = d.get_int_or("val_size", spec.val_size, 1, INT64_MAX);
+void config_fields(ConfigFields& f, DataSpec& spec) {
+  f.choice("name", spec.name, dataset_names());
+  f.text("dir", spec.dir);
+  f.integer("train_subset", spec.train_subset, 0);
+  f.integer("val_size", spec.val_size, 1);
 }
 
-nlohmann::json to_json(const DataSpec& spec) {
-  return {{"name", spec.name},
-          {"dir", spec.dir},
-          {"train_subset", spec.train_subset},
-          {"val_size", spec.val_size}};
+namespace {
+
+/// A data object of an older cell-search file: DataSpec's fields or `subset`.
+struct LegacySubsetDataSpec {
+  DataSpec* spec = nullptr;
+};
+
+void config_fields(ConfigFields& f, LegacySubsetDataSpec& legacy) {
+  DataSpec& spec = *legacy.spec;
+  config_fields(f, spec);
+  f.custom(
+      "subset",
+      [&spec](const JsonReader& d) {
+        if (!d.has("subset")) return;
+        if (d.has("train_subset") || d.has("val_size"))
+          d.fail_at("subset",
+                    "cannot be combined with train_subset or val_size (allowed: one of them)");
+        const int64_t subset = d.get_int("subset", 2, INT64_MAX);
+        spec.train_subset = subset - subset / 2;
+        spec.val_size = subset / 2;
+      },
+      [] { return nlohmann::json(); });
 }
+
+}  // namespace
+
+void read_data_spec(const JsonReader& d, DataSpec& spec, bool legacy_subset) {
+  if (legacy_subset) {
+    LegacySubsetDataSpec legacy{&spec};
+    read_config(d, legacy);
+  } else {
+    read_config(d, spec);
+  }
+}
+
+nlohmann::json to_json(const DataSpec& spec) { return write_config(spec); }
 
 std::string index_digest(const std::vector<int64_t>& indices) {
   uint64_t h = 0xcbf29ce484222325ULL;

@@ -24,10 +24,15 @@ struct DataSpec {
   int64_t val_size = 5000;
 };
 
+class ConfigFields;
+/// The JSON fields of a data object (common/config_fields.h): `name` (a known data set),
+/// `dir`, `train_subset` >= 0, `val_size` >= 1.
+void config_fields(ConfigFields& f, DataSpec& spec);
+
 /// Reads a data object `{name, dir, train_subset, val_size}` over `spec` (absent keys keep
-/// spec's values; `name` must be a known data set, val_size >= 1). With `legacy_subset`, the
-/// key `subset` S of older cell-search files is also accepted: train_subset S - S/2, val_size
-/// S/2. Throws InputError naming the file and JSON path.
+/// spec's values). With `legacy_subset`, the key `subset` S of older cell-search files is also
+/// accepted: train_subset S - S/2, val_size S/2. Throws InputError naming the file and JSON
+/// path.
 void read_data_spec(const JsonReader& d, DataSpec& spec, bool legacy_subset = false);
 
 /// `{name, dir, train_subset, val_size}`, as read_data_spec reads it.

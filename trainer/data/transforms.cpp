@@ -3,9 +3,18 @@
 #include <array>
 #include <random>
 
+#include "common/config_fields.h"
 #include "common/error.h"
 
 namespace frostnas {
+
+void config_fields(ConfigFields& f, TransformOptions& t) {
+  f.integer("pad", t.pad());
+  f.flag("flip", t.flip());
+  f.flag("normalize", t.normalize());
+  f.integer("size", t.size());
+  f.integer("channels", t.channels());
+}
 
 void check_transform(const TransformOptions& o, int64_t in_channels) {
   if (o.pad() < 0) throw InputError("transform: pad " + std::to_string(o.pad()) + " must be >= 0");

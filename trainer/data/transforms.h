@@ -24,6 +24,11 @@ struct TransformOptions {
   TORCH_ARG(int64_t, channels) = 0;
 };
 
+class ConfigFields;
+/// The JSON fields of TransformOptions (common/config_fields.h): pad, flip, normalize, size,
+/// channels.
+void config_fields(ConfigFields& f, TransformOptions& t);
+
 /// Throws InputError unless `options` can be applied to images with
 /// `in_channels` channels (and pad >= 0, size >= 0).
 void check_transform(const TransformOptions& options, int64_t in_channels);

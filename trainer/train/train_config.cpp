@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
-#include <type_traits>
 
+#include "common/config_fields.h"
 #include "common/error.h"
 #include "common/json_reader.h"
 #include "trainer/optim/lr_schedule.h"
@@ -61,135 +61,66 @@ struct FieldName {
   }
 };
 
-// The one list of the JSON fields of TrainConfig and its parts; to_json and
-// train_config_from_json both walk it. checkpoint_dir, checkpoint_each_epoch, progress and
-// quiet are settings of a process, not of the configuration, and are not listed.
-template <class Options, class F>
-void visit_fields(Options& o, F&& f,
-                  std::enable_if_t<std::is_same_v<std::decay_t<Options>, OptimizerConfig>>* = 0) {
-  f("name", o.name);
-  f("lr", o.lr);
-  f("weight_decay", o.weight_decay);
-  f("momentum", o.momentum);
-  f("dampening", o.dampening);
-  f("nesterov", o.nesterov);
-  f("beta1", o.beta1);
-  f("beta2", o.beta2);
-  f("eps", o.eps);
-  f("amsgrad", o.amsgrad);
-  f("alpha", o.alpha);
-  f("centered", o.centered);
-  f("boost_beta", o.boost_beta);
-  f("clip_by", o.clip_by);
-  f("toss_coin", o.toss_coin);
-  f("noise_decay", o.noise_decay);
-}
-
-template <class Options, class F>
-void visit_fields(Options& t, F&& f,
-                  std::enable_if_t<std::is_same_v<std::decay_t<Options>, TransformOptions>>* = 0) {
-  f("pad", t.pad());
-  f("flip", t.flip());
-  f("normalize", t.normalize());
-  f("size", t.size());
-  f("channels", t.channels());
-}
-
-template <class Config, class F>
-void visit_fields(Config& c, F&& f,
-                  std::enable_if_t<std::is_same_v<std::decay_t<Config>, TrainConfig>>* = 0) {
-  f("epochs", c.epochs);
-  f("batch_size", c.batch_size);
-  f("optimizer", c.optimizer);
-  f("schedule", c.schedule);
-  f("lr_warmup_epochs", c.lr_warmup_epochs);
-  f("other_weight_decay_scale", c.other_weight_decay_scale);
-  f("label_smoothing", c.label_smoothing);
-  f("qat", c.qat);
-  f("fp_warmup_epochs", c.fp_warmup_epochs);
-  f("freeze_observers_epoch", c.freeze_observers_epoch);
-  f("freeze_bn_epoch", c.freeze_bn_epoch);
-  f("calibration_batches", c.calibration_batches);
-  f("calibration_fake_quant", c.calibration_fake_quant);
-  f("engine", c.engine);
-  f("transform", c.transform);
-  f("eval_batch_size", c.eval_batch_size);
-  f("time_budget_s", c.time_budget_s);
-  f("threads", c.threads);
-  f("seed", c.seed);
-  f("device", c.device);
-  f("channels_last", c.channels_last);
-  f("eval_int8", c.eval_int8);
-  f("eval_fp32", c.eval_fp32);
-}
-
-template <class T>
-nlohmann::json encode(const T& v) {
-  if constexpr (std::is_same_v<T, QatScheme> || std::is_same_v<T, QuantEngine>) {
-    return to_string(v);
-  } else if constexpr (std::is_same_v<T, torch::Device>) {
-    return v.str();
-  } else if constexpr (std::is_same_v<T, OptimizerConfig> || std::is_same_v<T, TransformOptions> ||
-                       std::is_same_v<T, TrainConfig>) {
-    nlohmann::json out = nlohmann::json::object();
-    visit_fields(v, [&](const char* key, const auto& field) { out[key] = encode(field); });
-    return out;
-  } else {
-    return v;
-  }
-}
-
-template <class T>
-void decode(const JsonReader& r, T& dst);
-
-// Reads the fields of `dst` that `r` has and refuses keys that are not fields.
-template <class T>
-void decode_object(const JsonReader& r, T& dst) {
-  std::vector<std::string> keys;
-  visit_fields(dst, [&](const char* key, auto& field) {
-    keys.push_back(key);
-    if (r.has(key)) decode(r.at(key), field);
-  });
-  r.expect_object(keys);
-}
-
-template <class T>
-void decode(const JsonReader& r, T& dst) {
-  const nlohmann::json& v = r.value();
-  const std::string where = r.source() + ": " + r.path();
-  if constexpr (std::is_same_v<T, OptimizerConfig> || std::is_same_v<T, TrainConfig> ||
-                std::is_same_v<T, TransformOptions>) {
-    decode_object(r, dst);
-  } else if constexpr (std::is_same_v<T, bool>) {
-    if (!v.is_boolean()) r.fail("must be true or false");
-    dst = v.get<bool>();
-  } else if constexpr (std::is_integral_v<T>) {
-    if (!v.is_number_integer() || (std::is_unsigned_v<T> && v.get<int64_t>() < 0))
-      r.fail(std::is_unsigned_v<T> ? "must be an integer >= 0" : "must be an integer");
-    dst = v.get<T>();
-  } else if constexpr (std::is_floating_point_v<T>) {
-    if (!v.is_number()) r.fail("must be a number");
-    dst = v.get<T>();
-  } else {
-    if (!v.is_string()) r.fail("must be a string");
-    const std::string text = v.get<std::string>();
-    if constexpr (std::is_same_v<T, QatScheme>) {
-      dst = parse_qat_scheme(text, where);
-    } else if constexpr (std::is_same_v<T, QuantEngine>) {
-      dst = parse_quant_engine(text, where);
-    } else if constexpr (std::is_same_v<T, torch::Device>) {
-      try {
-        dst = torch::Device(text);
-      } catch (const c10::Error&) {
-        r.fail("unknown device '" + text + "' (allowed: cpu, cuda, cuda:N)");
-      }
-    } else {
-      dst = text;
-    }
-  }
-}
-
 }  // namespace
+
+// The JSON fields of TrainConfig and its parts. Their ranges are checked by validate(), which
+// names a field by its command-line flag or its JSON path. checkpoint_dir and
+// checkpoint_each_epoch are settings of a process, not of the configuration: not listed.
+void config_fields(ConfigFields& f, OptimizerConfig& o) {
+  f.text("name", o.name);
+  f.number("lr", o.lr);
+  f.number("weight_decay", o.weight_decay);
+  f.number("momentum", o.momentum);
+  f.number("dampening", o.dampening);
+  f.flag("nesterov", o.nesterov);
+  f.number("beta1", o.beta1);
+  f.number("beta2", o.beta2);
+  f.number("eps", o.eps);
+  f.flag("amsgrad", o.amsgrad);
+  f.number("alpha", o.alpha);
+  f.flag("centered", o.centered);
+  f.number("boost_beta", o.boost_beta);
+  f.number("clip_by", o.clip_by);
+  f.flag("toss_coin", o.toss_coin);
+  f.number("noise_decay", o.noise_decay);
+}
+
+void config_fields(ConfigFields& f, TrainConfig& c) {
+  f.integer("epochs", c.epochs);
+  f.integer("batch_size", c.batch_size);
+  f.nested("optimizer", c.optimizer);
+  f.text("schedule", c.schedule);
+  f.number("lr_warmup_epochs", c.lr_warmup_epochs);
+  f.number("other_weight_decay_scale", c.other_weight_decay_scale);
+  f.number("label_smoothing", c.label_smoothing);
+  f.enumeration("qat", c.qat, parse_qat_scheme);
+  f.number("fp_warmup_epochs", c.fp_warmup_epochs);
+  f.integer("freeze_observers_epoch", c.freeze_observers_epoch);
+  f.integer("freeze_bn_epoch", c.freeze_bn_epoch);
+  f.integer("calibration_batches", c.calibration_batches);
+  f.flag("calibration_fake_quant", c.calibration_fake_quant);
+  f.enumeration("engine", c.engine, parse_quant_engine);
+  f.nested("transform", c.transform);
+  f.integer("eval_batch_size", c.eval_batch_size);
+  f.number("time_budget_s", c.time_budget_s);
+  f.integer("threads", c.threads);
+  f.integer("seed", c.seed);
+  f.custom(
+      "device",
+      [&c](const JsonReader& r) {
+        if (!r.has("device")) return;
+        const std::string text = r.get_string("device");
+        try {
+          c.device = torch::Device(text);
+        } catch (const c10::Error&) {
+          r.fail_at("device", "unknown device '" + text + "' (allowed: cpu, cuda, cuda:N)");
+        }
+      },
+      [&c] { return nlohmann::json(c.device.str()); });
+  f.flag("channels_last", c.channels_last);
+  f.flag("eval_int8", c.eval_int8);
+  f.flag("eval_fp32", c.eval_fp32);
+}
 
 void validate(const TrainConfig& c, const std::string& json_prefix) {
   const FieldName name{json_prefix};
@@ -242,11 +173,22 @@ void validate(const TrainConfig& c, const std::string& json_prefix) {
   }
 }
 
-nlohmann::json to_json(const TrainConfig& c) { return encode(c); }
+nlohmann::json to_json(const TrainConfig& c) { return write_config(c); }
+
+void validated_train_field(ConfigFields& f, const char* key, TrainConfig& train) {
+  f.custom(
+      key,
+      [key, &train](const JsonReader& r) {
+        // A given object starts from the defaults, not from `train`'s current values.
+        if (r.has(key)) train = train_config_from_json(r.at(key));
+        validate(train, r.source() + ": " + r.path() + "." + key);
+      },
+      [&train] { return to_json(train); });
+}
 
 TrainConfig train_config_from_json(const JsonReader& r) {
   TrainConfig c;
-  decode(r, c);
+  read_config(r, c);
   return c;
 }
 

@@ -88,8 +88,17 @@ struct TrainConfig {
   bool checkpoint_each_epoch = true;
 };
 
-/// Throws InputError naming the field (as its command-line option) and the allowed values
-/// on any out-of-range value.
+class ConfigFields;
+/// The JSON fields of the configurations (common/config_fields.h); their ranges are checked
+/// by validate().
+void config_fields(ConfigFields& f, OptimizerConfig& o);
+void config_fields(ConfigFields& f, TrainConfig& c);
+
+/// A TrainConfig field `key` of an enclosing config (search, retraining): when present, read
+/// over the defaults (not over `train`'s values), then checked with validate() under its JSON path
+/// (`FILE: $.train`) whether present or not.
+void validated_train_field(ConfigFields& f, const char* key, TrainConfig& train);
+
 /// Throws InputError for a value out of range, naming the field by its JSON path under
 /// `json_prefix` (for example `search.json: $.train`) or, when the prefix is empty, by its
 /// command-line flag.
@@ -97,7 +106,6 @@ void validate(const TrainConfig& config, const std::string& json_prefix = "");
 
 /// The configuration as JSON (every field, optimizer included).
 nlohmann::json to_json(const TrainConfig& config);
-/// Reads what to_json wrote (missing fields keep their defaults). Throws InputError.
 /// Reads a training configuration: absent fields keep their defaults; unknown keys, at any
 /// depth, and values of the wrong type are refused with InputError naming file and JSON path.
 TrainConfig train_config_from_json(const JsonReader& r);

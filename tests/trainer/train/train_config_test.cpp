@@ -81,15 +81,15 @@ TEST(TrainConfig, JsonRefusesUnknownKeysAndWrongTypesAtEveryDepth) {
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"epochs", "two"}}, "r.json");
             }),
-            "r.json: $.epochs: must be an integer");
+            "r.json: $.epochs: expected an integer, got a string");
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"seed", -1}}, "r.json");
             }),
-            "r.json: $.seed: must be an integer >= 0");
+            "r.json: $.seed: -1 is out of range (allowed: >= 0)");
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"channels_last", 1}}, "r.json");
             }),
-            "r.json: $.channels_last: must be true or false");
+            "r.json: $.channels_last: expected true or false, got an integer");
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"device", "tpu"}}, "r.json");
             }),

@@ -1,0 +1,87 @@
+// to_json() of every configuration kind, compared with the JSON the configuration code wrote
+// before the configs moved onto common/config_fields.h (tests/data/config_json/*.json), and
+// read back: experiments store their configuration and compare it with their checkpoint's on
+// resume, so the written JSON must never change by accident.
+// After a deliberate format change, regenerate the files with
+//   FROSTNAS_WRITE_CONFIG_JSON=1 build/tests/test_experiments --gtest_filter='ConfigJsonGolden.*'
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "common/json_reader.h"
+#include "experiments/pipeline/pipeline_config.h"
+#include "search/cell/cell_search.h"
+#include "search/driver/search_config.h"
+#include "tests/common/cli_runner.h"
+
+namespace frostnas {
+namespace {
+
+std::string golden_config_path(const std::string& name) {
+  return testing::source_path("tests/data/config_json") + "/" + name + ".json";
+}
+
+std::string example_config_path(const std::string& name) {
+  return testing::source_path("experiments") + "/" + name;
+}
+
+void expect_golden_json(const nlohmann::json& written, const std::string& name) {
+  if (std::getenv("FROSTNAS_WRITE_CONFIG_JSON") != nullptr) {
+    save_json_file(written, golden_config_path(name));
+    return;
+  }
+  const nlohmann::json expected = load_json_file(golden_config_path(name));
+  EXPECT_EQ(written, expected) << name << ": to_json() differs from " << golden_config_path(name)
+                               << "\nwritten:\n"
+                               << written.dump(2);
+  EXPECT_EQ(written.dump(), expected.dump()) << name << ": same values, different number types";
+}
+
+TEST(ConfigJsonGolden, SearchConfigsWriteTheStoredJson) {
+  const SearchConfig quickstart = load_search_config(example_config_path("quickstart.json"));
+  expect_golden_json(quickstart.to_json(), "search_quickstart");
+  const SearchConfig back = search_config_from_json(quickstart.to_json(), "stored", ".");
+  EXPECT_EQ(back.to_json(), quickstart.to_json());
+
+  nlohmann::json j = load_json_file(example_config_path("quickstart.json"));
+  j["strategy"] = {{"name", "evolution"}, {"options", {{"population", 8}, {"mutations", 2}}}};
+  j["metric"] = "fp32";
+  j["failure_reward"] = -0.5;
+  j["latency"] = {{"source", "macs"},
+                  {"precision", "fp32"},
+                  {"target_ms", 3.5},
+                  {"constraint", "hard"},
+                  {"threads", 2}};
+  const SearchConfig custom = search_config_from_json(j, "custom", example_config_path(""));
+  expect_golden_json(custom.to_json(), "search_custom");
+  EXPECT_EQ(search_config_from_json(custom.to_json(), "stored", ".").to_json(), custom.to_json());
+}
+
+TEST(ConfigJsonGolden, CellSearchConfigsWriteTheStoredJson) {
+  const CellSearchConfig shipped = load_cell_search_config(example_config_path("cell_search.json"));
+  expect_golden_json(shipped.to_json(), "cell_search_shipped");
+  EXPECT_EQ(cell_search_config_from_json(shipped.to_json(), "stored").to_json(), shipped.to_json());
+
+  const CellSearchConfig defaults = cell_search_config_from_json(
+      {{"format", kCellSearchConfigFormat}, {"precision", "fp32"}}, "defaults");
+  expect_golden_json(defaults.to_json(), "cell_search_defaults_fp32");
+  EXPECT_EQ(cell_search_config_from_json(defaults.to_json(), "stored").to_json(),
+            defaults.to_json());
+}
+
+TEST(ConfigJsonGolden, PipelineConfigsWriteTheStoredJson) {
+  for (const bool quick : {false, true}) {
+    const PipelineConfig c =
+        load_pipeline_config(example_config_path("frostnet_repro.json"), quick);
+    expect_golden_json(c.to_json(), quick ? "pipeline_repro_quick" : "pipeline_repro");
+    EXPECT_EQ(pipeline_config_from_json(c.to_json(), "stored", ".", false).to_json(), c.to_json());
+  }
+}
+
+TEST(ConfigJsonGolden, TrainConfigWritesTheStoredJson) {
+  expect_golden_json(to_json(TrainConfig{}), "train_defaults");
+}
+
+}  // namespace
+}  // namespace frostnas
