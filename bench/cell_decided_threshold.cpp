@@ -59,7 +59,8 @@ double pooled_sd(const std::vector<SeedRun>& runs, size_t stage, size_t skip) {
     if (i == skip) continue;
     const ArchWeights& w = runs[i].stages[stage];
     for (size_t e = 0; e < w.ops.size(); ++e)
-      for (size_t k = 0; k < w.ops[e].size(); ++k) groups[{e, w.ops[e][k]}].push_back(w.weights[e][k]);
+      for (size_t k = 0; k < w.ops[e].size(); ++k)
+        groups[{e, w.ops[e][k]}].push_back(w.weights[e][k]);
   }
   double ss = 0, df = 0;
   for (const auto& [key, v] : groups) {
@@ -133,7 +134,8 @@ void print_derived_table(const std::vector<SeedRun>& runs, double z) {
   int64_t whole_decided = 0;
   for (size_t i = 0; i < n; ++i) {
     const double threshold = z * std::sqrt(2.0) * pooled_sd(runs, last, i);
-    const DerivationEvidence ev = assess_derivation(runs[i].stages[last], runs[i].genotype, threshold);
+    const DerivationEvidence ev =
+        assess_derivation(runs[i].stages[last], runs[i].genotype, threshold);
     whole_decided += ev.decided() ? 1 : 0;
     for (const auto& d : ev.edges) {
       int agree = 0;
@@ -142,10 +144,10 @@ void print_derived_table(const std::vector<SeedRun>& runs, double z) {
       (d.decided ? decided : undecided).add(agree / static_cast<double>(n - 1));
     }
   }
-  std::printf("derived edges (last stage): decided %s; undecided %s; whole genotype decided in "
-              "%lld of %zu runs\n",
-              decided.text().c_str(), undecided.text().c_str(),
-              static_cast<long long>(whole_decided), n);
+  std::printf(
+      "derived edges (last stage): decided %s; undecided %s; whole genotype decided in "
+      "%lld of %zu runs\n",
+      decided.text().c_str(), undecided.text().c_str(), static_cast<long long>(whole_decided), n);
 }
 
 }  // namespace
@@ -170,9 +172,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const double z = vm["z"].as<double>();
-  std::printf("%zu seeds, z %.2f: threshold = z * sqrt(2) * pooled sd; agreement = share of the "
-              "other seeds with the same strongest op on the edge (leave-one-out threshold)\n",
-              runs.size(), z);
+  std::printf(
+      "%zu seeds, z %.2f: threshold = z * sqrt(2) * pooled sd; agreement = share of the "
+      "other seeds with the same strongest op on the edge (leave-one-out threshold)\n",
+      runs.size(), z);
   print_stage_table(runs, z);
   print_derived_table(runs, z);
   return 0;

@@ -207,12 +207,14 @@ DerivationEvidence assess_derivation(const ArchWeights& w, const Genotype& g,
       throw std::invalid_argument("assess_derivation: the weights have no node " +
                                   std::to_string(node));
     for (const CellEdge& edge : g.nodes[n]) {
+      const std::string name = std::to_string(edge.input) + "->" + std::to_string(node);
+      if (edge.input < 0 || edge.input >= node)
+        throw std::invalid_argument("assess_derivation: no edge " + name);
       const auto e = static_cast<size_t>(node * (node - 1) / 2 + edge.input);
       const auto& ops = w.ops[e];
       const auto it = std::find(ops.begin(), ops.end(), edge.op);
-      if (edge.input < 0 || edge.input >= node || it == ops.end())
-        throw std::invalid_argument("assess_derivation: edge " + std::to_string(edge.input) +
-                                    "->" + std::to_string(node) + " offers no " + edge.op);
+      if (it == ops.end())
+        throw std::invalid_argument("assess_derivation: edge " + name + " offers no " + edge.op);
       DerivedEdgeEvidence d;
       d.node = node;
       d.input = edge.input;

@@ -79,12 +79,12 @@ constexpr double kDecidedMargin = 0.22;
 
 /// The evidence behind one edge of a derived genotype.
 struct DerivedEdgeEvidence {
-  int64_t node = 1;        ///< intermediate node (1-based)
-  int64_t input = 0;       ///< the node it reads
-  std::string op;          ///< the derived op
-  std::string runner_up;   ///< the strongest other non-"none" op of the edge ("" if none)
-  double margin = 0;       ///< op's weight minus runner_up's (the weight itself without one)
-  bool decided = false;    ///< margin >= the threshold
+  int64_t node = 1;       ///< intermediate node (1-based)
+  int64_t input = 0;      ///< the node it reads
+  std::string op;         ///< the derived op
+  std::string runner_up;  ///< the strongest other non-"none" op of the edge ("" if none)
+  double margin = 0;      ///< op's weight minus runner_up's (the weight itself without one)
+  bool decided = false;   ///< margin >= the threshold
 };
 
 /// Which edges of a derived genotype its search decided, by the margin of each derived op

@@ -245,7 +245,8 @@ TEST(DerivationEvidence, ADerivedOpBehindItsEdgeLeaderHasANegativeMargin) {
 
 TEST(DerivationEvidence, JsonRoundTrip) {
   const ArchWeights w = margin_weights();
-  const DerivationEvidence ev = assess_derivation(w, derive_genotype(w, CellJoin::kConcat, 2), 0.05);
+  const DerivationEvidence ev =
+      assess_derivation(w, derive_genotype(w, CellJoin::kConcat, 2), 0.05);
   const nlohmann::json j = to_json(ev);
   EXPECT_FALSE(j.at("decided").get<bool>());
   const DerivationEvidence back = derivation_evidence_from_json(j, "db");
