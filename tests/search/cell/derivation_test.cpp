@@ -239,6 +239,7 @@ TEST(DerivationEvidence, ADerivedOpBehindItsEdgeLeaderHasANegativeMargin) {
   EXPECT_EQ(ev.edges[0].runner_up, "skip");
   EXPECT_FALSE(ev.edges[0].decided);
   EXPECT_THROW(assess_derivation(w, make({{{0, "dwconv_3x3"}}}), 0.05), std::invalid_argument);
+  EXPECT_THROW(assess_derivation(w, make({{{1, "skip"}}}), 0.05), std::invalid_argument);
   EXPECT_THROW(assess_derivation(w, make({{{0, "skip"}}, {{0, "skip"}}, {{0, "skip"}}}), 0.05),
                std::invalid_argument);
 }
