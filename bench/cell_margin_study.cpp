@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "search/cell/cell_search.h"
 #include "search/cell/derivation.h"
 #include "search/store/store.h"
 #include "search/study/paired_stats.h"
@@ -23,20 +24,6 @@ using namespace frostnas;
 namespace po = boost::program_options;
 
 namespace {
-
-/// The weights at the last epoch of each stage of experiment 1 of `db`.
-std::vector<ArchWeights> final_stage_weights(const std::string& db) {
-  Store store(db);
-  std::map<int64_t, ArchWeightsRecord> last;
-  for (const auto& r : store.list_arch_weights(1)) last[r.stage] = r;
-  std::vector<ArchWeights> out;
-  for (const auto& [stage, r] : last) {
-    // The cell search stores the epoch's losses and phases next to the weights.
-    const nlohmann::json w = {{"nodes", r.weights.at("nodes")}, {"edges", r.weights.at("edges")}};
-    out.push_back(arch_weights_from_json(w, db));
-  }
-  return out;
-}
 
 struct StageMeans {
   double over_uniform = 0;
@@ -56,7 +43,7 @@ StageMeans stage_means(const ArchWeights& w) {
 /// [seed][stage]
 std::vector<std::vector<ArchWeights>> load_arm(const std::vector<std::string>& dbs) {
   std::vector<std::vector<ArchWeights>> out;
-  for (const auto& db : dbs) out.push_back(final_stage_weights(db));
+  for (const auto& db : dbs) out.push_back(stored_stage_weights(Store(db), 1));
   return out;
 }
 

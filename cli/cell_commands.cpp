@@ -75,6 +75,7 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
   std::cout << "experiment " << result.experiment_id << ": genotype "
             << canonical_string(result.genotype) << " (" << count_skips(result.genotype)
             << " skip edges, cap " << config.max_skip << ")\n"
+            << describe_derivation(result.evidence) << "\n"
             << "genotype " << out << "; database " << store.path() << "\n";
   return 0;
 }

@@ -86,6 +86,8 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
   }
   std::printf("pipeline experiment %lld done in %.0f s (database %s)\n",
               static_cast<long long>(s.experiment_id), s.seconds, store.path().c_str());
+  if (s.cell_evidence)
+    std::printf("found cell: %s\n", describe_derivation(*s.cell_evidence).c_str());
   std::printf("%-10s %-22s %8s %8s %8s %10s %10s\n", "group", "model", "int8 %", "fp32 %", "drop",
               "int8 ms", "fp32 ms");
   for (const auto& m : s.models) {

@@ -37,8 +37,15 @@ PipelineCellResult run_cell_stage(const nlohmann::json& config, const std::strin
   out.experiment_id = r.experiment_id;
   out.interrupted = r.interrupted;
   out.genotype = r.genotype;
+  out.evidence = r.evidence;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+std::vector<std::string> cell_stage_log_lines(const PipelineCellResult& cell) {
+  return {"stage cell_search: experiment " + std::to_string(cell.experiment_id) + ", genotype " +
+              canonical_string(cell.genotype),
+          "stage cell_search: " + describe_derivation(cell.evidence)};
 }
 
 SearchSpace with_cell_option(const SearchSpace& space, const Genotype& genotype) {

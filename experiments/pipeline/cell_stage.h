@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "search/cell/derivation.h"
 #include "search/store/store.h"
 #include "space/genotype.h"
 #include "space/search_space.h"
@@ -17,9 +19,14 @@ namespace frostnas {
 struct PipelineCellResult {
   int64_t experiment_id = 0;
   Genotype genotype;
+  DerivationEvidence evidence;  ///< which edges of `genotype` the search decided
   bool interrupted = false;
   double seconds = 0.0;
 };
+
+/// What the pipeline logs about a finished cell search: "stage cell_search: experiment N,
+/// genotype G", then describe_derivation of its evidence (an UNDECIDED genotype says so).
+std::vector<std::string> cell_stage_log_lines(const PipelineCellResult& cell);
 
 /// Runs (or continues: an experiment of kind cell-search named `name` is resumed) the
 /// cell search of `config` (frostnas.cell_search/1 JSON; `source` names it in errors)

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "experiments/pipeline/cell_stage.h"
+#include "search/cell/cell_search.h"
 #include "search/driver/latency_source.h"
 #include "search/driver/search_driver.h"
 #include "search/latency/latency_table.h"
@@ -300,6 +301,7 @@ bool cell_search_stage(PipelineRun& r, PipelineSummary& summary) {
     const nlohmann::json res = stage_result(r.store, r.id, "cell_search");
     genotype = genotype_from_json(res.at("genotype"), r.store.path() + ": stage cell_search");
     summary.cell_experiment_id = res.at("experiment_id").get<int64_t>();
+    summary.cell_evidence = stored_derivation_evidence(r.store, *summary.cell_experiment_id);
   } else {
     r.store.set_stage(r.id, "cell_search", StageStatus::kRunning);
     const PipelineCellResult cell =
@@ -312,8 +314,8 @@ bool cell_search_stage(PipelineRun& r, PipelineSummary& summary) {
                       {{"experiment_id", cell.experiment_id},
                        {"genotype", to_json(*genotype)},
                        {"seconds", cell.seconds}});
-    r.log("stage cell_search: experiment " + std::to_string(cell.experiment_id) + ", genotype " +
-          canonical_string(*genotype));
+    summary.cell_evidence = cell.evidence;
+    for (const auto& line : cell_stage_log_lines(cell)) r.log(line);
   }
   if (genotype) r.search.space = with_cell_option(r.search.space, *genotype);
   return true;

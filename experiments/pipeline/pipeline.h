@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/pipeline/pipeline_config.h"
+#include "search/cell/derivation.h"
 #include "search/driver/latency_source.h"
 #include "search/latency/lut_measurer.h"
 #include "search/store/store.h"
@@ -59,6 +60,8 @@ struct PipelineHooks {
 struct PipelineSummary {
   int64_t experiment_id = 0;
   std::optional<int64_t> cell_experiment_id, search_experiment_id, final_experiment_id;
+  /// Which edges of the found cell its search decided (empty without a cell search).
+  std::optional<DerivationEvidence> cell_evidence;
   std::vector<FinalModel> models;
   bool interrupted = false;
   double seconds = 0.0;  ///< this run's wall time

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "common/checkpoint.h"
@@ -714,20 +715,25 @@ bool run_stages(CellRun& r, std::string& where) {
   return true;
 }
 
-/// Derives the genotype from the last stage's weights (skip cap applied) and records it.
-Genotype derive_and_record(CellRun& r) {
+/// Derives the genotype from the last stage's weights (skip cap applied) and records it with
+/// the evidence of which edges are decided.
+Genotype derive_and_record(CellRun& r, DerivationEvidence& evidence) {
   const ArchWeights& last = r.pos.stages.back().weights;
   std::vector<CellEdgeSlot> removed;
   Genotype g = derive_genotype(last, r.config.join, r.config.max_skip, &removed);
   g.name = r.config.name;
+  evidence = assess_derivation(last, g);
   nlohmann::json removed_json = nlohmann::json::array();
   for (const auto& e : removed) removed_json.push_back(to_string(e));
   r.store.set_stage(r.id, "derive", StageStatus::kDone,
                     {{"genotype", to_json(g)},
                      {"uncapped", to_json(derive_genotype_uncapped(last, r.config.join))},
                      {"skip_removed", removed_json},
-                     {"canonical", canonical_string(g)}});
+                     {"canonical", canonical_string(g)},
+                     {"evidence", to_json(evidence)}});
   r.store.log_event(r.id, EventLevel::kInfo, "derived genotype " + canonical_string(g));
+  r.store.log_event(r.id, evidence.decided() ? EventLevel::kInfo : EventLevel::kWarning,
+                    describe_derivation(evidence));
   return g;
 }
 
@@ -755,7 +761,7 @@ CellSearchResult run_cell_search(const CellSearchConfig& config, Store& store,
       return result;
     }
     result.stages = r.pos.stages;
-    result.genotype = derive_and_record(r);
+    result.genotype = derive_and_record(r, result.evidence);
     store.set_experiment_status(r.id, ExperimentStatus::kDone);
   } catch (const InputError&) {
     store.set_experiment_status(r.id, ExperimentStatus::kFailed);
@@ -766,6 +772,41 @@ CellSearchResult run_cell_search(const CellSearchConfig& config, Store& store,
     throw;
   }
   return result;
+}
+
+std::vector<ArchWeights> stored_stage_weights(const Store& store, int64_t experiment_id) {
+  std::map<int64_t, ArchWeightsRecord> last;
+  for (const auto& r : store.list_arch_weights(experiment_id)) last[r.stage] = r;
+  std::vector<ArchWeights> out;
+  for (const auto& [stage, r] : last) {
+    const std::string source = store.path() + ": experiment " + std::to_string(experiment_id) +
+                               " stage " + std::to_string(stage) + " weights";
+    if (!r.weights.is_object() || !r.weights.contains("nodes") || !r.weights.contains("edges"))
+      throw InputError(source + ": expected the fields nodes and edges");
+    // The epoch's losses and phases are stored next to the weights.
+    const nlohmann::json w = {{"nodes", r.weights.at("nodes")}, {"edges", r.weights.at("edges")}};
+    out.push_back(arch_weights_from_json(w, source));
+  }
+  return out;
+}
+
+std::optional<DerivationEvidence> stored_derivation_evidence(const Store& store,
+                                                             int64_t experiment_id) {
+  const auto derive = store.get_stage(experiment_id, "derive");
+  if (!derive || !derive->result.contains("genotype")) return std::nullopt;
+  const std::string source =
+      store.path() + ": experiment " + std::to_string(experiment_id) + " stage derive";
+  if (derive->result.contains("evidence"))
+    return derivation_evidence_from_json(derive->result.at("evidence"), source + ": evidence");
+  const Genotype g = genotype_from_json(derive->result.at("genotype"), source, "$.genotype");
+  const auto weights = stored_stage_weights(store, experiment_id);
+  if (weights.empty()) return std::nullopt;
+  try {
+    return assess_derivation(weights.back(), g);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(source + ": the genotype does not match the last stage's weights (" +
+                     e.what() + ")");
+  }
 }
 
 }  // namespace frostnas

@@ -159,6 +159,8 @@ struct CellSearchOptions {
 struct CellSearchResult {
   int64_t experiment_id = 0;
   Genotype genotype;  ///< empty (no nodes) when interrupted
+  /// Which edges of `genotype` the search decided (kDecidedMargin); also stored with it.
+  DerivationEvidence evidence;
   std::vector<CellStageResult> stages;
   bool interrupted = false;
   std::string checkpoint_path;
@@ -187,5 +189,15 @@ CellSearchResult run_cell_search(const CellSearchConfig& config, Store& store,
 std::string cell_search_checkpoint_path(const Store& store, int64_t experiment_id);
 /// The configuration an experiment of kind cell_search was started with.
 CellSearchConfig cell_search_config_from_store(const Store& store, int64_t experiment_id);
+
+/// The architecture weights at the last stored epoch of each stage of cell search
+/// `experiment_id`, by stage (empty when none are stored). Throws InputError on a bad record.
+std::vector<ArchWeights> stored_stage_weights(const Store& store, int64_t experiment_id);
+/// The evidence stored with the derived genotype of cell search `experiment_id` (the
+/// "evidence" of its "derive" stage result); for a search recorded before the evidence was,
+/// assessed now from its genotype and last stage's weights with kDecidedMargin. Empty when
+/// the search has derived no genotype. Throws InputError on a bad record.
+std::optional<DerivationEvidence> stored_derivation_evidence(const Store& store,
+                                                             int64_t experiment_id);
 
 }  // namespace frostnas

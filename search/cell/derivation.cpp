@@ -189,6 +189,111 @@ std::string format_edge_margins(const ArchWeights& w) {
   return out;
 }
 
+bool DerivationEvidence::decided() const { return undecided_count() == 0; }
+
+int64_t DerivationEvidence::undecided_count() const {
+  return std::count_if(edges.begin(), edges.end(),
+                       [](const DerivedEdgeEvidence& e) { return !e.decided; });
+}
+
+DerivationEvidence assess_derivation(const ArchWeights& w, const Genotype& g,
+                                     double decided_margin) {
+  check_arch_weights(w);
+  DerivationEvidence out;
+  out.decided_margin = decided_margin;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const auto node = static_cast<int64_t>(n + 1);
+    if (node > w.nodes)
+      throw std::invalid_argument("assess_derivation: the weights have no node " +
+                                  std::to_string(node));
+    for (const CellEdge& edge : g.nodes[n]) {
+      const std::string name = std::to_string(edge.input) + "->" + std::to_string(node);
+      if (edge.input < 0 || edge.input >= node)
+        throw std::invalid_argument("assess_derivation: no edge " + name);
+      const auto e = static_cast<size_t>(node * (node - 1) / 2 + edge.input);
+      const auto& ops = w.ops[e];
+      const auto it = std::find(ops.begin(), ops.end(), edge.op);
+      if (it == ops.end())
+        throw std::invalid_argument("assess_derivation: edge " + name + " offers no " + edge.op);
+      DerivedEdgeEvidence d;
+      d.node = node;
+      d.input = edge.input;
+      d.op = edge.op;
+      const double weight = w.weights[e][static_cast<size_t>(it - ops.begin())];
+      double rival = 0;
+      for (size_t k = 0; k < ops.size(); ++k) {
+        if (ops[k] == edge.op || ops[k] == "none") continue;
+        if (d.runner_up.empty() || w.weights[e][k] > rival) {
+          d.runner_up = ops[k];
+          rival = w.weights[e][k];
+        }
+      }
+      d.margin = weight - rival;
+      d.decided = d.margin >= decided_margin;
+      out.edges.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+nlohmann::json to_json(const DerivationEvidence& e) {
+  nlohmann::json edges = nlohmann::json::array();
+  for (const auto& d : e.edges) {
+    edges.push_back({{"node", d.node},
+                     {"input", d.input},
+                     {"op", d.op},
+                     {"runner_up", d.runner_up},
+                     {"margin", d.margin},
+                     {"decided", d.decided}});
+  }
+  return {{"decided_margin", e.decided_margin}, {"decided", e.decided()}, {"edges", edges}};
+}
+
+DerivationEvidence derivation_evidence_from_json(const nlohmann::json& j,
+                                                 const std::string& source) {
+  JsonReader r(j, source);
+  r.expect_object({"decided_margin", "decided", "edges"});
+  DerivationEvidence out;
+  out.decided_margin = r.get_double("decided_margin", 0.0, 1.0);
+  const JsonReader edges = r.at("edges");
+  edges.expect_array(true);
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const JsonReader edge = edges.at(i);
+    edge.expect_object({"node", "input", "op", "runner_up", "margin", "decided"});
+    DerivedEdgeEvidence d;
+    d.node = edge.get_int("node", 1, 64);
+    d.input = edge.get_int("input", 0, d.node - 1);
+    d.op = edge.get_string("op");
+    d.runner_up = edge.get_string_or("runner_up", "");
+    d.margin = edge.get_double("margin", -1.0, 1.0);
+    d.decided = d.margin >= out.decided_margin;
+    out.edges.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string describe_derivation(const DerivationEvidence& e) {
+  char margin[32];
+  std::snprintf(margin, sizeof margin, "%.3f", e.decided_margin);
+  if (e.decided()) {
+    return "decided: every derived edge clears the margin (>= " + std::string(margin) +
+           " over the runner-up op)";
+  }
+  std::string which;
+  for (const auto& d : e.edges) {
+    if (d.decided) continue;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s%lld->%lld %s %+.3f", which.empty() ? "" : ", ",
+                  static_cast<long long>(d.input), static_cast<long long>(d.node), d.op.c_str(),
+                  d.margin);
+    which += buf;
+  }
+  return "UNDECIDED: " + std::to_string(e.undecided_count()) + " of " +
+         std::to_string(e.edges.size()) +
+         " derived edges are within the seed-to-seed spread (margin < " + margin + ": " + which +
+         "); this genotype is not a finding: run more seeds or a longer search";
+}
+
 std::vector<std::vector<std::string>> prune_edge_ops(const ArchWeights& w, int64_t keep,
                                                      bool drop_none_first) {
   check_arch_weights(w);

@@ -70,6 +70,53 @@ std::vector<EdgeMargin> edge_margins(const ArchWeights& w);
 /// with a header; ends with a newline.
 std::string format_edge_margins(const ArchWeights& w);
 
+/// The margin over the runner-up that a derived edge's op needs to count as decided by
+/// default: 1.96 x sqrt(2) x the seed-to-seed standard deviation of the op weights at the end
+/// of the example search's last stage (3 ops per edge), 0.219-0.226 over 8 seeds, rounded
+/// (docs/results.md, "Cell search: when an edge is decided"). A smaller margin is within
+/// what seed-to-seed noise gives two equally good ops.
+constexpr double kDecidedMargin = 0.22;
+
+/// The evidence behind one edge of a derived genotype.
+struct DerivedEdgeEvidence {
+  int64_t node = 1;       ///< intermediate node (1-based)
+  int64_t input = 0;      ///< the node it reads
+  std::string op;         ///< the derived op
+  std::string runner_up;  ///< the strongest other non-"none" op of the edge ("" if none)
+  double margin = 0;      ///< op's weight minus runner_up's (the weight itself without one)
+  bool decided = false;   ///< margin >= the threshold
+};
+
+/// Which edges of a derived genotype its search decided, by the margin of each derived op
+/// over the runner-up on its edge. Stored beside the genotype (the genotype file format
+/// has no place for it).
+struct DerivationEvidence {
+  double decided_margin = kDecidedMargin;  ///< the threshold used
+  std::vector<DerivedEdgeEvidence> edges;  ///< genotype order: by node, then input
+
+  /// True when every derived edge is decided.
+  bool decided() const;
+  int64_t undecided_count() const;
+};
+
+/// The evidence of `g` (derived from `w`, e.g. by derive_genotype): per derived edge the
+/// margin of its op over the strongest other non-"none" op of that edge in `w` ("none" is
+/// never derived), decided when the margin is at least `decided_margin`. A derived op that
+/// is not the edge's strongest (the skip cap removed it) has a negative margin. Throws
+/// std::invalid_argument when `g` has an edge or op that `w` does not offer.
+DerivationEvidence assess_derivation(const ArchWeights& w, const Genotype& g,
+                                     double decided_margin = kDecidedMargin);
+/// `{"decided_margin", "decided", "edges": [{"node", "input", "op", "runner_up", "margin",
+/// "decided"}, ...]}`.
+nlohmann::json to_json(const DerivationEvidence& e);
+/// Parses what to_json wrote ("decided" is recomputed); throws InputError naming `source`.
+DerivationEvidence derivation_evidence_from_json(const nlohmann::json& j,
+                                                 const std::string& source);
+/// One line for people: "decided: every derived edge clears the margin (>= 0.xxx over the
+/// runner-up)" or "UNDECIDED: 3 of 6 derived edges are within the seed-to-seed spread
+/// (margin < 0.xxx): ...; this genotype is not a finding - run more seeds or a longer search".
+std::string describe_derivation(const DerivationEvidence& e);
+
 /// Throws std::invalid_argument unless the shapes agree with `nodes` (edge count, one
 /// weight per op, K equal on every edge, no repeated op on an edge).
 void check_arch_weights(const ArchWeights& w);

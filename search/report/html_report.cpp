@@ -438,6 +438,23 @@ std::string html_weights_heat_map(const StageWeights& stage) {
   return render_heat_map(map);
 }
 
+/// Whether the derived genotype is a finding, and the margin of each derived edge.
+std::string html_evidence(const ReportData& d) {
+  if (!d.cell_evidence) return "";
+  const DerivationEvidence& ev = *d.cell_evidence;
+  std::ostringstream out;
+  out << "<p><strong>" << esc(describe_derivation(ev)) << "</strong></p>\n"
+      << "<table><tr><th>node</th><th>input</th><th>op</th><th>runner-up</th><th>margin</th>"
+         "<th>decided</th></tr>\n";
+  for (const auto& e : ev.edges) {
+    out << "<tr>" << cell(std::to_string(e.node), true) << cell(std::to_string(e.input), true)
+        << cell(e.op) << cell(e.runner_up.empty() ? "-" : e.runner_up)
+        << cell(format_number(e.margin, 3), true) << yes_no(e.decided) << "</tr>\n";
+  }
+  out << "</table>\n";
+  return out.str();
+}
+
 /// Section 4: the cell search's architecture weights.
 std::string cell_section(const ReportData& d) {
   std::ostringstream out;
@@ -449,6 +466,7 @@ std::string cell_section(const ReportData& d) {
         << "</section>\n";
     return out.str();
   }
+  out << html_evidence(d);
   const auto colors = op_colors(d);
   for (const auto& stage : d.arch_weights) {
     if (stage.epochs.empty()) continue;

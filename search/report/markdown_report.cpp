@@ -152,6 +152,21 @@ std::string markdown_pareto_section(const ReportData& d, const std::vector<size_
   return out;
 }
 
+// Whether the derived genotype is a finding, and the margin of each derived edge.
+std::string markdown_evidence(const ReportData& d) {
+  if (!d.cell_evidence) return "";
+  const DerivationEvidence& ev = *d.cell_evidence;
+  std::string out = "\n## Cell search: derived genotype against the seed-to-seed spread\n\n**" +
+                    md(describe_derivation(ev)) + "**\n\n" +
+                    row({"node", "input", "op", "runner-up", "margin", "decided"}) + rule(6);
+  for (const auto& e : ev.edges) {
+    out += row({std::to_string(e.node), std::to_string(e.input), e.op,
+                e.runner_up.empty() ? "-" : e.runner_up, format_number(e.margin, 3),
+                e.decided ? "yes" : "no"});
+  }
+  return out;
+}
+
 // The strongest op per edge of the last epoch of each cell search stage ("" without weights).
 std::string markdown_cell_table(const ReportData& d) {
   if (d.arch_weights.empty()) return "";
@@ -167,7 +182,7 @@ std::string markdown_cell_table(const ReportData& d) {
                   format_number(edge.probs[k], 3)});
     }
   }
-  return out;
+  return out + markdown_evidence(d);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/json_reader.h"
+#include "search/cell/cell_search.h"
 #include "search/report/pareto.h"
 #include "search/report/svg_chart.h"
 #include "space/arch_report.h"
@@ -496,9 +497,17 @@ void gather_arch_weights(ReportData& d, const Store& store,
   std::vector<int64_t> cell_ids =
       ids_named_by(d.experiment.config, d.stages, "cell_search_experiment");
   if (const auto cell = stage_experiment(d.stages, "cell_search")) cell_ids.push_back(*cell);
-  std::vector<ArchWeightsRecord> records = store.list_arch_weights(d.experiment.id);
+  int64_t source_id = d.experiment.id;
+  std::vector<ArchWeightsRecord> records = store.list_arch_weights(source_id);
   for (size_t k = 0; records.empty() && k < cell_ids.size(); ++k) {
-    if (find_experiment(all, cell_ids[k])) records = store.list_arch_weights(cell_ids[k]);
+    if (!find_experiment(all, cell_ids[k])) continue;
+    source_id = cell_ids[k];
+    records = store.list_arch_weights(source_id);
+  }
+  try {
+    if (!records.empty()) d.cell_evidence = stored_derivation_evidence(store, source_id);
+  } catch (const InputError& e) {
+    d.warnings.push_back(e.what());
   }
   std::map<int64_t, StageWeights> stages;
   for (const auto& r : records) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "search/cell/derivation.h"
 #include "search/store/records.h"
 #include "search/store/store.h"
 
@@ -89,6 +90,9 @@ struct ReportData {
   std::string front_scope = "all models";
   std::vector<size_t> baseline_front;  ///< Pareto front of the plotted baselines, by latency
   std::vector<StageWeights> arch_weights;
+  /// Which edges of the cell search's derived genotype are decided (stored_derivation_evidence
+  /// of the cell search whose weights arch_weights shows); empty without a derived genotype.
+  std::optional<DerivationEvidence> cell_evidence;
   std::vector<StageRecord> stages;
   std::vector<EventRecord> events;
   std::string latency_precision = "INT8";  ///< of the latency axis, from the config

@@ -98,7 +98,45 @@ TEST(CellSearch, TinyRunEndToEnd) {
       r.genotype);
   EXPECT_TRUE(std::filesystem::exists(r.checkpoint_path));
   EXPECT_EQ(r.checkpoint_path, dir.file("db.sqlite") + ".d/cell_search/1/ckpt.pt");
+
+  // Ten architecture steps at lr 6e-4 cannot separate the ops: the genotype is undecided,
+  // and the evidence is stored beside it.
+  EXPECT_EQ(to_json(r.evidence), to_json(assess_derivation(last, r.genotype)));
+  EXPECT_FALSE(r.evidence.decided());
+  const auto stored = stored_derivation_evidence(store, r.experiment_id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(to_json(*stored), to_json(r.evidence));
+  ASSERT_EQ(stored_stage_weights(store, r.experiment_id).size(), 3u);
+  EXPECT_EQ(stored_stage_weights(store, r.experiment_id).back(), last);
   EXPECT_FALSE(store.list_events(r.experiment_id).empty());
+}
+
+TEST(CellSearch, ResultStoredBeforeTheEvidenceStillReads) {
+  TempDir dir;
+  Store store(dir.file("db.sqlite"));
+  ExperimentRecord e;
+  e.kind = kCellSearchKind;
+  e.name = "old";
+  const int64_t id = store.create_experiment(e).id;
+  EXPECT_FALSE(stored_derivation_evidence(store, id).has_value());  // nothing derived yet
+
+  ArchWeights w;
+  w.nodes = 1;
+  w.ops = {{"skip", "se", "conv_1x1"}};
+  w.weights = {{0.34, 0.33, 0.33}};
+  nlohmann::json record = to_json(w);
+  record["val_acc"] = 50.0;  // the epoch's figures are stored beside the weights
+  store.add_arch_weights(id, 0, 0, record);
+  Genotype g;
+  g.nodes = {{{0, "skip"}}};
+  store.set_stage(id, "derive", StageStatus::kDone,
+                  {{"genotype", to_json(g)}, {"canonical", canonical_string(g)}});
+  const auto ev = stored_derivation_evidence(store, id);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->decided_margin, kDecidedMargin);
+  ASSERT_EQ(ev->edges.size(), 1u);
+  EXPECT_NEAR(ev->edges[0].margin, 0.01, 1e-12);
+  EXPECT_FALSE(ev->decided());
 }
 
 TEST(CellSearch, StopAndResumeEqualsUninterrupted) {
@@ -200,6 +238,8 @@ TEST(CellSearchCli, WritesGenotypeAndRefusesBadConfig) {
   EXPECT_NE(r.out.find("stage 1/1: softmaxed architecture weights"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("avg_pool_3x3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("how decided each edge is"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("UNDECIDED: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("this genotype is not a finding"), std::string::npos) << r.out;
   const Genotype g = load_genotype(dir.file("g.json"));
   EXPECT_EQ(g.nodes.size(), 2u);
 

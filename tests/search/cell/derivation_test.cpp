@@ -185,5 +185,86 @@ TEST(EdgeMargins, MeasureHowFarEachEdgeIsDecided) {
   EXPECT_EQ(s.normalized_entropy, 0.0);
 }
 
+/// Two nodes, ops [none, skip, conv_1x1, se]: the derived edge 0->1 skip leads by 0.30,
+/// 0->2 skip by 0.01 (none, the largest, is never derived), 1->2 conv_1x1 by 0.10.
+ArchWeights margin_weights() {
+  ArchWeights w;
+  w.nodes = 2;
+  w.ops.assign(3, {"none", "skip", "conv_1x1", "se"});
+  w.weights = {{0.00, 0.60, 0.30, 0.10},   // 0->1
+               {0.40, 0.21, 0.20, 0.19},   // 0->2
+               {0.00, 0.10, 0.50, 0.40}};  // 1->2
+  return w;
+}
+
+TEST(DerivationEvidence, LargeMarginsAreDecidedTinyOnesNot) {
+  const ArchWeights w = margin_weights();
+  const Genotype g = derive_genotype(w, CellJoin::kConcat, 2);
+  ASSERT_EQ(g, make({{{0, "skip"}}, {{0, "skip"}, {1, "conv_1x1"}}}));
+  const DerivationEvidence ev = assess_derivation(w, g, 0.05);
+  ASSERT_EQ(ev.edges.size(), 3u);
+  EXPECT_EQ(ev.edges[1].node, 2);
+  EXPECT_EQ(ev.edges[1].input, 0);
+  EXPECT_EQ(ev.edges[1].op, "skip");
+  EXPECT_EQ(ev.edges[1].runner_up, "conv_1x1");
+  EXPECT_NEAR(ev.edges[0].margin, 0.30, 1e-12);
+  EXPECT_NEAR(ev.edges[1].margin, 0.01, 1e-12);
+  EXPECT_NEAR(ev.edges[2].margin, 0.10, 1e-12);
+  EXPECT_TRUE(ev.edges[0].decided);
+  EXPECT_FALSE(ev.edges[1].decided);
+  EXPECT_TRUE(ev.edges[2].decided);
+  EXPECT_FALSE(ev.decided());
+  EXPECT_EQ(ev.undecided_count(), 1);
+  const std::string line = describe_derivation(ev);
+  EXPECT_EQ(line.rfind("UNDECIDED: 1 of 3 derived edges are within the seed-to-seed spread "
+                       "(margin < 0.050: 0->2 skip +0.010)",
+                       0),
+            0u)
+      << line;
+  EXPECT_NE(line.find("this genotype is not a finding"), std::string::npos);
+
+  const DerivationEvidence loose = assess_derivation(w, g, 0.005);
+  EXPECT_TRUE(loose.decided());
+  EXPECT_EQ(describe_derivation(loose),
+            "decided: every derived edge clears the margin (>= 0.005 over the runner-up op)");
+  EXPECT_GT(kDecidedMargin, 0.0);
+  EXPECT_EQ(assess_derivation(w, g).decided_margin, kDecidedMargin);
+}
+
+TEST(DerivationEvidence, ADerivedOpBehindItsEdgeLeaderHasANegativeMargin) {
+  const ArchWeights w = margin_weights();
+  const DerivationEvidence ev =
+      assess_derivation(w, make({{{0, "conv_1x1"}}, {{0, "skip"}, {1, "conv_1x1"}}}), 0.0);
+  EXPECT_NEAR(ev.edges[0].margin, -0.30, 1e-12);
+  EXPECT_EQ(ev.edges[0].runner_up, "skip");
+  EXPECT_FALSE(ev.edges[0].decided);
+  EXPECT_THROW(assess_derivation(w, make({{{0, "dwconv_3x3"}}}), 0.05), std::invalid_argument);
+  EXPECT_THROW(assess_derivation(w, make({{{1, "skip"}}}), 0.05), std::invalid_argument);
+  EXPECT_THROW(assess_derivation(w, make({{{0, "skip"}}, {{0, "skip"}}, {{0, "skip"}}}), 0.05),
+               std::invalid_argument);
+}
+
+TEST(DerivationEvidence, JsonRoundTrip) {
+  const ArchWeights w = margin_weights();
+  const DerivationEvidence ev =
+      assess_derivation(w, derive_genotype(w, CellJoin::kConcat, 2), 0.05);
+  const nlohmann::json j = to_json(ev);
+  EXPECT_FALSE(j.at("decided").get<bool>());
+  const DerivationEvidence back = derivation_evidence_from_json(j, "db");
+  EXPECT_EQ(back.decided_margin, 0.05);
+  ASSERT_EQ(back.edges.size(), ev.edges.size());
+  for (size_t i = 0; i < ev.edges.size(); ++i) {
+    EXPECT_EQ(back.edges[i].node, ev.edges[i].node);
+    EXPECT_EQ(back.edges[i].input, ev.edges[i].input);
+    EXPECT_EQ(back.edges[i].op, ev.edges[i].op);
+    EXPECT_EQ(back.edges[i].runner_up, ev.edges[i].runner_up);
+    EXPECT_EQ(back.edges[i].margin, ev.edges[i].margin);
+    EXPECT_EQ(back.edges[i].decided, ev.edges[i].decided);
+  }
+  nlohmann::json bad = j;
+  bad["edges"][0]["extra"] = 1;
+  EXPECT_THROW(derivation_evidence_from_json(bad, "db"), InputError);
+}
+
 }  // namespace
 }  // namespace frostnas

@@ -157,3 +157,54 @@ TEST(HtmlReport, PipelineShowsFoundNetworksAgainstBaselines) {
   EXPECT_TRUE(has(md, "| found-1 | 3 | 78.00 | 79.00 | 1.00 | 0.550 | "));
   EXPECT_TRUE(has(md, "| yes | yes |\n"));  // on the front, beyond the baselines
 }
+
+namespace {
+
+/// make_pipeline_db with a derived genotype (0->1 se, 0.75 against skip 0.25) recorded by
+/// its cell search (experiment 2): with `evidence` at a margin of 0.9 (undecided), else
+/// as a search stored before the evidence was (then assessed with kDecidedMargin).
+ReportData pipeline_with_derived_cell(const TempDir& dir, bool evidence) {
+  const int64_t pipeline = frostnas::testing::make_pipeline_db(dir.file("db.sqlite"));
+  Store store(dir.file("db.sqlite"));
+  Genotype g;
+  g.nodes = {{{0, "se"}}};
+  nlohmann::json result = {{"genotype", to_json(g)}};
+  if (evidence) {
+    ArchWeights w;
+    w.nodes = 1;
+    w.ops = {{"skip", "se"}};
+    w.weights = {{0.25, 0.75}};
+    result["evidence"] = to_json(assess_derivation(w, g, 0.9));
+  }
+  store.set_stage(2, "derive", StageStatus::kDone, result);
+  ReportOptions o;
+  o.experiment_id = pipeline;
+  return gather_report_data(store, o);
+}
+
+}  // namespace
+
+TEST(Report, SaysPlainlyWhenTheCellSearchIsUndecided) {
+  TempDir dir;
+  const ReportData d = pipeline_with_derived_cell(dir, true);
+  ASSERT_TRUE(d.cell_evidence.has_value());
+  EXPECT_FALSE(d.cell_evidence->decided());
+  const std::string line =
+      "UNDECIDED: 1 of 1 derived edges are within the seed-to-seed spread (margin < 0.900: 0->1 "
+      "se +0.500); this genotype is not a finding: run more seeds or a longer search";
+  const std::string md = render_markdown_report(d);
+  EXPECT_TRUE(has(md, "**" + line + "**")) << md;
+  EXPECT_TRUE(has(md, "| 1 | 0 | se | skip | 0.500 | no |")) << md;
+  EXPECT_TRUE(has(section(render_html_report(d), "cell"), "<strong>" + line + "</strong>"));
+}
+
+TEST(Report, ACellSearchStoredWithoutEvidenceIsAssessedFromItsWeights) {
+  TempDir dir;
+  const ReportData d = pipeline_with_derived_cell(dir, false);
+  ASSERT_TRUE(d.cell_evidence.has_value());
+  EXPECT_EQ(d.cell_evidence->decided_margin, kDecidedMargin);
+  ASSERT_EQ(d.cell_evidence->edges.size(), 1u);
+  EXPECT_NEAR(d.cell_evidence->edges[0].margin, 0.5, 1e-12);
+  EXPECT_TRUE(d.cell_evidence->decided());  // 0.5 clears the default margin
+  EXPECT_TRUE(has(render_markdown_report(d), "**decided: every derived edge clears the margin"));
+}
