@@ -107,9 +107,9 @@ int study(const Command& self, const std::vector<std::string>& args) {
   std::optional<StudyConfig> given;
   if (vm.count("config")) given = load_study_config(vm["config"].as<std::string>());
   Store store(vm["db"].as<std::string>());
-  const std::optional<int64_t> resume =
-      vm.count("resume") ? std::optional<int64_t>(vm["resume"].as<int64_t>()) : std::nullopt;
-  const StudyConfig config = given ? *given : load_study(store, *resume);
+  const bool resuming = vm.count("resume") > 0;
+  const int64_t resume_id = resuming ? vm["resume"].as<int64_t>() : 0;
+  const StudyConfig config = given ? *given : load_study(store, resume_id);
 
   const int64_t threads = threads_flag > 0 ? threads_flag : available_cores();
   configure_runtime(threads);
@@ -122,8 +122,8 @@ int study(const Command& self, const std::vector<std::string>& args) {
   study_options.train_callbacks = [quiet](const StudyVariant& v, int64_t) {
     return train_progress(v.train.epochs, v.train.batch_size, quiet);
   };
-  const StudyOutcome outcome = resume ? resume_study(store, *resume, study_options)
-                                      : run_study(config, store, study_options);
+  const StudyOutcome outcome = resuming ? resume_study(store, resume_id, study_options)
+                                        : run_study(config, store, study_options);
   if (outcome.interrupted) {
     std::cerr << "frostnas: interrupted; resume with: frostnas study --db " << store.path()
               << " --resume " << outcome.experiment_id << "\n";
