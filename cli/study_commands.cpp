@@ -1,6 +1,7 @@
 // `frostnas study`: a declared grid of training variants times seeds, recorded in the store,
 // resumable, with per-variant mean ± sd and paired comparisons (95 % interval, paired t and
 // exact sign-flip p-values, Holm-adjusted over the study's comparisons).
+#include <algorithm>
 #include <iostream>
 
 #include "cli/command.h"
@@ -51,12 +52,15 @@ void print_variants(const StudyAnalysis& a) {
 
 void print_comparisons(const StudyAnalysis& a) {
   if (a.comparisons.empty()) return;
+  size_t width = 28;
+  for (const ComparisonResult& r : a.comparisons)
+    width = std::max(width, r.a.size() + r.b.size() + 4);
   std::cout << "\n"
-            << padded("comparison (b - a)", 28) << padded("n", 4) << padded("diff", 8)
+            << padded("comparison (b - a)", width) << padded("n", 4) << padded("diff", 8)
             << padded("95% CI", 18) << padded("t p", 8) << padded("flip p", 8)
             << padded("t p Holm", 10) << padded("flip Holm", 10) << "verdict\n";
   for (const ComparisonResult& r : a.comparisons) {
-    std::cout << padded(r.b + " - " + r.a, 28) << padded(std::to_string(r.seeds.size()), 4);
+    std::cout << padded(r.b + " - " + r.a, width) << padded(std::to_string(r.seeds.size()), 4);
     if (!r.stats) {
       std::cout << "fewer than 2 paired seeds\n";
       continue;
