@@ -27,6 +27,11 @@ const std::vector<std::string>& event_levels() {
   return v;
 }
 
+const std::vector<std::string>& study_run_statuses() {
+  static const std::vector<std::string> v{"running", "done", "failed"};
+  return v;
+}
+
 namespace {
 
 /// The text of enum value `value`: its entry in `names` (which lists them in enum order).
@@ -53,6 +58,7 @@ std::string to_string(ExperimentStatus status) { return name_of(status, experime
 std::string to_string(CandidateStatus status) { return name_of(status, candidate_statuses()); }
 std::string to_string(StageStatus status) { return name_of(status, stage_statuses()); }
 std::string to_string(EventLevel level) { return name_of(level, event_levels()); }
+std::string to_string(StudyRunStatus status) { return name_of(status, study_run_statuses()); }
 
 ExperimentStatus parse_experiment_status(const std::string& text, const std::string& what) {
   return parse_name<ExperimentStatus>(text, experiment_statuses(), "an experiment status", what);
@@ -68,6 +74,10 @@ StageStatus parse_stage_status(const std::string& text, const std::string& what)
 
 EventLevel parse_event_level(const std::string& text, const std::string& what) {
   return parse_name<EventLevel>(text, event_levels(), "an event level", what);
+}
+
+StudyRunStatus parse_study_run_status(const std::string& text, const std::string& what) {
+  return parse_name<StudyRunStatus>(text, study_run_statuses(), "a study run status", what);
 }
 
 namespace {
@@ -149,6 +159,17 @@ nlohmann::json to_json(const StageRecord& r) {
           {"name", r.name},
           {"status", to_string(r.status)},
           {"result", r.result},
+          {"updated_at", r.updated_at}};
+}
+
+nlohmann::json to_json(const StudyRunRecord& r) {
+  return {{"experiment_id", r.experiment_id},
+          {"variant", r.variant},
+          {"seed", r.seed},
+          {"status", to_string(r.status)},
+          {"metrics", r.metrics},
+          {"wall_s", r.wall_s},
+          {"error", r.error},
           {"updated_at", r.updated_at}};
 }
 

@@ -20,6 +20,8 @@ enum class CandidateStatus { kQueued, kRunning, kDone, kFailed };
 enum class StageStatus { kPending, kRunning, kDone, kFailed, kSkipped };
 /// The severity of an event log line.
 enum class EventLevel { kDebug, kInfo, kWarning, kError };
+/// The state of one run of a study: running (also after a kill), done or failed (diverged).
+enum class StudyRunStatus { kRunning, kDone, kFailed };
 
 /// True for the statuses of a finished candidate: kDone and kFailed.
 inline bool is_finished(CandidateStatus status) {
@@ -34,6 +36,8 @@ const std::vector<std::string>& candidate_statuses();
 const std::vector<std::string>& stage_statuses();
 /// Allowed event levels, in enum order: debug, info, warning, error.
 const std::vector<std::string>& event_levels();
+/// Allowed study run statuses, in enum order: running, done, failed.
+const std::vector<std::string>& study_run_statuses();
 
 /// The stored (and printed) text of a status or level, e.g. "interrupted".
 std::string to_string(ExperimentStatus status);
@@ -43,6 +47,8 @@ std::string to_string(CandidateStatus status);
 std::string to_string(StageStatus status);
 /// The stored text of an event level, e.g. "warning".
 std::string to_string(EventLevel level);
+/// The stored text of a study run status, e.g. "done".
+std::string to_string(StudyRunStatus status);
 
 /// Parses the text of an experiment status. Throws InputError with one line,
 /// `<what>: "<text>" is not an experiment status (allowed: running, ...)`, where
@@ -54,11 +60,13 @@ CandidateStatus parse_candidate_status(const std::string& text, const std::strin
 StageStatus parse_stage_status(const std::string& text, const std::string& what);
 /// Parses the text of an event level; InputError as parse_experiment_status.
 EventLevel parse_event_level(const std::string& text, const std::string& what);
+/// Parses the text of a study run status; InputError as parse_experiment_status.
+StudyRunStatus parse_study_run_status(const std::string& text, const std::string& what);
 
 /// One experiment: a search, a cell search or a pipeline run.
 struct ExperimentRecord {
   int64_t id = 0;
-  std::string kind;  ///< "search", "cell_search", "pipeline", "pipeline-final"
+  std::string kind;  ///< "search", "cell_search", "pipeline", "pipeline-final", "study"
   std::string name;
   nlohmann::json config = nlohmann::json::object();
   int64_t seed = 0;
@@ -162,6 +170,19 @@ struct StageRecord {
   std::string updated_at;
 };
 
+/// One (variant, seed) run of a study experiment.
+struct StudyRunRecord {
+  int64_t experiment_id = 0;
+  std::string variant;
+  int64_t seed = 0;
+  StudyRunStatus status = StudyRunStatus::kRunning;
+  /// What the run measured, e.g. {"int8_acc": 81.2, "fp32_acc": 82.0, ...}; {} while running.
+  nlohmann::json metrics = nlohmann::json::object();
+  double wall_s = 0;  ///< wall time of the whole run (data, training, evaluation)
+  std::string error;  ///< why a failed run failed
+  std::string updated_at;
+};
+
 /// JSON for the command line's `--json` output (optional values become null;
 /// a strategy blob is reported by its size only).
 nlohmann::json to_json(const ExperimentRecord& r);
@@ -172,5 +193,6 @@ nlohmann::json to_json(const LatencyEntry& r);
 nlohmann::json to_json(const ArchWeightsRecord& r);
 nlohmann::json to_json(const EventRecord& r);
 nlohmann::json to_json(const StageRecord& r);
+nlohmann::json to_json(const StudyRunRecord& r);
 
 }  // namespace frostnas

@@ -106,6 +106,20 @@ CREATE TABLE stages (
   PRIMARY KEY (experiment_id, name));
 )sql";
 
+// Version 2: the runs of a study (`frostnas study`), one row per (variant, seed).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE study_runs (
+  experiment_id INTEGER NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+  variant TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+  metrics TEXT NOT NULL,
+  wall_s REAL NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, variant, seed));
+)sql";
+
 int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
 [[noreturn]] void refuse_newer(const std::string& path, int version) {
@@ -120,6 +134,7 @@ const std::vector<Migration>& store_migrations() {
   static const std::vector<Migration> migrations{
       {1, "experiments, candidates, strategy state, latency table, cell search, events, stages",
        kSchemaV1},
+      {2, "study runs", kSchemaV2},
   };
   return migrations;
 }

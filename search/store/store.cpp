@@ -28,6 +28,9 @@ constexpr const char* kLatencyColumns =
     "FROM latency ";
 constexpr const char* kStageColumns =
     "SELECT experiment_id, name, status, result, updated_at FROM stages ";
+constexpr const char* kStudyRunColumns =
+    "SELECT experiment_id, variant, seed, status, metrics, wall_s, error, updated_at "
+    "FROM study_runs ";
 
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
@@ -116,6 +119,19 @@ StageRecord read_stage(const SQLite::Statement& q, const std::string& path) {
   r.status = parse_stage_status(q.getColumn(2).getString(), path + ": stages.status");
   r.result = json_col(q.getColumn(3));
   r.updated_at = q.getColumn(4).getString();
+  return r;
+}
+
+StudyRunRecord read_study_run(const SQLite::Statement& q, const std::string& path) {
+  StudyRunRecord r;
+  r.experiment_id = q.getColumn(0).getInt64();
+  r.variant = q.getColumn(1).getString();
+  r.seed = q.getColumn(2).getInt64();
+  r.status = parse_study_run_status(q.getColumn(3).getString(), path + ": study_runs.status");
+  r.metrics = json_col(q.getColumn(4));
+  r.wall_s = q.getColumn(5).getDouble();
+  r.error = q.getColumn(6).getString();
+  r.updated_at = q.getColumn(7).getString();
   return r;
 }
 
@@ -579,6 +595,35 @@ std::vector<StageRecord> Store::list_stages(int64_t experiment_id) const {
   q.bind(1, experiment_id);
   std::vector<StageRecord> out;
   while (q.executeStep()) out.push_back(read_stage(q, path_));
+  return out;
+}
+
+// ---- study runs ----
+
+void Store::put_study_run(const StudyRunRecord& r) {
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  get_experiment(r.experiment_id);
+  SQLite::Statement q(*db_,
+                      "INSERT OR REPLACE INTO study_runs (experiment_id, variant, seed, status, "
+                      "metrics, wall_s, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  q.bind(1, r.experiment_id);
+  q.bind(2, r.variant);
+  q.bind(3, r.seed);
+  q.bind(4, to_string(r.status));
+  q.bind(5, r.metrics.dump());
+  q.bind(6, r.wall_s);
+  q.bind(7, r.error);
+  q.bind(8, utc_now());
+  q.exec();
+  tx.commit();
+}
+
+std::vector<StudyRunRecord> Store::list_study_runs(int64_t experiment_id) const {
+  SQLite::Statement q(*db_, std::string(kStudyRunColumns) +
+                                "WHERE experiment_id = ? ORDER BY variant, seed");
+  q.bind(1, experiment_id);
+  std::vector<StudyRunRecord> out;
+  while (q.executeStep()) out.push_back(read_study_run(q, path_));
   return out;
 }
 

@@ -20,7 +20,7 @@ constexpr const char* kDefaultStorePath = "runs/frostnas.sqlite";
 
 /// The experiment store: one SQLite database file in WAL mode holding experiments,
 /// candidates, strategy states, latency measurements, cell-search weights, event
-/// logs and pipeline stages. Writes that belong together run in one transaction,
+/// logs, pipeline stages and study runs. Writes that belong together run in one transaction,
 /// so a process killed at any moment leaves a consistent database.
 ///
 /// Statuses and levels are enums (records.h), stored as their text; a stored text
@@ -113,6 +113,12 @@ class Store {
   std::optional<StageRecord> get_stage(int64_t experiment_id, const std::string& name) const;
   /// By name.
   std::vector<StageRecord> list_stages(int64_t experiment_id) const;
+
+  /// Adds or replaces the row of run (r.experiment_id, r.variant, r.seed) of a study;
+  /// fills updated_at. InputError when the experiment does not exist.
+  void put_study_run(const StudyRunRecord& r);
+  /// The runs of a study by variant, then seed.
+  std::vector<StudyRunRecord> list_study_runs(int64_t experiment_id) const;
 
  private:
   int64_t candidate_experiment(int64_t candidate_id) const;
