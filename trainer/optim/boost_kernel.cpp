@@ -115,6 +115,14 @@ bool can_fuse_boost(const torch::Tensor& grad, const torch::Tensor& exp_min,
 
 torch::Tensor boost_gradient(const torch::Tensor& grad, torch::Tensor& exp_min,
                              torch::Tensor& exp_max, const BoostStep& step) {
+  // State loaded from a checkpoint is contiguous while a channels-last parameter's gradient
+  // is not; giving the state the gradient's layout keeps a resumed run on the fused path,
+  // and so on the same noise, as the run it continues.
+  for (torch::Tensor* t : {&exp_min, &exp_max}) {
+    if (t->sizes() == grad.sizes() && t->strides() != grad.strides() &&
+        grad.is_non_overlapping_and_dense())
+      *t = torch::empty_like(grad, torch::MemoryFormat::Preserve).copy_(*t);
+  }
   if (boost_kernel() == BoostKernel::kFused && can_fuse_boost(grad, exp_min, exp_max))
     return fused_boost(grad, exp_min, exp_max, step);
   return reference_boost(grad, exp_min, exp_max, step);

@@ -135,6 +135,26 @@ TEST(BoostKernel, FusesOnlyDenseFloatTensorsOfOneLayout) {
   EXPECT_FALSE(can_fuse_boost(strided, torch::zeros({4, 6}), torch::zeros({4, 6})));
 }
 
+// State read back from a checkpoint is contiguous; a channels-last gradient gives it its own
+// layout, so that a resumed run stays on the fused path with the same values.
+TEST(BoostKernel, StateTakesTheLayoutOfAChannelsLastGradient) {
+  torch::manual_seed(6);
+  const auto grad = torch::randn({4, 3, 5, 5}).contiguous(torch::MemoryFormat::ChannelsLast);
+  auto mn = torch::rand({4, 3, 5, 5}) * 0.1;
+  auto mx = mn + torch::rand({4, 3, 5, 5});
+  const auto mn0 = mn.clone(), mx0 = mx.clone();
+  BoostStep warm;
+  boost_gradient(grad, mn, mx, warm);
+  EXPECT_EQ(mn.strides(), grad.strides());
+  EXPECT_EQ(mx.strides(), grad.strides());
+  auto ref_mn = mn0.clone(), ref_mx = mx0.clone();
+  set_boost_kernel(BoostKernel::kReference);
+  boost_gradient(grad.contiguous(), ref_mn, ref_mx, warm);
+  set_boost_kernel(BoostKernel::kFused);
+  EXPECT_TRUE(torch::allclose(mx, ref_mx, 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(mn, ref_mn, 1e-6, 1e-7));
+}
+
 // Tensors the fused kernel refuses (double here) take the reference path with the same
 // statistics.
 TEST(BoostKernel, DoubleTensorsTakeTheReferencePath) {
