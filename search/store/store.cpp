@@ -619,8 +619,8 @@ void Store::put_study_run(const StudyRunRecord& r) {
 }
 
 std::vector<StudyRunRecord> Store::list_study_runs(int64_t experiment_id) const {
-  SQLite::Statement q(*db_, std::string(kStudyRunColumns) +
-                                "WHERE experiment_id = ? ORDER BY variant, seed");
+  SQLite::Statement q(
+      *db_, std::string(kStudyRunColumns) + "WHERE experiment_id = ? ORDER BY variant, seed");
   q.bind(1, experiment_id);
   std::vector<StudyRunRecord> out;
   while (q.executeStep()) out.push_back(read_study_run(q, path_));

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "trainer/train/train_artifacts.h"
 
 namespace frostnas {
 
@@ -23,22 +24,18 @@ std::vector<GridRun> grid_of(const StudyConfig& c) {
   return grid;
 }
 
-nlohmann::json finite_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
 nlohmann::json run_metrics(const TrainResult& r, const DataSplits& splits) {
   return {{"split", r.eval_split},
-          {"int8_acc", finite_or_null(r.int8_acc)},
-          {"qat_acc", finite_or_null(r.qat_acc)},
-          {"fp32_acc", finite_or_null(r.fp32_acc)},
-          {"int8_drop", finite_or_null(r.fp32_acc - r.int8_acc)},
-          {"val_int8_acc", finite_or_null(r.val.int8_acc)},
-          {"val_fp32_acc", finite_or_null(r.val.fp32_acc)},
+          {"int8_acc", metric_json(r.int8_acc)},
+          {"qat_acc", metric_json(r.qat_acc)},
+          {"fp32_acc", metric_json(r.fp32_acc)},
+          {"int8_drop", metric_json(r.fp32_acc - r.int8_acc)},
+          {"val_int8_acc", metric_json(r.val.int8_acc)},
+          {"val_fp32_acc", metric_json(r.val.fp32_acc)},
           {"steps", r.steps},
           {"qat_switch_step", r.qat_switch_step},
           {"train_seconds", r.train_seconds},
-          {"final_train_loss", finite_or_null(r.final_train_loss)},
+          {"final_train_loss", metric_json(r.final_train_loss)},
           {"train_digest", splits.train_digest},
           {"val_digest", splits.val_digest}};
 }
@@ -276,7 +273,7 @@ nlohmann::json to_json(const StudyAnalysis& a) {
                 {"ci_level", s.level},
                 {"ci_low", s.ci_low},
                 {"ci_high", s.ci_high},
-                {"t", finite_or_null(s.t)},
+                {"t", metric_json(s.t)},
                 {"t_p", s.t_p},
                 {"sign_flip_p", s.sign_flip_p},
                 {"t_p_holm", r.t_p_holm},

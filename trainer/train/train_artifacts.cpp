@@ -17,17 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// NaN (not computed) becomes null.
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
-
 nlohmann::json to_json(const SplitAccuracy& a) {
-  return {{"qat_acc", number(a.qat_acc)},
-          {"int8_acc", number(a.int8_acc)},
-          {"fp32_acc", number(a.fp32_acc)},
+  return {{"qat_acc", metric_json(a.qat_acc)},
+          {"int8_acc", metric_json(a.int8_acc)},
+          {"fp32_acc", metric_json(a.fp32_acc)},
           {"samples", a.samples}};
 }
 
 }  // namespace
+
+nlohmann::json metric_json(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
 
 nlohmann::json to_json(const InputInfo& info) {
   return {{"format", "frostnas.input/1"},
@@ -67,8 +68,8 @@ nlohmann::json metrics_json(const TrainResult& r, const NetSpec& spec, const Tra
   for (const auto& e : r.epochs) {
     epochs.push_back({{"epoch", e.epoch},
                       {"steps", e.steps},
-                      {"train_loss", number(e.train_loss)},
-                      {"train_acc", number(e.train_acc)},
+                      {"train_loss", metric_json(e.train_loss)},
+                      {"train_acc", metric_json(e.train_acc)},
                       {"seconds", e.seconds},
                       {"images_per_second", e.images_per_second},
                       {"qat_active", e.qat_active},
@@ -76,13 +77,13 @@ nlohmann::json metrics_json(const TrainResult& r, const NetSpec& spec, const Tra
   }
   const ResolvedNet resolved = resolve(spec);
   nlohmann::json j = {{"format", "frostnas.metrics/1"},
-                      {"qat_acc", number(r.qat_acc)},
-                      {"int8_acc", number(r.int8_acc)},
-                      {"fp32_acc", number(r.fp32_acc)},
+                      {"qat_acc", metric_json(r.qat_acc)},
+                      {"int8_acc", metric_json(r.int8_acc)},
+                      {"fp32_acc", metric_json(r.fp32_acc)},
                       {"eval_split", r.eval_split},
                       {"val", to_json(r.val)},
                       {"test", to_json(r.test)},
-                      {"final_train_loss", number(r.final_train_loss)},
+                      {"final_train_loss", metric_json(r.final_train_loss)},
                       {"train_seconds", r.train_seconds},
                       {"images_per_second", r.images_per_second},
                       {"images_seen", r.images_seen},

@@ -35,6 +35,10 @@ nlohmann::json to_json(const InputInfo& info);
 /// Reads `dir/input.json`. Throws InputError naming the file and field.
 InputInfo load_input_info(const std::string& dir);
 
+/// A metric as it is written to metrics.json and the store: its value, or null when it is
+/// not finite (NaN: not computed).
+nlohmann::json metric_json(double v);
+
 /// metrics.json: accuracies (top level: the reported split; `val` and `test` objects),
 /// losses, per-epoch history, train_seconds, images_per_second, flags (diverged,
 /// interrupted, budget_exhausted), the architecture, its hash, parameters and MACs, the
