@@ -9,6 +9,7 @@
 #include <map>
 
 #include "experiments/pipeline/cell_stage.h"
+#include "export/model_export.h"
 #include "search/driver/latency_source.h"
 #include "search/driver/search_driver.h"
 #include "search/latency/latency_table.h"
@@ -21,6 +22,7 @@
 #include "trainer/int8/convert.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"
+#include "trainer/train/train_artifacts.h"
 #include "trainer/train/train_model.h"
 
 namespace frostnas {
@@ -147,6 +149,13 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
   save_int8_model(*r.int8, (dir / "int8").string());
   save_qat_checkpoint(*r.net, (dir / "qat.pt").string());
   save_net_spec(net, (dir / "arch.json").string());
+  // The deployment exports (TorchScript INT8 and float, QDQ ONNX) and the input
+  // normalisation they carry, so `frostnas export-model` works on this directory too.
+  InputInfo input{config.retrain.data.name, data.train.mean, data.train.std, train.transform};
+  input.transform.pad(0).flip(false);
+  write_json_atomically((dir / kInputFile).string(), to_json(input));
+  auto fp32 = std::make_shared<FoldedNet>(fold_to_fp32(*r.net));
+  save_model_exports(ExportSource{r.int8, fp32, input}, dir.string());
   // Timed under the table's protocol (in a group with sampled networks of the space), by
   // the hook in a fresh process when the CLI provides one.
   const fs::path space_json = dir.parent_path() / "space.json";
@@ -166,7 +175,7 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
     BuiltNet built;
     built.spec = net;
     built.int8 = r.int8;
-    built.fp32 = std::make_shared<FoldedNet>(fold_to_fp32(*r.net));
+    built.fp32 = fp32;
     built.input = torch::rand({1, net.in_channels, net.input_size, net.input_size});
     const int previous_threads = torch::get_num_threads();
     apply_thread_settings(config.measure.threads);
