@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
     const Int8Net& net = *source.int8;
     ImageDataset test =
         load_dataset(vm["data"].as<std::string>(), "test", vm["data-dir"].as<std::string>());
-    const int64_t n = std::min(test.size(), std::max(vm["count"].as<int64_t>(),
-                                                     vm["dump-count"].as<int64_t>()));
+    const int64_t n =
+        std::min(test.size(), std::max(vm["count"].as<int64_t>(), vm["dump-count"].as<int64_t>()));
     const torch::Tensor inputs = images_to_input(test.images.slice(0, 0, n), source.input.mean,
                                                  source.input.std, source.input.transform);
     const int64_t batch = vm["batch-size"].as<int64_t>();
@@ -88,9 +88,7 @@ int main(int argc, char** argv) {
 
     QEngineGuard guard(net.engine());
     torch::jit::Module m = torch::jit::load(vm["torchscript"].as<std::string>());
-    const ForwardFn script_fn = [&](const torch::Tensor& x) {
-      return m.forward({x}).toTensor();
-    };
+    const ForwardFn script_fn = [&](const torch::Tensor& x) { return m.forward({x}).toTensor(); };
     const int64_t count = std::min(n, vm["count"].as<int64_t>());
     const torch::Tensor a = logits.slice(0, 0, count);
     const torch::Tensor b = batched(script_fn, inputs.slice(0, 0, count), batch);
@@ -110,13 +108,15 @@ int main(int argc, char** argv) {
                 vm["model"].as<std::string>().c_str(), net.spec().name.c_str(),
                 to_string(net.engine()).c_str(), static_cast<long long>(count),
                 vm["data"].as<std::string>().c_str(), static_cast<long long>(batch));
-    std::printf("TorchScript (C++ torch::jit::load) vs Int8Net: %lld / %lld rows bit-identical, "
-                "max |diff| %.9g\n",
-                static_cast<long long>(identical), static_cast<long long>(count), max_diff);
-    std::printf("batch-1 latency, %lld threads: TorchScript %.4f ms, frostnas %.4f ms, ratio "
-                "%.3f (mean of 3 interleaved medians)\n",
-                static_cast<long long>(vm["threads"].as<int64_t>()), ts.median_ms, fn.median_ms,
-                ts.median_ms / fn.median_ms);
+    std::printf(
+        "TorchScript (C++ torch::jit::load) vs Int8Net: %lld / %lld rows bit-identical, "
+        "max |diff| %.9g\n",
+        static_cast<long long>(identical), static_cast<long long>(count), max_diff);
+    std::printf(
+        "batch-1 latency, %lld threads: TorchScript %.4f ms, frostnas %.4f ms, ratio "
+        "%.3f (mean of 3 interleaved medians)\n",
+        static_cast<long long>(vm["threads"].as<int64_t>()), ts.median_ms, fn.median_ms,
+        ts.median_ms / fn.median_ms);
     std::printf("load average: %s\n", bench::load_average().c_str());
 
     const std::string dump = vm["dump"].as<std::string>();
@@ -126,18 +126,18 @@ int main(int argc, char** argv) {
       write_raw(dump + "/inputs.f32", inputs.slice(0, 0, d));
       write_raw(dump + "/logits.f32", logits.slice(0, 0, d));
       write_raw(dump + "/labels.i32", test.labels.slice(0, 0, d).to(torch::kInt));
-      const nlohmann::json meta{{"count", d},
-                                {"shape", inputs.slice(0, 0, d).sizes().vec()},
-                                {"classes", logits.size(1)},
-                                {"logit_scale", net.classifier().out_qparams().scale},
-                                {"engine", to_string(net.engine())},
-                                {"batch_size", batch},
-                                {"frostnas_acc",
-                                 (logits.slice(0, 0, d).argmax(1) == test.labels.slice(0, 0, d))
-                                         .to(torch::kDouble)
-                                         .mean()
-                                         .item<double>() *
-                                     100}};
+      const nlohmann::json meta{
+          {"count", d},
+          {"shape", inputs.slice(0, 0, d).sizes().vec()},
+          {"classes", logits.size(1)},
+          {"logit_scale", net.classifier().out_qparams().scale},
+          {"engine", to_string(net.engine())},
+          {"batch_size", batch},
+          {"frostnas_acc", (logits.slice(0, 0, d).argmax(1) == test.labels.slice(0, 0, d))
+                                   .to(torch::kDouble)
+                                   .mean()
+                                   .item<double>() *
+                               100}};
       std::ofstream(dump + "/meta.json") << meta.dump(2) << "\n";
       std::printf("wrote %s/{inputs.f32,logits.f32,labels.i32,meta.json} (%lld images)\n",
                   dump.c_str(), static_cast<long long>(d));

@@ -22,8 +22,8 @@ build/frostnas export-model --model "$model" --format torchscript --out "$out/mo
 build/frostnas export-model --model "$model" --format onnx --out "$out/model_int8.onnx"
 build/bench/export_check --model "$model" --torchscript "$out/model_int8.pt" --data "$data" \
   --count 1000 --dump "$out" --dump-count 10000 --threads 1
-if python3 -c 'import torch' 2>/dev/null; then
-  python3 bench/python/export_torchscript.py --torchscript "$out/model_int8.pt" --dump "$out" \
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  /usr/bin/python3 bench/python/export_torchscript.py --torchscript "$out/model_int8.pt" --dump "$out" \
     --model "$model" --data "$data" --count 1000 --threads 1
 else
   echo "python3-torch not installed: Python TorchScript check skipped"
@@ -31,8 +31,8 @@ fi
 if [ -d bench/onnx/node_modules/onnxruntime-node ]; then
   node bench/onnx/onnx_runtime_check.mjs --onnx "$out/model_int8.onnx" --dump "$out" \
     --model "$model" --data "$data" --optimized "$out/model_int8.ort.onnx"
-  if python3 -c 'import onnx' 2>/dev/null; then
-    python3 -c "import collections, onnx, sys
+  if /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
+    /usr/bin/python3 -c "import collections, onnx, sys
 m = onnx.load(sys.argv[1])
 print('onnxruntime optimized graph:', dict(collections.Counter(n.op_type for n in m.graph.node)))" \
       "$out/model_int8.ort.onnx"

@@ -27,27 +27,25 @@ int export_model(const Command& self, const std::vector<std::string>& args) {
   const ExportFormat format = parse_export_format(vm["format"].as<std::string>(), "--format");
   const std::string out = require_positional(vm, "out", "--out FILE");
 
-  const ExportSource source =
-      load_export_source(model, format == ExportFormat::kTorchScriptFloat);
+  const ExportSource source = load_export_source(model, format == ExportFormat::kTorchScriptFloat);
   const std::string bytes = export_bytes(source, format);
   write_file_atomically(out, bytes);
 
-  nlohmann::json j{{"out", out},
-                   {"format", to_string(format)},
-                   {"bytes", bytes.size()},
-                   {"arch", source.int8->spec().name},
-                   {"engine", format == ExportFormat::kTorchScriptFloat
-                                  ? "none"
-                                  : to_string(source.int8->engine())}};
+  nlohmann::json j{
+      {"out", out},
+      {"format", to_string(format)},
+      {"bytes", bytes.size()},
+      {"arch", source.int8->spec().name},
+      {"engine",
+       format == ExportFormat::kTorchScriptFloat ? "none" : to_string(source.int8->engine())}};
   std::string checked;
   if (format == ExportFormat::kOnnx) {
     const OnnxModelSummary s = check_onnx_model(bytes);
     j["opset"] = s.opset;
     j["nodes"] = s.nodes;
     j["op_types"] = s.op_types;
-    checked = "; ONNX checker and strict shape inference passed: opset " +
-              std::to_string(s.opset) + ", " + std::to_string(s.nodes) + " nodes (" +
-              join_strings(s.op_types) + ")";
+    checked = "; ONNX checker and strict shape inference passed: opset " + std::to_string(s.opset) +
+              ", " + std::to_string(s.nodes) + " nodes (" + join_strings(s.op_types) + ")";
   }
   if (vm["json"].as<bool>()) {
     std::cout << j.dump(2) << "\n";

@@ -30,13 +30,12 @@ ExportFormat parse_export_format(const std::string& name, const std::string& fie
   const auto names = export_format_names();
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == name) return static_cast<ExportFormat>(i);
-  throw InputError(field + ": unknown value '" + name + "' (allowed: " + join_strings(names) +
-                   ")");
+  throw InputError(field + ": unknown value '" + name + "' (allowed: " + join_strings(names) + ")");
 }
 
 const std::vector<std::string>& exportable_cell_ops() {
-  static const std::vector<std::string> ops{"skip",       "max_pool_3x3", "avg_pool_3x3", "conv_1x1",
-                                            "dwconv_3x3", "dwconv_5x5",   "se"};
+  static const std::vector<std::string> ops{
+      "skip", "max_pool_3x3", "avg_pool_3x3", "conv_1x1", "dwconv_3x3", "dwconv_5x5", "se"};
   return ops;
 }
 

@@ -80,7 +80,8 @@ class QdqGraph {
   QTensor qdq(const std::string& float_in, const std::string& name, QParams q) {
     const std::string scale = floats(name + "_scale", {static_cast<float>(q.scale)}, {});
     const uint8_t zp = static_cast<uint8_t>(q.zero_point);
-    const std::string zero = initializer(name + "_zero_point", onnx::TensorProto::UINT8, {}, &zp, 1);
+    const std::string zero =
+        initializer(name + "_zero_point", onnx::TensorProto::UINT8, {}, &zp, 1);
     const std::string quantized = node("QuantizeLinear", {float_in, scale, zero}, name + "_q");
     return {node("DequantizeLinear", {quantized, scale, zero}, name), q};
   }
@@ -92,12 +93,13 @@ class QdqGraph {
     const bool int32 = values.scalar_type() == at::kInt;
     const int32_t type = int32 ? onnx::TensorProto::INT32 : onnx::TensorProto::INT8;
     const at::Tensor v = values.contiguous();
-    const std::string data = initializer(name + "_quantized", type, v.sizes().vec(),
-                                         v.data_ptr(), v.numel() * v.element_size());
+    const std::string data = initializer(name + "_quantized", type, v.sizes().vec(), v.data_ptr(),
+                                         v.numel() * v.element_size());
     const int64_t c = static_cast<int64_t>(scales.size());
     const std::string scale = floats(name + "_scale", scales, {c});
     const std::vector<char> zeros(static_cast<size_t>(c) * v.element_size(), 0);
-    const std::string zero = initializer(name + "_zero_point", type, {c}, zeros.data(), zeros.size());
+    const std::string zero =
+        initializer(name + "_zero_point", type, {c}, zeros.data(), zeros.size());
     return node("DequantizeLinear", {data, scale, zero}, name, {int_attr("axis", 0)});
   }
 
@@ -120,17 +122,17 @@ QTensor conv(QdqGraph& g, const Int8ConvBnAct& c, const std::string& name, const
   for (size_t i = 0; i < b_scales.size(); ++i)
     b_scales[i] = static_cast<float>(x.q.scale * w_scales[i]);
   const at::Tensor b_scale_t = at::tensor(b_scales);
-  const at::Tensor b_codes = at::round(c.bias() / b_scale_t)
-                                 .clamp(std::numeric_limits<int32_t>::min(),
-                                        std::numeric_limits<int32_t>::max())
-                                 .to(at::kInt);
+  const at::Tensor b_codes =
+      at::round(c.bias() / b_scale_t)
+          .clamp(std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())
+          .to(at::kInt);
   const std::string b = g.dequantized_per_channel(name + "_bias", b_codes, b_scales);
   const int64_t p = l.padding();
-  std::string y = g.node("Conv", {x.name, w, b}, name + "_conv",
-                         {ints_attr("kernel_shape", {l.kernel, l.kernel}),
-                          ints_attr("strides", {l.stride, l.stride}),
-                          ints_attr("pads", {p, p, p, p}), ints_attr("dilations", {1, 1}),
-                          int_attr("group", l.groups)});
+  std::string y =
+      g.node("Conv", {x.name, w, b}, name + "_conv",
+             {ints_attr("kernel_shape", {l.kernel, l.kernel}),
+              ints_attr("strides", {l.stride, l.stride}), ints_attr("pads", {p, p, p, p}),
+              ints_attr("dilations", {1, 1}), int_attr("group", l.groups)});
   if (l.relu) y = g.node("Relu", {y}, name + "_relu");
   return g.qdq(y, name, c.out_qparams());
 }
@@ -158,8 +160,7 @@ QTensor cell_op(QdqGraph& g, const Int8CellOp& op, const std::string& name, cons
   if (op.op == "max_pool_3x3")
     return g.qdq(g.node("MaxPool", {x.name}, name + "_maxpool", pool3x3(false)), name, x.q);
   if (op.op == "avg_pool_3x3") {
-    return g.qdq(g.node("AveragePool", {x.name}, name + "_avgpool", pool3x3(true)), name,
-                 *op.out);
+    return g.qdq(g.node("AveragePool", {x.name}, name + "_avgpool", pool3x3(true)), name, *op.out);
   }
   if (op.op == "se") {
     const QTensor pooled =
@@ -276,8 +277,8 @@ std::vector<std::string> qdq_form_errors(const onnx::GraphProto& g) {
     }
     for (const auto& i : n.input())
       if (!made_by(i, relu ? "Conv" : "DequantizeLinear"))
-        errors.push_back(where + "input " + i + " is not a " + (relu ? "Conv" : "DequantizeLinear") +
-                         " output");
+        errors.push_back(where + "input " + i + " is not a " +
+                         (relu ? "Conv" : "DequantizeLinear") + " output");
   }
   return errors;
 }
@@ -307,8 +308,7 @@ std::string int8_onnx_bytes(const Int8Net& net, const InputInfo& input) {
   onnx::GraphProto& graph = *m.mutable_graph();
   graph.set_name(spec.name);
   const std::string size = std::to_string(spec.input_size);
-  set_tensor_type(graph.add_input(), "input",
-                  {"N", std::to_string(spec.in_channels), size, size});
+  set_tensor_type(graph.add_input(), "input", {"N", std::to_string(spec.in_channels), size, size});
   set_tensor_type(graph.add_output(), "logits", {"N", std::to_string(spec.num_classes)});
 
   QdqGraph g(graph);

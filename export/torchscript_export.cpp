@@ -22,8 +22,7 @@ constexpr uint64_t kReferenceSeed = 1234;
 // the dtype and memory format are their enum values.
 const std::string kQUInt8 = std::to_string(static_cast<int>(at::kQUInt8));
 const std::string kFloat = std::to_string(static_cast<int>(at::kFloat));
-const std::string kChannelsLast =
-    std::to_string(static_cast<int>(at::MemoryFormat::ChannelsLast));
+const std::string kChannelsLast = std::to_string(static_cast<int>(at::MemoryFormat::ChannelsLast));
 
 /// `ops.<namespace>.<op>` (what serialized TorchScript calls custom and quantized ops
 /// by): the resolver of Module::define only knows `torch`.
@@ -75,12 +74,12 @@ class ScriptBuilder {
   /// Defines `forward(self, x)` returning `result`; checks the input rank and channels.
   void define_forward(const std::string& prologue, int64_t channels, const std::string& result) {
     const std::string c = std::to_string(channels);
-    module_.define("def forward(self, x: Tensor) -> Tensor:\n"
-                   "    if x.dim() != 4 or x.size(1) != " +
-                       c + ":\n        ops.prim.RaiseException(\"expected a float [N, " + c +
-                       ", H, W] input\")\n" + prologue + body_.str() + "    return " + result +
-                       "\n",
-                   std::make_shared<ScriptResolver>());
+    module_.define(
+        "def forward(self, x: Tensor) -> Tensor:\n"
+        "    if x.dim() != 4 or x.size(1) != " +
+            c + ":\n        ops.prim.RaiseException(\"expected a float [N, " + c +
+            ", H, W] input\")\n" + prologue + body_.str() + "    return " + result + "\n",
+        std::make_shared<ScriptResolver>());
   }
 
  private:
@@ -106,8 +105,8 @@ std::string list2(int64_t v) {
 std::string int8_conv(ScriptBuilder& s, const Int8ConvBnAct& c, const std::string& name,
                       const std::string& x) {
   const ConvLayer& l = c.layer();
-  const ConvPacked packed =
-      conv2d_prepack(make_qweight(c.codes(), c.scales()), c.bias(), l.stride, l.padding(), l.groups);
+  const ConvPacked packed = conv2d_prepack(make_qweight(c.codes(), c.scales()), c.bias(), l.stride,
+                                           l.padding(), l.groups);
   const std::string w = s.attr(name + "_w", c10::IValue(packed));
   return s.let(std::string("ops.quantized.") + (l.relu ? "conv2d_relu(" : "conv2d(") + x + ", " +
                w + ", " + s.qparams(name, c.out_qparams()) + ")");
@@ -129,10 +128,11 @@ std::string int8_cell_op(ScriptBuilder& s, const Int8CellOp& op, const std::stri
     // As Int8CellOp: QNNPACK's quantized average pool counts the padding, so that engine
     // averages in float.
     const bool float_pool = at::globalContext().qEngine() == at::QEngine::QNNPACK;
-    const std::string y =
-        float_pool
-            ? s.let("torch.avg_pool2d(" + x + ".dequantize(), [3, 3], [1, 1], [1, 1], False, False)")
-            : s.let("torch.avg_pool2d(" + x + ", [3, 3], [1, 1], [1, 1], False, False).dequantize()");
+    const std::string y = float_pool
+                              ? s.let("torch.avg_pool2d(" + x +
+                                      ".dequantize(), [3, 3], [1, 1], [1, 1], False, False)")
+                              : s.let("torch.avg_pool2d(" + x +
+                                      ", [3, 3], [1, 1], [1, 1], False, False).dequantize()");
     return requantize(s, y, name, *op.out);
   }
   if (op.op == "se") {
@@ -157,8 +157,8 @@ std::string int8_cell(ScriptBuilder& s, const Int8Cell& cell, const std::string&
     std::string sum;
     for (size_t k = 0; k < cell.ops()[i].size(); ++k) {
       const std::string edge = node + "_e" + std::to_string(k);
-      const std::string y = int8_cell_op(s, cell.ops()[i][k],  edge,
-                                         states.at(cell.genotype().nodes[i][k].input));
+      const std::string y =
+          int8_cell_op(s, cell.ops()[i][k], edge, states.at(cell.genotype().nodes[i][k].input));
       sum = k == 0 ? y
                    : s.let("ops.quantized.add(" + sum + ", " + y + ", " +
                            s.qparams(edge + "_add", cell.node_adds()[i][k - 1]) + ")");
@@ -201,10 +201,9 @@ std::string int8_block(ScriptBuilder& s, const Int8Block& b, const std::string& 
 std::string float_conv(ScriptBuilder& s, const FoldedConv& c, const std::string& name,
                        const std::string& x) {
   const ConvLayer& l = c.layer();
-  const std::string y = s.let("torch.conv2d(" + x + ", " + s.param(name + "_w", c.weight()) +
-                              ", " + s.param(name + "_b", c.bias()) + ", " + list2(l.stride) +
-                              ", " + list2(l.padding()) + ", [1, 1], " + std::to_string(l.groups) +
-                              ")");
+  const std::string y = s.let("torch.conv2d(" + x + ", " + s.param(name + "_w", c.weight()) + ", " +
+                              s.param(name + "_b", c.bias()) + ", " + list2(l.stride) + ", " +
+                              list2(l.padding()) + ", [1, 1], " + std::to_string(l.groups) + ")");
   return l.relu ? s.let("torch.relu(" + y + ")") : y;
 }
 
@@ -293,9 +292,9 @@ torch::jit::Module int8_script_module(const Int8Net& net) {
   QEngineGuard guard(net.engine());
   torch::jit::Module module("FrostnasInt8Net");
   ScriptBuilder s(module);
-  const std::string prologue =
-      "    q = torch.quantize_per_tensor(x.to(" + kFloat + ").contiguous(memory_format=" +
-      kChannelsLast + "), " + s.qparams("input", net.input_qparams()) + ", " + kQUInt8 + ")\n";
+  const std::string prologue = "    q = torch.quantize_per_tensor(x.to(" + kFloat +
+                               ").contiguous(memory_format=" + kChannelsLast + "), " +
+                               s.qparams("input", net.input_qparams()) + ", " + kQUInt8 + ")\n";
   std::string y = int8_conv(s, net.stem(), "stem", "q");
   for (size_t i = 0; i < net.blocks().size(); ++i) {
     y = int8_block(s, net.blocks()[i], "b" + std::to_string(i), y);

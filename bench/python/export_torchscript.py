@@ -8,7 +8,7 @@ with frostnas's Int8Net logits bit for bit; then batch-1 latency of the module a
 `frostnas eval` (its median over --runs, same thread count), alternated twice, as a ratio.
 Prints one JSON line.
 
-  python3 bench/python/export_torchscript.py --torchscript /tmp/m.pt --dump /tmp/export_check \
+  /usr/bin/python3 bench/python/export_torchscript.py --torchscript /tmp/m.pt --dump /tmp/export_check \
       --model RUN --frostnas build/frostnas [--count 1000 --threads 1 --runs 300]
 """
 import argparse

@@ -69,9 +69,9 @@ TEST(ExportModelCli, BadInputIsOneLineAndWritesNothing) {
   const std::string partial = export_temp_dir("cli_partial");
   fs::copy(model_dir(), partial, fs::copy_options::recursive);
   fs::remove(fs::path(partial) / kQatCheckpointFile);
-  expect_input_error(run_frostnas("export-model --model " + partial +
-                                  " --format torchscript-float --out " + file),
-                     "no float checkpoint (qat_checkpoint.pt or qat.pt)");
+  expect_input_error(
+      run_frostnas("export-model --model " + partial + " --format torchscript-float --out " + file),
+      "no float checkpoint (qat_checkpoint.pt or qat.pt)");
   EXPECT_EQ(run_frostnas("export-model --model " + partial + " --out " + file).status, 0);
   fs::remove(fs::path(partial) / kInputFile);
   expect_input_error(run_frostnas("export-model --model " + partial + " --out " + file),

@@ -28,9 +28,9 @@ TEST(OnnxExport, QdqModelPassesTheCheckerWithEveryOpMapped) {
   EXPECT_EQ(s.opset, kOnnxOpset);
   EXPECT_EQ(s.output_shape, (std::vector<std::string>{"N", "10"}));
   EXPECT_TRUE(s.qdq_errors.empty()) << s.qdq_errors.front();
-  for (const char* op : {"QuantizeLinear", "DequantizeLinear", "Conv", "Relu", "Concat", "Add",
-                         "Mul", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool",
-                         "Flatten"})
+  for (const char* op :
+       {"QuantizeLinear", "DequantizeLinear", "Conv", "Relu", "Concat", "Add", "Mul", "Sigmoid",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten"})
     EXPECT_TRUE(has(s.op_types, op)) << op;
   EXPECT_GT(s.nodes, 200);
 }
@@ -53,7 +53,7 @@ TEST(OnnxExport, EveryGenotypeOpHasAMappingOrIsRefusedByName) {
 }
 
 TEST(OnnxExport, PythonCheckerFullCheckAndShapeInferencePass) {
-  if (std::system("python3 -c 'import onnx' >/dev/null 2>&1") != 0)
+  if (std::system("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "python3-onnx is not installed: the Python checker is not run";
   QatNet qat = trained_export_net(QuantEngine::kOneDNN, 81);
   const std::string dir = export_temp_dir("py_onnx");
@@ -68,6 +68,6 @@ TEST(OnnxExport, PythonCheckerFullCheckAndShapeInferencePass) {
       "assert w and all(t.data_type == onnx.TensorProto.INT8 for t in w)\n"
       "assert {o.version for o in m.opset_import} == {13}\n"
       "assert len(i.graph.value_info) > 100\n";
-  EXPECT_EQ(std::system(("python3 -c \"" + script + "\" " + path).c_str()), 0);
+  EXPECT_EQ(std::system(("/usr/bin/python3 -c \"" + script + "\" " + path).c_str()), 0);
   fs::remove_all(dir);
 }

@@ -30,9 +30,7 @@ torch::jit::Module load_archive(const std::string& bytes, torch::jit::ExtraFiles
   return torch::jit::load(in, torch::kCPU, extra);
 }
 
-at::Tensor run(torch::jit::Module& m, const at::Tensor& x) {
-  return m.forward({x}).toTensor();
-}
+at::Tensor run(torch::jit::Module& m, const at::Tensor& x) { return m.forward({x}).toTensor(); }
 
 /// Exit status and output of a shell command.
 std::pair<int, std::string> shell(const std::string& cmd) {
@@ -67,8 +65,8 @@ TEST(TorchScriptExport, Int8LogitsEqualInt8NetBitForBit) {
     const auto x = torch::randn({5, 1, 16, 16});
     const auto expected = net.forward(x);
     const auto y = run(m, x);
-    EXPECT_TRUE(torch::equal(y, expected)) << to_string(engine) << ": max |diff| "
-                                           << (y - expected).abs().max().item<double>();
+    EXPECT_TRUE(torch::equal(y, expected))
+        << to_string(engine) << ": max |diff| " << (y - expected).abs().max().item<double>();
     EXPECT_TRUE(torch::equal(run(m, x.slice(0, 0, 1)), net.forward(x.slice(0, 0, 1))));
 
     EXPECT_EQ(extra[kScriptEngineFile], to_string(engine));
@@ -77,9 +75,8 @@ TEST(TorchScriptExport, Int8LogitsEqualInt8NetBitForBit) {
     EXPECT_EQ(nlohmann::json::parse(extra[kScriptInputFile]).at("mean"),
               nlohmann::json::array({0.25}));
     const auto ref_bytes = extra[kScriptReferenceFile];
-    const auto ref =
-        torch::jit::pickle_load(std::vector<char>(ref_bytes.begin(), ref_bytes.end()))
-            .toGenericDict();
+    const auto ref = torch::jit::pickle_load(std::vector<char>(ref_bytes.begin(), ref_bytes.end()))
+                         .toGenericDict();
     const auto inputs = ref.at("inputs").toTensor();
     EXPECT_EQ(inputs.sizes(), at::IntArrayRef({4, 1, 16, 16}));
     EXPECT_TRUE(torch::equal(run(m, inputs), ref.at("logits").toTensor()));
@@ -116,7 +113,7 @@ TEST(TorchScriptExport, FloatMatchesFoldedNet) {
 }
 
 TEST(TorchScriptExport, LoadsInPythonWithTheSameLogits) {
-  if (shell("python3 -c 'import torch'").first != 0)
+  if (shell("/usr/bin/python3 -c 'import torch'").first != 0)
     GTEST_SKIP() << "python3-torch is not installed: the Python load is not checked";
   QatNet qat = trained_export_net(QuantEngine::kOneDNN, 73);
   const Int8Net net = convert_to_int8(*qat);
@@ -125,7 +122,7 @@ TEST(TorchScriptExport, LoadsInPythonWithTheSameLogits) {
   write_file_atomically(path, int8_torchscript_bytes(net, export_input_info()));
   // The reference logits in the archive are Int8Net's: equal means bit-exact in Python.
   const auto [status, out] = shell(
-      "python3 -c \"import io, sys, torch\n"
+      "/usr/bin/python3 -c \"import io, sys, torch\n"
       "torch.backends.quantized.engine = 'onednn'\n"
       "extra = {'reference.pt': '', 'engine': ''}\n"
       "m = torch.jit.load(sys.argv[1], _extra_files=extra)\n"
