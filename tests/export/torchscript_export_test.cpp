@@ -88,8 +88,8 @@ TEST(TorchScriptExport, RejectsInputOfTheWrongShape) {
   QatNet qat = trained_export_net(QuantEngine::kOneDNN, 71);
   torch::jit::Module m = int8_script_module(convert_to_int8(*qat));
   QEngineGuard guard(QuantEngine::kOneDNN);
-  EXPECT_THROW(run(m, torch::randn({2, 3, 16, 16})), c10::Error);
-  EXPECT_THROW(run(m, torch::randn({1, 16, 16})), c10::Error);
+  EXPECT_THROW(run(m, torch::randn({2, 3, 16, 16})), std::exception);  // torch::jit::JITException
+  EXPECT_THROW(run(m, torch::randn({1, 16, 16})), std::exception);
 }
 
 TEST(TorchScriptExport, FloatMatchesFoldedNet) {
