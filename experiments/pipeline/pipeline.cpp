@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "experiments/pipeline/cell_stage.h"
+#include "export/model_export.h"
 #include "search/cell/cell_search.h"
 #include "search/driver/latency_source.h"
 #include "search/driver/search_driver.h"
@@ -25,6 +26,7 @@
 #include "trainer/int8/convert.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"
+#include "trainer/train/train_artifacts.h"
 #include "trainer/train/train_model.h"
 
 namespace frostnas {
@@ -96,6 +98,60 @@ struct Trained {
   bool interrupted = false;
 };
 
+/// The normalisation and resize of the retraining data, as the exports carry them.
+InputInfo pipeline_input_info(const PipelineConfig& config, const DataSplits& data,
+                              const TrainConfig& train) {
+  InputInfo input{config.retrain.data.name, data.train.mean, data.train.std, train.transform};
+  input.transform.pad(0).flip(false);
+  return input;
+}
+
+/// Saves a final model into `dir`: the int8/ artifact that `frostnas eval` loads, the float
+/// checkpoint qat.pt, arch.json, input.json and the deployment exports (TorchScript INT8 and
+/// float, QDQ ONNX). Returns the BN-folded float network.
+std::shared_ptr<FoldedNet> save_final_model(QatNet qat, const std::shared_ptr<Int8Net>& int8,
+                                            const NetSpec& net, const InputInfo& input,
+                                            const fs::path& dir) {
+  fs::create_directories(dir);
+  save_int8_model(*int8, (dir / kInt8Dir).string());
+  save_qat_checkpoint(*qat, (dir / kPipelineQatFile).string());
+  save_net_spec(net, (dir / kArchFile).string());
+  save_json_file(to_json(input), (dir / kInputFile).string());
+  auto fp32 = std::make_shared<FoldedNet>(fold_to_fp32(*qat));
+  save_model_exports(ExportSource{int8, fp32, input}, dir.string());
+  return fp32;
+}
+
+/// INT8 and FP32 latency of a saved final model under the table's protocol (in a group with
+/// sampled networks of the space): by the hook in a fresh process when the CLI provides one.
+NetTiming time_final_model(const NetSpec& net, const std::shared_ptr<Int8Net>& int8,
+                           const std::shared_ptr<FoldedNet>& fp32, const fs::path& dir,
+                           const PipelineConfig& config, const PipelineHooks& hooks) {
+  const fs::path space_json = dir.parent_path() / "space.json";
+  if (!fs::exists(space_json))
+    atomic_write(space_json.string(), to_json(config.search.space).dump(1) + "\n");
+  if (hooks.time_saved_model)
+    return hooks.time_saved_model(dir.string(), space_json.string(), config.measure, config.seed);
+  BuiltNet built;
+  built.spec = net;
+  built.int8 = int8;
+  built.fp32 = fp32;
+  built.input = torch::rand({1, net.in_channels, net.input_size, net.input_size});
+  const int previous_threads = torch::get_num_threads();
+  apply_thread_settings(config.measure.threads);
+  TimingOptions timing;
+  timing.warmup = config.measure.warmup;
+  timing.rounds = config.measure.rounds;
+  timing.seed = config.seed;
+  const NetTiming t =
+      time_with_companions(
+          {built}, calibration_networks(config.search.space, kNetworkGroup - 1, kCalibrationSeed),
+          config.search.latency.engine, timing, kCalibrationSeed + config.seed)
+          .front();
+  apply_thread_settings(previous_threads);
+  return t;
+}
+
 /// Trains `net` from scratch with `train`, scores it on the test split, converts it to
 /// INT8, saves it under `save_dir` (int8/ artifact that `frostnas eval` loads, float
 /// checkpoint qat.pt, arch.json) and measures INT8 and FP32 latency end to end.
@@ -131,36 +187,9 @@ Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfi
     return out;
   }
   const fs::path dir(save_dir);
-  fs::create_directories(dir);
-  save_int8_model(*r.int8, (dir / "int8").string());
-  save_qat_checkpoint(*r.net, (dir / "qat.pt").string());
-  save_net_spec(net, (dir / "arch.json").string());
-  // Timed under the table's protocol (in a group with sampled networks of the space), by
-  // the hook in a fresh process when the CLI provides one.
-  const fs::path space_json = dir.parent_path() / "space.json";
-  if (!fs::exists(space_json))
-    atomic_write(space_json.string(), to_json(config.search.space).dump(1) + "\n");
-  NetTiming t;
-  if (hooks.time_saved_model) {
-    t = hooks.time_saved_model(dir.string(), space_json.string(), config.measure, config.seed);
-  } else {
-    BuiltNet built;
-    built.spec = net;
-    built.int8 = r.int8;
-    built.fp32 = std::make_shared<FoldedNet>(fold_to_fp32(*r.net));
-    built.input = torch::rand({1, net.in_channels, net.input_size, net.input_size});
-    const int previous_threads = torch::get_num_threads();
-    apply_thread_settings(config.measure.threads);
-    TimingOptions timing;
-    timing.warmup = config.measure.warmup;
-    timing.rounds = config.measure.rounds;
-    timing.seed = config.seed;
-    t = time_with_companions(
-            {built}, calibration_networks(config.search.space, kNetworkGroup - 1, kCalibrationSeed),
-            config.search.latency.engine, timing, kCalibrationSeed + config.seed)
-            .front();
-    apply_thread_settings(previous_threads);
-  }
+  const InputInfo input = pipeline_input_info(config, data, train);
+  const auto fp32 = save_final_model(r.net, r.int8, net, input, dir);
+  const NetTiming t = time_final_model(net, r.int8, fp32, dir, config, hooks);
 
   out.result.status = CandidateStatus::kDone;
   out.result.int8_acc = r.int8_acc;

@@ -5,6 +5,7 @@
 
 #include "common/json_reader.h"
 #include "experiments/pipeline/pipeline.h"
+#include "export/model_export.h"
 #include "search/latency/latency_table.h"
 #include "search/latency/lut_measurer.h"
 #include "space/net_spec.h"
@@ -154,6 +155,10 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
               store.get_candidate(m.candidate_id).arch_hash)
         << m.name;
     EXPECT_NO_THROW(load_int8_model((dir / "int8").string())) << m.name;
+    // ... and its deployment exports, which `frostnas export-model` can redo from it.
+    for (const char* f : {kTorchScriptInt8File, kTorchScriptFloatFile, kOnnxFile})
+      EXPECT_TRUE(std::filesystem::exists(dir / f)) << m.name << " " << f;
+    EXPECT_NO_THROW(load_export_source(dir.string(), true)) << m.name;
   }
   const auto final_candidates =
       store.list_candidates(*second.final_experiment_id, CandidateStatus::kDone);
