@@ -35,7 +35,7 @@ std::string opt(const std::optional<double>& v, const char* format) {
 }
 
 DataSplits search_data(const SearchConfig& c) {
-  ImageDataset train = load_dataset(c.data.name, "train", c.data.dir);
+  ImageDataset train = load_dataset(c.data.name, "train", c.data.dir, c.data.images);
   if (c.data.train_subset > 0)
     train = take_subset(train, c.data.train_subset + c.data.val_size, c.seed);
   TrainValSplit split = split_train_val(train, c.data.val_size, c.seed);

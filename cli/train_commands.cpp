@@ -42,12 +42,15 @@ struct DataArgs {
   int64_t train_subset = 0;
   bool test = true;
   int64_t input_size = 0;
+  DatasetOptions images;  ///< folder:/list: sets: decoded size, channels, bad images
 };
 
 nlohmann::json to_json(const DataArgs& d) {
   return {{"data", d.name},         {"data_dir", d.dir},
           {"val_size", d.val_size}, {"train_subset", d.train_subset},
-          {"test", d.test},         {"input_size", d.input_size}};
+          {"test", d.test},         {"input_size", d.input_size},
+          {"image_size", d.images.image_size()}, {"channels", d.images.channels()},
+          {"skip_bad_images", d.images.skip_bad_images()}};
 }
 
 DataArgs data_args_from_json(const nlohmann::json& j) {
@@ -58,19 +61,18 @@ DataArgs data_args_from_json(const nlohmann::json& j) {
   d.train_subset = j.at("train_subset").get<int64_t>();
   d.test = j.at("test").get<bool>();
   d.input_size = j.at("input_size").get<int64_t>();
+  d.images.image_size(j.value("image_size", int64_t{0}))
+      .channels(j.value("channels", int64_t{0}))
+      .skip_bad_images(j.value("skip_bad_images", false));
   return d;
 }
 
-void check_dataset_name(const std::string& name) {
-  const auto names = dataset_names();
-  if (std::find(names.begin(), names.end(), name) == names.end())
-    throw InputError("--data: unknown value '" + name + "' (allowed: " + join_strings(names) + ")");
-}
+void check_dataset_name(const std::string& name) { frostnas::check_dataset_name(name, "--data"); }
 
 /// Loads train (+ seeded validation hold-out and subset) and test.
 DataSplits load_splits(const DataArgs& a, uint64_t seed, nlohmann::json& info) {
   check_dataset_name(a.name);
-  ImageDataset full = load_dataset(a.name, "train", a.dir);
+  ImageDataset full = load_dataset(a.name, "train", a.dir, a.images);
   const int64_t n = full.size();
   int64_t val = a.val_size >= 0 ? a.val_size : std::min<int64_t>(5000, n / 10);
   if (val >= n)
@@ -88,7 +90,7 @@ DataSplits load_splits(const DataArgs& a, uint64_t seed, nlohmann::json& info) {
   // Both parts keep the statistics of the whole training file.
   s.train.mean = s.val.mean = full.mean;
   s.train.std = s.val.std = full.std;
-  if (a.test) s.test = load_dataset(a.name, "test", a.dir);
+  if (a.test) s.test = load_dataset(a.name, "test", a.dir, a.images);
   info = {{"data", a.name},
           {"train_samples", s.train.size()},
           {"val_samples", s.val.size()},
@@ -122,7 +124,8 @@ int train(const Command& self, const std::vector<std::string>& args) {
   // clang-format off
   options.add_options()
     ("arch", po::value<std::string>(), "built-in name or frostnas.arch/1 JSON file")
-    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100 or synthetic")
+    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100, synthetic, folder:PATH or list:FILE")
+    ("skip-bad-images", po::bool_switch()->default_value(false), "folder:/list: leave unreadable images out (counted) instead of refusing")
     ("data-dir", po::value<std::string>()->default_value(""), "data directory (default: the data set's)")
     ("out", po::value<std::string>(), "output directory (metrics.json, artifacts, resume checkpoint)")
     ("resume", po::value<std::string>(), "continue the interrupted run in this output directory")
@@ -152,6 +155,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     ("input-size", po::value<int64_t>()->default_value(0), "resize images to this side (0: the data's)")
     ("pad", po::value<int64_t>()->default_value(0), "augmentation: random crop after padding this much")
     ("flip", po::bool_switch()->default_value(false), "augmentation: random horizontal flip")
+    ("crop-scale", po::value<double>()->default_value(0.0), "augmentation: random-resized crop of area fraction [S, 1] (0: off)")
     ("time-budget", po::value<double>()->default_value(0.0), "stop training after this many seconds (0: none)")
     ("eval-batch-size", po::value<int64_t>()->default_value(256), "evaluation batch size")
     ("quiet", po::bool_switch()->default_value(false), "plain progress lines every 10 s instead of a bar");
@@ -191,7 +195,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     spec =
         load_arch(require_positional(vm, "arch", "--arch ARCH (a built-in name or a JSON file)"));
     data_args.name =
-        require_positional(vm, "data", "--data NAME (" + join_strings(dataset_names()) + ")");
+        require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
     check_dataset_name(data_args.name);
     out = require_positional(vm, "out", "--out DIR");
     data_args.dir = vm["data-dir"].as<std::string>();
@@ -199,6 +203,10 @@ int train(const Command& self, const std::vector<std::string>& args) {
     data_args.train_subset = vm["train-subset"].as<int64_t>();
     data_args.test = !vm["no-test"].as<bool>();
     data_args.input_size = vm["input-size"].as<int64_t>();
+    // Image files are decoded straight to the network's input size and channels.
+    data_args.images.image_size(data_args.input_size > 0 ? data_args.input_size : spec.input_size)
+        .channels(spec.in_channels)
+        .skip_bad_images(vm["skip-bad-images"].as<bool>());
     if (data_args.val_size < -1)
       throw InputError("--val-size: " + std::to_string(data_args.val_size) +
                        " is out of range (allowed: -1, 0 or a count)");
@@ -235,6 +243,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
     config.seed = static_cast<uint64_t>(seed);
     config.device = parse_device(vm["device"].as<std::string>());
     config.transform.pad(vm["pad"].as<int64_t>()).flip(vm["flip"].as<bool>());
+    config.transform.crop_scale(vm["crop-scale"].as<double>());
     config.time_budget_s = vm["time-budget"].as<double>();
     config.eval_batch_size = vm["eval-batch-size"].as<int64_t>();
     config.quiet = vm["quiet"].as<bool>();
@@ -297,8 +306,8 @@ int train(const Command& self, const std::vector<std::string>& args) {
               << "); resume with: frostnas train --resume " << out << "\n";
     return 130;
   }
-  InputInfo input{data_args.name, splits.train.mean, splits.train.std, config.transform};
-  input.transform.pad(0).flip(false);
+  InputInfo input{data_args.name, splits.train.mean, splits.train.std,
+                  without_augmentation(config.transform), splits.train.class_names};
   nlohmann::json extra = data_info;
   extra["threads"] = threads;
   save_train_artifacts(result, spec, run_config, input, out, extra);
@@ -323,7 +332,8 @@ int eval(const Command& self, const std::vector<std::string>& args) {
   // clang-format off
   options.add_options()
     ("model", po::value<std::string>(), "training output directory (or an int8/ artifact directory)")
-    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100 or synthetic")
+    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100, synthetic, folder:PATH or list:FILE")
+    ("skip-bad-images", po::bool_switch()->default_value(false), "folder:/list: leave unreadable images out (counted) instead of refusing")
     ("data-dir", po::value<std::string>()->default_value(""), "data directory (default: the data set's)")
     ("split", po::value<std::string>()->default_value("test"), "test, val or train")
     ("runs", po::value<int64_t>()->default_value(200), "timed batch-1 runs (median reported)")
@@ -335,7 +345,7 @@ int eval(const Command& self, const std::vector<std::string>& args) {
   if (!parse_args(self, args, options, {}, vm)) return 0;
   const std::string model = require_positional(vm, "model", "--model DIR");
   const std::string data_name =
-      require_positional(vm, "data", "--data NAME (" + join_strings(dataset_names()) + ")");
+      require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
   check_dataset_name(data_name);
   const std::string split = vm["split"].as<std::string>();
   if (split != "test" && split != "val" && split != "train")
@@ -381,10 +391,15 @@ int eval(const Command& self, const std::vector<std::string>& args) {
       throw InputError("--data: '" + data_name + "' but the run trained on '" + a.name + "'");
     a.dir = vm["data-dir"].as<std::string>();
     a.test = false;
+    if (vm["skip-bad-images"].as<bool>()) a.images.skip_bad_images(true);
     nlohmann::json info;
     data = load_splits(a, seed, info).val;
   } else {
-    data = load_dataset(data_name, split, vm["data-dir"].as<std::string>());
+    data = load_dataset(data_name, split, vm["data-dir"].as<std::string>(),
+                        DatasetOptions()
+                            .image_size(net.spec().input_size)
+                            .channels(net.spec().in_channels)
+                            .skip_bad_images(vm["skip-bad-images"].as<bool>()));
   }
   TransformOptions transform;
   if (fs::exists(fs::path(model) / kInputFile)) {
@@ -393,6 +408,7 @@ int eval(const Command& self, const std::vector<std::string>& args) {
       throw InputError((fs::path(model) / kInputFile).string() +
                        ": field 'mean': " + std::to_string(input.mean.size()) +
                        " channels, the data has " + std::to_string(data.channels()));
+    check_class_names(input, data, (fs::path(model) / kInputFile).string());
     data.mean = input.mean;
     data.std = input.std;
     transform = input.transform;

@@ -70,11 +70,11 @@ std::optional<int64_t> find_experiment(const Store& store, const std::string& ki
 }
 
 DataSplits load_splits(const SearchDataConfig& d, uint64_t seed, bool with_test) {
-  ImageDataset train = load_dataset(d.name, "train", d.dir);
+  ImageDataset train = load_dataset(d.name, "train", d.dir, d.images);
   if (d.train_subset > 0) train = take_subset(train, d.train_subset + d.val_size, seed);
   TrainValSplit split = split_train_val(train, d.val_size, seed);
   return DataSplits{std::move(split.train), std::move(split.val),
-                    with_test ? load_dataset(d.name, "test", d.dir) : ImageDataset{}};
+                    with_test ? load_dataset(d.name, "test", d.dir, d.images) : ImageDataset{}};
 }
 
 /// MobileNetV2-style network on the skeleton of `space`: every slot kept, inverted

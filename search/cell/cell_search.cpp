@@ -148,7 +148,10 @@ CellSearchConfig cell_search_config_from_json(const nlohmann::json& j, const std
   if (r.has("data")) {
     const JsonReader d = r.at("data");
     d.expect_object({"name", "dir", "subset"});
-    if (d.has("name")) c.data.name = d.get_string_in("name", dataset_names());
+    if (d.has("name")) {
+      c.data.name = d.get_string("name");
+      if (!is_known_dataset(c.data.name)) d.fail_at("name", unknown_dataset_message(c.data.name));
+    }
     c.data.dir = d.get_string_or("dir", "");
     c.data.subset = d.get_int_or("subset", c.data.subset, 0, INT64_MAX);
     if (c.data.subset == 1) d.fail_at("subset", "1 is out of range (allowed: 0 = all, or >= 2)");

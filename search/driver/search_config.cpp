@@ -4,6 +4,7 @@
 
 #include "controllers/strategy.h"
 #include "space/json_reader.h"
+#include "trainer/data/load_dataset.h"
 
 namespace frostnas {
 
@@ -18,7 +19,8 @@ nlohmann::json SearchConfig::to_json() const {
            {{"name", data.name},
             {"dir", data.dir},
             {"train_subset", data.train_subset},
-            {"val_size", data.val_size}}},
+            {"val_size", data.val_size},
+            {"skip_bad_images", data.images.skip_bad_images()}}},
           {"train", frostnas::to_json(train)},
           {"metric", frostnas::to_string(metric)},
           {"latency",
@@ -67,12 +69,15 @@ SearchConfig search_config_from_json(const nlohmann::json& j, const std::string&
 
   if (r.has("data")) {
     const JsonReader d = r.at("data");
-    d.expect_object({"name", "dir", "train_subset", "val_size"});
+    d.expect_object({"name", "dir", "train_subset", "val_size", "skip_bad_images"});
     c.data.name = d.get_string_or("name", c.data.name);
+    if (!is_known_dataset(c.data.name)) d.fail_at("name", unknown_dataset_message(c.data.name));
     c.data.dir = d.get_string_or("dir", "");
     c.data.train_subset = d.get_int_or("train_subset", 0, 0, INT64_MAX);
     c.data.val_size = d.get_int_or("val_size", c.data.val_size, 1, INT64_MAX);
+    c.data.images.skip_bad_images(d.get_bool_or("skip_bad_images", false));
   }
+  c.data.images.image_size(c.space.input_size).channels(c.space.in_channels);
   if (r.has("train"))
     c.train = train_config_from_json(r.at("train").value(), source + " ($.train)");
   validate(c.train);

@@ -7,6 +7,7 @@
 
 #include "search/driver/evaluator.h"
 #include "space/search_space.h"
+#include "trainer/data/load_dataset.h"
 #include "trainer/train/train_config.h"
 
 namespace frostnas {
@@ -31,6 +32,9 @@ struct SearchDataConfig {
   std::string dir;           ///< empty: the data set's default directory
   int64_t train_subset = 0;  ///< 0: the whole training part
   int64_t val_size = 5000;   ///< held out of the training set, stratified, seeded
+  /// folder:/list: sets: decoded to the space's input size and channels; bad images
+  /// left out when the JSON says "skip_bad_images": true.
+  DatasetOptions images;
 };
 
 /// A whole search experiment, as read from `frostnas search --config FILE`.

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "space/error.h"
+#include "space/json_reader.h"
 #include "space/resolved_net.h"
 #include "trainer/int8/int8_artifact.h"
 #include "trainer/quant/qat_checkpoint.h"
@@ -46,13 +47,25 @@ void write_json_atomically(const std::string& path, const nlohmann::json& json) 
 }
 
 nlohmann::json to_json(const InputInfo& info) {
-  return {{"format", "frostnas.input/1"},
-          {"dataset", info.dataset},
-          {"mean", info.mean},
-          {"std", info.std},
-          {"normalize", info.transform.normalize()},
-          {"size", info.transform.size()},
-          {"channels", info.transform.channels()}};
+  nlohmann::json j = {{"format", "frostnas.input/1"},
+                      {"dataset", info.dataset},
+                      {"mean", info.mean},
+                      {"std", info.std},
+                      {"normalize", info.transform.normalize()},
+                      {"size", info.transform.size()},
+                      {"channels", info.transform.channels()}};
+  if (!info.class_names.empty()) j["class_names"] = info.class_names;
+  return j;
+}
+
+void check_class_names(const InputInfo& info, const ImageDataset& data, const std::string& source) {
+  if (info.class_names.empty() || data.class_names.empty() || info.class_names == data.class_names)
+    return;
+  throw InputError(source + ": field 'class_names': the model knows " +
+                   std::to_string(info.class_names.size()) + " classes (" +
+                   join_strings(info.class_names) + "), " + data.name + " has " +
+                   std::to_string(data.class_names.size()) + " (" +
+                   join_strings(data.class_names) + ")");
 }
 
 InputInfo load_input_info(const std::string& dir) {
@@ -69,6 +82,8 @@ InputInfo load_input_info(const std::string& dir) {
     info.transform.normalize(j.at("normalize").get<bool>());
     info.transform.size(j.at("size").get<int64_t>());
     info.transform.channels(j.at("channels").get<int64_t>());
+    if (j.contains("class_names"))
+      info.class_names = j.at("class_names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": bad input description (" + std::string(e.what()) + ")");
   }
@@ -130,7 +145,10 @@ void save_train_artifacts(const TrainResult& result, const NetSpec& spec, const 
   // A diverged network holds non-finite weights: no checkpoint of it.
   if (result.net && !result.diverged)
     save_qat_checkpoint(*result.net.ptr(), (d / kQatCheckpointFile).string());
-  if (result.int8) save_int8_model(*result.int8, (d / kInt8Dir).string());
+  if (result.int8) {
+    save_int8_model(*result.int8, (d / kInt8Dir).string());
+    write_json_atomically((d / kInt8Dir / kInputFile).string(), to_json(input));
+  }
   write_json_atomically((d / kInputFile).string(), to_json(input));
   write_json_atomically((d / kMetricsFile).string(), metrics_json(result, spec, config, extra));
 }

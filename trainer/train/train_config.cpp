@@ -90,6 +90,8 @@ void validate(const TrainConfig& c) {
           "0 (none) or a positive number of seconds");
   require(c.threads >= 0 && c.threads <= 1024, "--threads", c.threads, "0 (leave) or 1..1024");
   require(c.transform.pad() >= 0 && c.transform.pad() <= 64, "--pad", c.transform.pad(), "0..64");
+  require(c.transform.crop_scale() >= 0 && c.transform.crop_scale() <= 1, "--crop-scale",
+          c.transform.crop_scale(), "0 (off) or (0, 1]");
   if (!quant_engine_available(c.engine)) {
     throw InputError("--engine: '" + to_string(c.engine) + "' is not available in this build");
   }
@@ -115,6 +117,7 @@ nlohmann::json to_json(const TrainConfig& c) {
                         {"noise_decay", o.noise_decay}};
   nlohmann::json tr = {{"pad", c.transform.pad()},
                        {"flip", c.transform.flip()},
+                       {"crop_scale", c.transform.crop_scale()},
                        {"normalize", c.transform.normalize()},
                        {"size", c.transform.size()},
                        {"channels", c.transform.channels()}};
@@ -197,6 +200,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& s
       const auto& t = j.at("transform");
       if (t.contains("pad")) c.transform.pad(t.at("pad").get<int64_t>());
       if (t.contains("flip")) c.transform.flip(t.at("flip").get<bool>());
+      if (t.contains("crop_scale")) c.transform.crop_scale(t.at("crop_scale").get<double>());
       if (t.contains("normalize")) c.transform.normalize(t.at("normalize").get<bool>());
       if (t.contains("size")) c.transform.size(t.at("size").get<int64_t>());
       if (t.contains("channels")) c.transform.channels(t.at("channels").get<int64_t>());
