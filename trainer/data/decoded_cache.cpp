@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -138,12 +139,12 @@ std::optional<DecodedImages> open_decoded_cache(const std::string& path, uint64_
   if (fd < 0) return std::nullopt;
   CacheHeader h;
   struct stat st;
-  const bool read_ok = ::fstat(fd, &st) == 0 && st.st_size >= kHeaderBytes &&
-                       ::pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h);
-  const int64_t item = read_ok ? h.channels * h.size * h.size : 0;
-  if (!read_ok || std::memcmp(h.magic, kMagic, 8) != 0 || h.key != key || h.count < 0 ||
-      (h.channels != 1 && h.channels != 3) ||
-      st.st_size != kHeaderBytes + h.count * item + h.count * 8) {
+  const bool header_ok = ::fstat(fd, &st) == 0 && st.st_size >= kHeaderBytes &&
+                         ::pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h) &&
+                         std::memcmp(h.magic, kMagic, 8) == 0 && h.key == key && h.count >= 0 &&
+                         (h.channels == 1 || h.channels == 3) && h.size >= 1 && h.size <= 4096;
+  const int64_t item = header_ok ? h.channels * h.size * h.size : 0;
+  if (!header_ok || st.st_size != kHeaderBytes + h.count * item + h.count * 8) {
     ::close(fd);
     return std::nullopt;
   }

@@ -1,6 +1,7 @@
 #include "trainer/data/image_folder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,7 +52,8 @@ fs::path split_folder(const fs::path& root, const std::string& split) {
 
 bool all_integers(const std::vector<std::string>& names) {
   return std::all_of(names.begin(), names.end(), [](const std::string& s) {
-    return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), ::isdigit);
+    return !s.empty() && s.size() < 10 &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
   });
 }
 
@@ -153,7 +155,10 @@ ImageList read_image_list(const std::string& list_file, const std::string& split
   const fs::path class_file = base / "classes.txt";
   const bool fixed = fs::exists(class_file);
   if (fixed) list.class_names = read_class_file(class_file);
-  std::vector<std::pair<std::string, std::string>> entries;  // path, label
+  struct Entry {
+    std::string path, label, where;
+  };
+  std::vector<Entry> entries;
   int64_t line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
@@ -168,20 +173,19 @@ ImageList read_image_list(const std::string& list_file, const std::string& split
       throw InputError(where + ": path '" + f[0] + "' is outside " +
                        (base.empty() ? std::string(".") : base.string()) +
                        " (allowed: paths relative to the list file's folder, inside it)");
-    entries.emplace_back((base / rel).string(), f[1]);
+    entries.push_back({(base / rel).string(), f[1], where});
   }
   if (!fixed) {
     std::set<std::string> unique;
-    for (const auto& e : entries) unique.insert(e.second);
+    for (const Entry& e : entries) unique.insert(e.label);
     list.class_names.assign(unique.begin(), unique.end());
     if (all_integers(list.class_names))
       std::sort(list.class_names.begin(), list.class_names.end(),
                 [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
   }
   if (entries.empty()) throw InputError(list_file + ": no entries (expected 'path,label' lines)");
-  line_no = 0;
-  for (const auto& [path, label] : entries)
-    list.files.push_back({path, list_label(label, list.class_names, list_file)});
+  for (const Entry& e : entries)
+    list.files.push_back({e.path, list_label(e.label, list.class_names, e.where)});
   return list;
 }
 

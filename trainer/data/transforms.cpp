@@ -1,5 +1,6 @@
 #include "trainer/data/transforms.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 

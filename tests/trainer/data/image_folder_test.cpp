@@ -230,7 +230,7 @@ TEST(ImageList, ReadsLabelsAndRefusesBadEntries) {
   std::ofstream(tmp.file("idx.csv")) << "img/a.png,1\nimg/b.jpg,0\nimg/c.png,2\n";
   EXPECT_EQ(input_error([&] { read_image_list(tmp.file("idx.csv"), "train"); }),
             tmp.file("idx.csv") +
-                ": label '2' out of range (allowed: the 2 names of classes.txt or 0..1)");
+                ": line 3: label '2' out of range (allowed: the 2 names of classes.txt or 0..1)");
   std::ofstream(tmp.file("out.csv")) << "img/a.png,ant\n../x.png,ant\n";
   EXPECT_NE(input_error([&] { read_image_list(tmp.file("out.csv"), "train"); })
                 .find("out.csv: line 2: path '../x.png' is outside"),
