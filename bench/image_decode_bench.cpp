@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                  ("frostnas_decode_bench_" + std::to_string(::getpid())))
                     .string();
 
-  const frostnas::ImageList list = frostnas::list_image_folder(vm["folder"].as<std::string>(), "train");
+  const frostnas::ImageList list =
+      frostnas::list_image_folder(vm["folder"].as<std::string>(), "train");
   const auto n = static_cast<double>(list.files.size());
   const std::string path = frostnas::decoded_cache_path(cache_dir, "bench", decode);
   std::filesystem::remove(path);

@@ -46,10 +46,14 @@ struct DataArgs {
 };
 
 nlohmann::json to_json(const DataArgs& d) {
-  return {{"data", d.name},         {"data_dir", d.dir},
-          {"val_size", d.val_size}, {"train_subset", d.train_subset},
-          {"test", d.test},         {"input_size", d.input_size},
-          {"image_size", d.images.image_size()}, {"channels", d.images.channels()},
+  return {{"data", d.name},
+          {"data_dir", d.dir},
+          {"val_size", d.val_size},
+          {"train_subset", d.train_subset},
+          {"test", d.test},
+          {"input_size", d.input_size},
+          {"image_size", d.images.image_size()},
+          {"channels", d.images.channels()},
           {"skip_bad_images", d.images.skip_bad_images()}};
 }
 
@@ -194,8 +198,7 @@ int train(const Command& self, const std::vector<std::string>& args) {
   } else {
     spec =
         load_arch(require_positional(vm, "arch", "--arch ARCH (a built-in name or a JSON file)"));
-    data_args.name =
-        require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
+    data_args.name = require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
     check_dataset_name(data_args.name);
     out = require_positional(vm, "out", "--out DIR");
     data_args.dir = vm["data-dir"].as<std::string>();

@@ -46,7 +46,9 @@ uint64_t fnv1a_value(uint64_t h, T v) {
   return fnv1a(h, &v, sizeof v);
 }
 
-uint64_t fnv1a_string(uint64_t h, const std::string& s) { return fnv1a(h, s.c_str(), s.size() + 1); }
+uint64_t fnv1a_string(uint64_t h, const std::string& s) {
+  return fnv1a(h, s.c_str(), s.size() + 1);
+}
 
 constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
 
@@ -215,15 +217,15 @@ DecodedImages build_decoded_cache(const std::string& path, uint64_t key,
     }
     h.skipped = n - kept;
     if (h.skipped > 0 && !skip_bad) {
-      fail(InputError(first_bad + (h.skipped > 1 ? " (and " + std::to_string(h.skipped - 1) +
-                                                             " more bad images;"
-                                                       : " (") +
-                            " --skip-bad-images leaves bad images out)"));
+      fail(InputError(
+          first_bad +
+          (h.skipped > 1 ? " (and " + std::to_string(h.skipped - 1) + " more bad images;" : " (") +
+          " --skip-bad-images leaves bad images out)"));
     }
     std::strncpy(h.first_skipped, first_bad.c_str(), sizeof h.first_skipped - 1);
     if (kept > 0) {
-      const ChannelStats stats = channel_stats(torch::from_blob(
-          images, {kept, o.channels(), o.size(), o.size()}, torch::kUInt8));
+      const ChannelStats stats = channel_stats(
+          torch::from_blob(images, {kept, o.channels(), o.size(), o.size()}, torch::kUInt8));
       std::copy(stats.mean.begin(), stats.mean.end(), h.mean);
       std::copy(stats.std.begin(), stats.std.end(), h.std);
     }

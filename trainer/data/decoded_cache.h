@@ -48,7 +48,7 @@ std::optional<DecodedImages> open_decoded_cache(const std::string& path, uint64_
 /// unless `skip_bad`, which leaves it out and counts it. Throws std::runtime_error
 /// when the cache cannot be written (disk full, permissions).
 DecodedImages build_decoded_cache(const std::string& path, uint64_t key,
-                                  const std::vector<ImageFile>& files,
-                                  const DecodeOptions& options, bool skip_bad, int64_t threads = 0);
+                                  const std::vector<ImageFile>& files, const DecodeOptions& options,
+                                  bool skip_bad, int64_t threads = 0);
 
 }  // namespace frostnas

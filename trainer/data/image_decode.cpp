@@ -253,8 +253,8 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
 torch::Tensor decode_image_file(const std::string& path, const DecodeOptions& options) {
   check_decode_options(options);
   const std::vector<uint8_t> bytes = read_file_bytes(path);
-  torch::Tensor out = torch::empty({options.channels(), options.size(), options.size()},
-                                   torch::kUInt8);
+  torch::Tensor out =
+      torch::empty({options.channels(), options.size(), options.size()}, torch::kUInt8);
   const DecodeResult r = decode_image(bytes.data(), bytes.size(), options, out.data_ptr<uint8_t>());
   if (r.status != DecodeStatus::kOk) throw InputError(path + ": " + r.message);
   return out;

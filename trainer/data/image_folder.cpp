@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +20,8 @@ namespace {
 
 bool is_image_name(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
 }
 
@@ -80,8 +82,8 @@ std::vector<std::string> read_class_file(const fs::path& path) {
     line.erase(line.find_last_not_of(" \r\t") + 1);
     if (line.empty()) continue;
     if (!seen.insert(line).second)
-      throw InputError(path.string() + ": line " + std::to_string(names.size() + 1) +
-                       ": class '" + line + "' listed twice");
+      throw InputError(path.string() + ": line " + std::to_string(names.size() + 1) + ": class '" +
+                       line + "' listed twice");
     names.push_back(line);
   }
   if (names.empty()) throw InputError(path.string() + ": no class names");
@@ -180,8 +182,9 @@ ImageList read_image_list(const std::string& list_file, const std::string& split
     for (const Entry& e : entries) unique.insert(e.label);
     list.class_names.assign(unique.begin(), unique.end());
     if (all_integers(list.class_names))
-      std::sort(list.class_names.begin(), list.class_names.end(),
-                [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
+      std::sort(
+          list.class_names.begin(), list.class_names.end(),
+          [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
   }
   if (entries.empty()) throw InputError(list_file + ": no entries (expected 'path,label' lines)");
   for (const Entry& e : entries)
@@ -213,9 +216,14 @@ ImageDataset load_image_set(const ImageList& list, const ImageSetOptions& option
     std::cerr << label << ": " << d->images.size(0) << " images from the decoded cache " << path
               << "\n";
   } else {
-    std::cerr << label << ": decoding " << list.files.size() << " images into " << path << "\n";
+    // Reported once decoded: a refused data set prints only its error line.
+    const auto start = std::chrono::steady_clock::now();
     d = build_decoded_cache(path, key, list.files, options.decode, options.skip_bad_images,
                             options.threads);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << label << ": decoded " << list.files.size() << " images in " << seconds
+              << " s into " << path << "\n";
   }
   if (list.ignored > 0)
     std::cerr << label << ": ignored " << list.ignored

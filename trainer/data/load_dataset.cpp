@@ -42,8 +42,8 @@ std::string image_file_path(const std::string& name) { return name.substr(name.f
 ImageDataset load_image_file_dataset(const std::string& name, const std::string& split,
                                      const DatasetOptions& o) {
   const std::string path = image_file_path(name);
-  const ImageList list = name.rfind("folder:", 0) == 0 ? list_image_folder(path, split)
-                                                       : read_image_list(path, split);
+  const ImageList list =
+      name.rfind("folder:", 0) == 0 ? list_image_folder(path, split) : read_image_list(path, split);
   ImageSetOptions so;
   so.decode.size(o.image_size() > 0 ? o.image_size() : kDefaultImageSize)
       .channels(o.channels() > 0 ? o.channels() : 3);
@@ -69,7 +69,9 @@ std::vector<std::string> dataset_names() {
   return names;
 }
 
-std::string dataset_name_help() { return join_strings(dataset_names()) + ", folder:PATH, list:FILE"; }
+std::string dataset_name_help() {
+  return join_strings(dataset_names()) + ", folder:PATH, list:FILE";
+}
 
 bool is_image_file_dataset(const std::string& name) {
   return name.rfind("folder:", 0) == 0 || name.rfind("list:", 0) == 0;
@@ -91,8 +93,8 @@ std::string default_data_dir(const std::string& name) {
   return is_image_file_dataset(name) ? "" : entry(name).default_dir;
 }
 
-ImageDataset load_dataset(const std::string& name, const std::string& split,
-                          const std::string& dir, const DatasetOptions& options) {
+ImageDataset load_dataset(const std::string& name, const std::string& split, const std::string& dir,
+                          const DatasetOptions& options) {
   if (split != "train" && split != "test") {
     throw InputError(name + ": unknown split '" + split + "' (known: train, test)");
   }

@@ -61,11 +61,10 @@ nlohmann::json to_json(const InputInfo& info) {
 void check_class_names(const InputInfo& info, const ImageDataset& data, const std::string& source) {
   if (info.class_names.empty() || data.class_names.empty() || info.class_names == data.class_names)
     return;
-  throw InputError(source + ": field 'class_names': the model knows " +
-                   std::to_string(info.class_names.size()) + " classes (" +
-                   join_strings(info.class_names) + "), " + data.name + " has " +
-                   std::to_string(data.class_names.size()) + " (" +
-                   join_strings(data.class_names) + ")");
+  throw InputError(
+      source + ": field 'class_names': the model knows " + std::to_string(info.class_names.size()) +
+      " classes (" + join_strings(info.class_names) + "), " + data.name + " has " +
+      std::to_string(data.class_names.size()) + " (" + join_strings(data.class_names) + ")");
 }
 
 InputInfo load_input_info(const std::string& dir) {

@@ -57,7 +57,8 @@ inline std::vector<uint8_t> jpeg_bytes(int w, int h, int c, const std::vector<ui
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 inline void write_jpeg(const std::string& path, int w, int h, int c,
@@ -67,7 +68,8 @@ inline void write_jpeg(const std::string& path, int w, int h, int c,
 
 /// A solid image: every pixel `value` (per channel: value + 40 * channel).
 inline std::vector<uint8_t> solid(int w, int h, int c, int value) {
-  return make_pixels(w, h, c, [&](int, int, int ch) { return static_cast<uint8_t>(value + 40 * ch); });
+  return make_pixels(w, h, c,
+                     [&](int, int, int ch) { return static_cast<uint8_t>(value + 40 * ch); });
 }
 
 }  // namespace frostnas::test
