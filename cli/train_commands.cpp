@@ -36,12 +36,19 @@ struct DataArgs {
   int64_t train_subset = 0;
   bool test = true;
   int64_t input_size = 0;
+  DatasetOptions images;  ///< folder:/list: sets: decoded size, channels, bad images
 };
 
 nlohmann::json to_json(const DataArgs& d) {
-  return {{"data", d.name},         {"data_dir", d.dir},
-          {"val_size", d.val_size}, {"train_subset", d.train_subset},
-          {"test", d.test},         {"input_size", d.input_size}};
+  return {{"data", d.name},
+          {"data_dir", d.dir},
+          {"val_size", d.val_size},
+          {"train_subset", d.train_subset},
+          {"test", d.test},
+          {"input_size", d.input_size},
+          {"image_size", d.images.image_size()},
+          {"channels", d.images.channels()},
+          {"skip_bad_images", d.images.skip_bad_images()}};
 }
 
 DataArgs data_args_from_json(const nlohmann::json& j) {
@@ -52,14 +59,13 @@ DataArgs data_args_from_json(const nlohmann::json& j) {
   d.train_subset = j.at("train_subset").get<int64_t>();
   d.test = j.at("test").get<bool>();
   d.input_size = j.at("input_size").get<int64_t>();
+  d.images.image_size(j.value("image_size", int64_t{0}))
+      .channels(j.value("channels", int64_t{0}))
+      .skip_bad_images(j.value("skip_bad_images", false));
   return d;
 }
 
-void check_dataset_name(const std::string& name) {
-  const auto names = dataset_names();
-  if (std::find(names.begin(), names.end(), name) == names.end())
-    throw InputError("--data: unknown value '" + name + "' (allowed: " + join_strings(names) + ")");
-}
+void check_dataset_name(const std::string& name) { frostnas::check_dataset_name(name, "--data"); }
 
 /// Loads train, the seeded validation hold-out and subset (make_splits) and test.
 DataSplits load_splits(const DataArgs& a, uint64_t seed, nlohmann::json& info) {
@@ -69,6 +75,7 @@ DataSplits load_splits(const DataArgs& a, uint64_t seed, nlohmann::json& info) {
   spec.dir = a.dir;
   spec.train_subset = a.train_subset;
   spec.val_size = a.val_size;
+  spec.images = a.images;
   DataSplits s = make_splits(spec, seed, a.test, "--train-subset / --val-size");
   info = {{"data", a.name},
           {"train_samples", s.train.size()},
@@ -104,7 +111,8 @@ po::options_description train_options() {
   // clang-format off
   options.add_options()
     ("arch", po::value<std::string>(), "built-in name or frostnas.arch/1 JSON file")
-    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100 or synthetic")
+    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100, synthetic, folder:PATH or list:FILE")
+    ("skip-bad-images", po::bool_switch()->default_value(false), "folder:/list: leave unreadable images out (counted) instead of refusing")
     ("data-dir", po::value<std::string>()->default_value(""), "data directory (default: the data set's)")
     ("out", po::value<std::string>(), "output directory (metrics.json, artifacts, resume checkpoint)")
     ("resume", po::value<std::string>(), "continue the interrupted run in this output directory")
@@ -134,6 +142,7 @@ po::options_description train_options() {
     ("input-size", po::value<int64_t>()->default_value(0), "resize images to this side (0: the data's)")
     ("pad", po::value<int64_t>()->default_value(0), "augmentation: random crop after padding this much")
     ("flip", po::bool_switch()->default_value(false), "augmentation: random horizontal flip")
+    ("crop-scale", po::value<double>()->default_value(0.0), "augmentation: random-resized crop of area fraction [S, 1] (0: off)")
     ("time-budget", po::value<double>()->default_value(0.0), "stop training after this many seconds (0: none)")
     ("eval-batch-size", po::value<int64_t>()->default_value(256), "evaluation batch size")
     ("no-channels-last", po::bool_switch()->default_value(false), "train in the default NCHW memory format instead of channels-last")
@@ -151,7 +160,7 @@ TrainJob new_train_job(const po::variables_map& vm) {
   std::string& out = job.out;
   spec = load_arch(require_positional(vm, "arch", "--arch ARCH (a built-in name or a JSON file)"));
   data_args.name =
-      require_positional(vm, "data", "--data NAME (" + join_strings(dataset_names()) + ")");
+      require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
   check_dataset_name(data_args.name);
   out = require_positional(vm, "out", "--out DIR");
   data_args.dir = vm["data-dir"].as<std::string>();
@@ -159,6 +168,10 @@ TrainJob new_train_job(const po::variables_map& vm) {
   data_args.train_subset = vm["train-subset"].as<int64_t>();
   data_args.test = !vm["no-test"].as<bool>();
   data_args.input_size = vm["input-size"].as<int64_t>();
+  // Image files are decoded straight to the network's input size and channels.
+  data_args.images.image_size(data_args.input_size > 0 ? data_args.input_size : spec.input_size)
+      .channels(spec.in_channels)
+      .skip_bad_images(vm["skip-bad-images"].as<bool>());
   if (data_args.val_size < -1)
     throw InputError("--val-size: " + std::to_string(data_args.val_size) +
                      " is out of range (allowed: -1, 0 or a count)");
@@ -195,6 +208,7 @@ TrainJob new_train_job(const po::variables_map& vm) {
   config.seed = static_cast<uint64_t>(seed);
   config.device = parse_device(vm["device"].as<std::string>());
   config.transform.pad(vm["pad"].as<int64_t>()).flip(vm["flip"].as<bool>());
+  config.transform.crop_scale(vm["crop-scale"].as<double>());
   config.time_budget_s = vm["time-budget"].as<double>();
   config.eval_batch_size = vm["eval-batch-size"].as<int64_t>();
   config.channels_last = !vm["no-channels-last"].as<bool>();
@@ -268,8 +282,8 @@ int finish_train(const TrainJob& job, const TrainConfig& run_config, const Train
               << "); resume with: frostnas train --resume " << out << "\n";
     return 130;
   }
-  InputInfo input{job.data_args.name, splits.train.mean, splits.train.std, job.config.transform};
-  input.transform.pad(0).flip(false);
+  InputInfo input{job.data_args.name, splits.train.mean, splits.train.std,
+                  without_augmentation(job.config.transform), splits.train.class_names};
   save_train_artifacts(result, job.spec, run_config, input, out, extra);
   if (result.diverged) {
     std::cerr << "frostnas: training diverged: " << result.diverged_reason << " (metrics in " << out
@@ -326,8 +340,9 @@ int train(const Command& self, const std::vector<std::string>& args) {
 /// The images `frostnas eval` scores: a named split of the data set, or, for "val", the
 /// validation split the run held out (rebuilt from its run.json).
 ImageDataset load_eval_data(const std::string& model, const std::string& data_name,
-                            const std::string& split, const std::string& data_dir) {
-  if (split != "val") return load_dataset(data_name, split, data_dir);
+                            const std::string& split, const std::string& data_dir,
+                            const DatasetOptions& images) {
+  if (split != "val") return load_dataset(data_name, split, data_dir, images);
   const std::string run_path = (fs::path(model) / kRunFile).string();
   std::ifstream in(run_path);
   if (!in)
@@ -347,6 +362,7 @@ ImageDataset load_eval_data(const std::string& model, const std::string& data_na
     throw InputError("--data: '" + data_name + "' but the run trained on '" + a.name + "'");
   a.dir = data_dir;
   a.test = false;
+  if (images.skip_bad_images()) a.images.skip_bad_images(true);
   nlohmann::json info;
   return load_splits(a, seed, info).val;
 }
@@ -361,6 +377,7 @@ TransformOptions eval_transform(const std::string& model, const Int8Net& net, Im
       throw InputError((fs::path(model) / kInputFile).string() +
                        ": field 'mean': " + std::to_string(input.mean.size()) +
                        " channels, the data has " + std::to_string(data.channels()));
+    check_class_names(input, data, (fs::path(model) / kInputFile).string());
     data.mean = input.mean;
     data.std = input.std;
     transform = input.transform;
@@ -409,7 +426,8 @@ int eval(const Command& self, const std::vector<std::string>& args) {
   // clang-format off
   options.add_options()
     ("model", po::value<std::string>(), "training output directory (or an int8/ artifact directory)")
-    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100 or synthetic")
+    ("data", po::value<std::string>(), "fashion-mnist, cifar10, cifar100, synthetic, folder:PATH or list:FILE")
+    ("skip-bad-images", po::bool_switch()->default_value(false), "folder:/list: leave unreadable images out (counted) instead of refusing")
     ("data-dir", po::value<std::string>()->default_value(""), "data directory (default: the data set's)")
     ("split", po::value<std::string>()->default_value("test"), "test, val or train")
     ("runs", po::value<int64_t>()->default_value(200), "timed batch-1 runs (median reported)")
@@ -421,7 +439,7 @@ int eval(const Command& self, const std::vector<std::string>& args) {
   if (!parse_args(self, args, options, {}, vm)) return 0;
   const std::string model = require_positional(vm, "model", "--model DIR");
   const std::string data_name =
-      require_positional(vm, "data", "--data NAME (" + join_strings(dataset_names()) + ")");
+      require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
   check_dataset_name(data_name);
   const std::string split = vm["split"].as<std::string>();
   if (split != "test" && split != "val" && split != "train")
@@ -437,7 +455,11 @@ int eval(const Command& self, const std::vector<std::string>& args) {
       fs::exists(fs::path(model) / kInt8Dir / kInt8ModelJson))
     int8_dir = (fs::path(model) / kInt8Dir).string();
   const Int8Net net = load_int8_model(int8_dir);
-  ImageDataset data = load_eval_data(model, data_name, split, vm["data-dir"].as<std::string>());
+  ImageDataset data = load_eval_data(model, data_name, split, vm["data-dir"].as<std::string>(),
+                                     DatasetOptions()
+                                         .image_size(net.spec().input_size)
+                                         .channels(net.spec().in_channels)
+                                         .skip_bad_images(vm["skip-bad-images"].as<bool>()));
   const TransformOptions transform = eval_transform(model, net, data);
   const double acc = evaluate_accuracy(
       [&](const torch::Tensor& x) {

@@ -96,7 +96,8 @@ SearchConfig load_search_config(const std::string& path) {
 }
 
 DataSplits search_data(const SearchConfig& c) {
-  return make_splits(c.data, c.seed, /*with_test=*/false, c.name + ": $.data");
+  return make_splits(for_network_input(c.data, c.space.input_size, c.space.in_channels), c.seed,
+                     /*with_test=*/false, c.name + ": $.data");
 }
 
 }  // namespace frostnas

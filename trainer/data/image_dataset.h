@@ -17,6 +17,9 @@ struct ImageDataset {
   std::vector<float> mean;  ///< per channel, pixel scale [0, 1]
   std::vector<float> std;   ///< per channel, pixel scale [0, 1]
   std::string name;
+  /// Class names by label (image-file sets: folder names or the list's labels);
+  /// empty when the set has none.
+  std::vector<std::string> class_names;
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
   int64_t channels() const { return images.size(1); }

@@ -50,22 +50,26 @@ SplitIndices split_indices(const ImageDataset& data, int64_t train_subset, int64
 
 DataSplits make_splits(const DataSpec& spec, uint64_t seed, bool with_test,
                        const std::string& source) {
-  const ImageDataset full = load_dataset(spec.name, "train", spec.dir);
+  const ImageDataset full = load_dataset(spec.name, "train", spec.dir, spec.images);
   const SplitIndices indices = split_indices(full, spec.train_subset, spec.val_size, seed, source);
   DataSplits splits;
   splits.train = select_samples(full, indices.train);
   if (!indices.val.empty()) splits.val = select_samples(full, indices.val);
-  if (with_test) splits.test = load_dataset(spec.name, "test", spec.dir);
+  if (with_test) splits.test = load_dataset(spec.name, "test", spec.dir, spec.images);
   splits.train_digest = index_digest(indices.train);
   splits.val_digest = indices.val.empty() ? "" : index_digest(indices.val);
   return splits;
 }
 
 void config_fields(ConfigFields& f, DataSpec& spec) {
-  f.choice("name", spec.name, dataset_names());
+  f.text("name", spec.name);
+  f.check([&spec](const JsonReader& d) {
+    if (!is_known_dataset(spec.name)) d.fail_at("name", unknown_dataset_message(spec.name));
+  });
   f.text("dir", spec.dir);
   f.integer("train_subset", spec.train_subset, 0);
   f.integer("val_size", spec.val_size, 1);
+  f.flag("skip_bad_images", spec.images.skip_bad_images(), FieldRule::kUnlessDefault);
 }
 
 namespace {
@@ -104,6 +108,11 @@ void read_data_spec(const JsonReader& d, DataSpec& spec, bool legacy_subset) {
 }
 
 nlohmann::json to_json(const DataSpec& spec) { return write_config(spec); }
+
+DataSpec for_network_input(DataSpec spec, int64_t size, int64_t channels) {
+  spec.images.image_size(size).channels(channels);
+  return spec;
+}
 
 std::string index_digest(const std::vector<int64_t>& indices) {
   uint64_t h = 0xcbf29ce484222325ULL;

@@ -8,6 +8,7 @@
 
 #include "common/json_reader.h"
 #include "trainer/data/image_dataset.h"
+#include "trainer/data/load_dataset.h"
 
 namespace frostnas {
 
@@ -22,11 +23,15 @@ struct DataSpec {
   int64_t train_subset = 0;  ///< training images; 0: every image not held out
   /// Validation images held out of the training file; 0: none; kAutoValSize: min(5000, N / 10).
   int64_t val_size = 5000;
+  /// How `folder:` / `list:` sets are decoded: image_size and channels are set by the command
+  /// from the network; `skip_bad_images` is the one JSON field (default false).
+  DatasetOptions images;
 };
 
 class ConfigFields;
-/// The JSON fields of a data object (common/config_fields.h): `name` (a known data set),
-/// `dir`, `train_subset` >= 0, `val_size` >= 1.
+/// The JSON fields of a data object (common/config_fields.h): `name` (a known data set, or
+/// `folder:PATH` / `list:FILE`), `dir`, `train_subset` >= 0, `val_size` >= 1 and
+/// `skip_bad_images` (written only when true).
 void config_fields(ConfigFields& f, DataSpec& spec);
 
 /// Reads a data object `{name, dir, train_subset, val_size}` over `spec` (absent keys keep
@@ -34,6 +39,10 @@ void config_fields(ConfigFields& f, DataSpec& spec);
 /// accepted: train_subset S - S/2, val_size S/2. Throws InputError naming the file and JSON
 /// path.
 void read_data_spec(const JsonReader& d, DataSpec& spec, bool legacy_subset = false);
+
+/// `spec` with its image files decoded to `size` x `size` and `channels` (the network's
+/// input); the built-in sets ignore it.
+DataSpec for_network_input(DataSpec spec, int64_t size, int64_t channels);
 
 /// `{name, dir, train_subset, val_size}`, as read_data_spec reads it.
 nlohmann::json to_json(const DataSpec& spec);

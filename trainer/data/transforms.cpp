@@ -1,16 +1,20 @@
 #include "trainer/data/transforms.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <random>
 
 #include "common/config_fields.h"
 #include "common/error.h"
+#include "common/random.h"
 
 namespace frostnas {
 
 void config_fields(ConfigFields& f, TransformOptions& t) {
   f.integer("pad", t.pad());
   f.flag("flip", t.flip());
+  f.number("crop_scale", t.crop_scale(), NumberRange::closed(0.0, 1.0), FieldRule::kUnlessDefault);
   f.flag("normalize", t.normalize());
   f.integer("size", t.size());
   f.integer("channels", t.channels());
@@ -20,6 +24,10 @@ void check_transform(const TransformOptions& o, int64_t in_channels) {
   if (o.pad() < 0) throw InputError("transform: pad " + std::to_string(o.pad()) + " must be >= 0");
   if (o.size() < 0) {
     throw InputError("transform: size " + std::to_string(o.size()) + " must be >= 0 (0 keeps)");
+  }
+  if (!(o.crop_scale() >= 0.0 && o.crop_scale() <= 1.0)) {
+    throw InputError("transform: crop_scale " + std::to_string(o.crop_scale()) +
+                     " out of range (allowed 0 (off) or (0, 1])");
   }
   if (o.channels() < 0) {
     throw InputError("transform: channels " + std::to_string(o.channels()) + " must be >= 0");
@@ -82,6 +90,67 @@ torch::Tensor random_crop_flip(const torch::Tensor& images, int64_t pad, bool fl
   return out.to(images.device());
 }
 
+namespace {
+
+/// Uniform in [0, 1) from the top 53 bits (portable, unlike std::uniform_real_distribution).
+double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+/// Bilinear resize of the window (y0, x0, h, w) of each channel plane to the full plane.
+void resize_window(const uint8_t* src, uint8_t* dst, int64_t c, int64_t height, int64_t width,
+                   int64_t y0, int64_t x0, int64_t h, int64_t w) {
+  const double sy = static_cast<double>(h) / height, sx = static_cast<double>(w) / width;
+  for (int64_t ch = 0; ch < c; ++ch, src += height * width) {
+    for (int64_t y = 0; y < height; ++y) {
+      const double fy = std::clamp(y0 + (y + 0.5) * sy - 0.5, 0.0, height - 1.0);
+      const int64_t ya = static_cast<int64_t>(fy), yb = std::min(ya + 1, height - 1);
+      const double wy = fy - ya;
+      for (int64_t x = 0; x < width; ++x, ++dst) {
+        const double fx = std::clamp(x0 + (x + 0.5) * sx - 0.5, 0.0, width - 1.0);
+        const int64_t xa = static_cast<int64_t>(fx), xb = std::min(xa + 1, width - 1);
+        const double wx = fx - xa;
+        const double top = src[ya * width + xa] * (1 - wx) + src[ya * width + xb] * wx;
+        const double bottom = src[yb * width + xa] * (1 - wx) + src[yb * width + xb] * wx;
+        *dst = static_cast<uint8_t>(std::lround(top * (1 - wy) + bottom * wy));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+torch::Tensor random_resized_crop(const torch::Tensor& images, double min_scale, uint64_t seed) {
+  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
+              "random_resized_crop: expected uint8 [B, C, H, W], got ", images.sizes());
+  if (min_scale <= 0.0) return images;
+  const torch::Tensor in = images.to(torch::kCPU).contiguous();
+  torch::Tensor out = torch::empty_like(in);
+  const int64_t b = in.size(0), c = in.size(1), h = in.size(2), w = in.size(3);
+  std::mt19937_64 rng(seed);
+  const double log_lo = std::log(3.0 / 4.0), log_hi = std::log(4.0 / 3.0);
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t y0 = 0, x0 = 0, ch = h, cw = w;  // the whole image when no draw fits
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      const double area = h * w * (min_scale + (1.0 - min_scale) * uniform01(rng));
+      const double ratio = std::exp(log_lo + (log_hi - log_lo) * uniform01(rng));
+      const int64_t tw = std::llround(std::sqrt(area * ratio));
+      const int64_t th = std::llround(std::sqrt(area / ratio));
+      if (tw >= 1 && th >= 1 && tw <= w && th <= h) {
+        y0 = static_cast<int64_t>(rng() % (h - th + 1));
+        x0 = static_cast<int64_t>(rng() % (w - tw + 1));
+        ch = th;
+        cw = tw;
+        break;
+      }
+    }
+    resize_window(in[i].data_ptr<uint8_t>(), out[i].data_ptr<uint8_t>(), c, h, w, y0, x0, ch, cw);
+  }
+  return out.to(images.device());
+}
+
+TransformOptions without_augmentation(TransformOptions options) {
+  return options.pad(0).flip(false).crop_scale(0.0);
+}
+
 torch::Tensor images_to_input(const torch::Tensor& images, const std::vector<float>& mean,
                               const std::vector<float>& std, const TransformOptions& o) {
   TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
@@ -112,7 +181,10 @@ torch::Tensor images_to_input(const torch::Tensor& images, const std::vector<flo
 torch::Tensor apply_transform(const torch::Tensor& images, const std::vector<float>& mean,
                               const std::vector<float>& std, const TransformOptions& options,
                               uint64_t seed) {
-  return images_to_input(random_crop_flip(images, options.pad(), options.flip(), seed), mean, std,
+  // The crop draws from its own stream, so runs without it keep their pad/flip draws.
+  const torch::Tensor cropped =
+      random_resized_crop(images, options.crop_scale(), mix_seed(seed, 0x5243));
+  return images_to_input(random_crop_flip(cropped, options.pad(), options.flip(), seed), mean, std,
                          options);
 }
 

@@ -15,6 +15,10 @@ struct TransformOptions {
   TORCH_ARG(int64_t, pad) = 0;
   /// Random horizontal flip with probability 1/2.
   TORCH_ARG(bool, flip) = false;
+  /// Random-resized crop (before pad-crop and flip): a window of a random area
+  /// fraction in [crop_scale, 1] and aspect ratio in [3/4, 4/3] is resized
+  /// (bilinear) back to the image size; 0: off, else in (0, 1].
+  TORCH_ARG(double, crop_scale) = 0.0;
   /// Subtract the data set's per-channel mean and divide by its std.
   TORCH_ARG(bool, normalize) = true;
   /// Output height = width (bilinear resize); 0 keeps the input size.
@@ -37,6 +41,13 @@ void check_transform(const TransformOptions& options, int64_t in_channels);
 /// each image, drawn from `seed` only. uint8 [B, C, H, W] -> uint8 [B, C, H, W].
 torch::Tensor random_crop_flip(const torch::Tensor& images, int64_t pad, bool flip, uint64_t seed);
 
+/// Random-resized crop of each image (see TransformOptions::crop_scale), drawn
+/// from `seed` only; `min_scale` 0 returns `images`. uint8 [B, C, H, W] -> same shape.
+torch::Tensor random_resized_crop(const torch::Tensor& images, double min_scale, uint64_t seed);
+
+/// `options` without its augmentation (pad 0, no flip, no random-resized crop).
+TransformOptions without_augmentation(TransformOptions options);
+
 /// uint8 [B, C, H, W] -> float [B, C', S, S]: pixels / 255, per-channel
 /// normalisation with `mean`/`std` (one value per input channel), bilinear resize
 /// to `options.size()` and replication of one channel to `options.channels()`.
@@ -44,7 +55,8 @@ torch::Tensor random_crop_flip(const torch::Tensor& images, int64_t pad, bool fl
 torch::Tensor images_to_input(const torch::Tensor& images, const std::vector<float>& mean,
                               const std::vector<float>& std, const TransformOptions& options);
 
-/// Both steps: augmentation from `seed`, then images_to_input.
+/// Both steps: augmentation from `seed` (random-resized crop, pad-crop, flip), then
+/// images_to_input.
 torch::Tensor apply_transform(const torch::Tensor& images, const std::vector<float>& mean,
                               const std::vector<float>& std, const TransformOptions& options,
                               uint64_t seed);

@@ -14,7 +14,7 @@ namespace frostnas {
 double evaluate_accuracy(const ForwardFn& forward, const ImageDataset& data,
                          TransformOptions transform, int64_t batch_size, torch::Device device) {
   if (data.size() == 0) return std::numeric_limits<double>::quiet_NaN();
-  transform.pad(0).flip(false);
+  transform = without_augmentation(transform);
   DataLoader loader(data, DataLoaderOptions()
                               .batch_size(batch_size)
                               .shuffle(false)

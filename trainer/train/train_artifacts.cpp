@@ -31,13 +31,24 @@ nlohmann::json metric_json(double v) {
 }
 
 nlohmann::json to_json(const InputInfo& info) {
-  return {{"format", "frostnas.input/1"},
-          {"dataset", info.dataset},
-          {"mean", info.mean},
-          {"std", info.std},
-          {"normalize", info.transform.normalize()},
-          {"size", info.transform.size()},
-          {"channels", info.transform.channels()}};
+  nlohmann::json j = {{"format", "frostnas.input/1"},
+                      {"dataset", info.dataset},
+                      {"mean", info.mean},
+                      {"std", info.std},
+                      {"normalize", info.transform.normalize()},
+                      {"size", info.transform.size()},
+                      {"channels", info.transform.channels()}};
+  if (!info.class_names.empty()) j["class_names"] = info.class_names;
+  return j;
+}
+
+void check_class_names(const InputInfo& info, const ImageDataset& data, const std::string& source) {
+  if (info.class_names.empty() || data.class_names.empty() || info.class_names == data.class_names)
+    return;
+  throw InputError(
+      source + ": field 'class_names': the model knows " + std::to_string(info.class_names.size()) +
+      " classes (" + join_strings(info.class_names) + "), " + data.name + " has " +
+      std::to_string(data.class_names.size()) + " (" + join_strings(data.class_names) + ")");
 }
 
 InputInfo load_input_info(const std::string& dir) {
@@ -54,6 +65,8 @@ InputInfo load_input_info(const std::string& dir) {
     info.transform.normalize(j.at("normalize").get<bool>());
     info.transform.size(j.at("size").get<int64_t>());
     info.transform.channels(j.at("channels").get<int64_t>());
+    if (j.contains("class_names"))
+      info.class_names = j.at("class_names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": bad input description (" + std::string(e.what()) + ")");
   }
@@ -116,7 +129,10 @@ void save_train_artifacts(const TrainResult& result, const NetSpec& spec, const 
   // A diverged network holds non-finite weights: no checkpoint of it.
   if (result.net && !result.diverged)
     save_qat_checkpoint(*result.net.ptr(), (d / kQatCheckpointFile).string());
-  if (result.int8) save_int8_model(*result.int8, (d / kInt8Dir).string());
+  if (result.int8) {
+    save_int8_model(*result.int8, (d / kInt8Dir).string());
+    save_json_file(to_json(input), (d / kInt8Dir / kInputFile).string());
+  }
   save_json_file(to_json(input), (d / kInputFile).string());
   save_json_file(metrics_json(result, spec, config, extra), (d / kMetricsFile).string());
 }

@@ -29,6 +29,9 @@ struct InputInfo {
   std::vector<float> mean;
   std::vector<float> std;
   TransformOptions transform;  ///< pad 0, no flip
+  /// Class names by output index (image-file sets); empty when the data set has none.
+  /// input.json holds them as "class_names" only when there are some.
+  std::vector<std::string> class_names;
 };
 
 nlohmann::json to_json(const InputInfo& info);
@@ -38,6 +41,9 @@ InputInfo load_input_info(const std::string& dir);
 /// A metric as it is written to metrics.json and the store: its value, or null when it is
 /// not finite (NaN: not computed).
 nlohmann::json metric_json(double v);
+/// Throws InputError naming `source` when `info` and `data` both name their classes
+/// and the names differ (a model evaluated on another data set's classes).
+void check_class_names(const InputInfo& info, const ImageDataset& data, const std::string& source);
 
 /// metrics.json: accuracies (top level: the reported split; `val` and `test` objects),
 /// losses, per-epoch history, train_seconds, images_per_second, flags (diverged,
@@ -47,8 +53,9 @@ nlohmann::json metrics_json(const TrainResult& result, const NetSpec& spec,
                             const TrainConfig& config, const nlohmann::json& extra = {});
 
 /// Writes into `dir` (created): arch.json, qat_checkpoint.pt (the final QAT network, via
-/// save_qat_checkpoint; not when diverged), int8/ (save_int8_model, when result.int8 is set),
-/// input.json and metrics.json last (each file atomically).
+/// save_qat_checkpoint; not when diverged), int8/ (save_int8_model, when result.int8 is set,
+/// with a copy of input.json so that the INT8 directory alone carries the normalisation and
+/// class names), input.json and metrics.json last (each file atomically).
 void save_train_artifacts(const TrainResult& result, const NetSpec& spec, const TrainConfig& config,
                           const InputInfo& input, const std::string& dir,
                           const nlohmann::json& extra = {});

@@ -167,6 +167,9 @@ void validate(const TrainConfig& c, const std::string& json_prefix) {
           "0 (leave) or 1..1024");
   require(c.transform.pad() >= 0 && c.transform.pad() <= 64, name("transform.pad", "--pad"),
           c.transform.pad(), "0..64");
+  require(c.transform.crop_scale() >= 0 && c.transform.crop_scale() <= 1,
+          name("transform.crop_scale", "--crop-scale"), c.transform.crop_scale(),
+          "0 (off) or (0, 1]");
   if (!quant_engine_available(c.engine)) {
     throw InputError(name("engine", "--engine") + ": '" + to_string(c.engine) +
                      "' is not available in this build");

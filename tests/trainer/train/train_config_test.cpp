@@ -76,8 +76,8 @@ TEST(TrainConfig, JsonRefusesUnknownKeysAndWrongTypesAtEveryDepth) {
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"transform", {{"crop", 2}}}}, "r.json");
             }),
-            "r.json: $.transform.crop: unknown field (allowed fields: pad, flip, normalize, size, "
-            "channels)");
+            "r.json: $.transform.crop: unknown field (allowed fields: pad, flip, crop_scale, "
+            "normalize, size, channels)");
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"epochs", "two"}}, "r.json");
             }),
