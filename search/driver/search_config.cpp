@@ -8,34 +8,36 @@
 namespace frostnas {
 
 nlohmann::json SearchConfig::to_json() const {
-  return {{"format", kSearchConfigFormat},
-          {"name", name},
-          {"space", frostnas::to_json(space)},
-          {"strategy", {{"name", strategy}, {"options", strategy_options}}},
-          {"samples", samples},
-          {"seed", seed},
-          {"data",
-           {{"name", data.name},
-            {"dir", data.dir},
-            {"train_subset", data.train_subset},
-            {"val_size", data.val_size}}},
-          {"train", frostnas::to_json(train)},
-          {"metric", frostnas::to_string(metric)},
-          {"latency",
-           {{"source", latency.source},
-            {"precision", latency.precision},
-            {"target_ms", latency.target_ms},
-            {"constraint", latency.constraint},
-            {"engine", frostnas::to_string(latency.engine)},
-            {"threads", latency.threads}}},
-          {"failure_reward", failure_reward}};
+  nlohmann::json j = {{"format", kSearchConfigFormat},
+                      {"name", name},
+                      {"space", frostnas::to_json(space)},
+                      {"strategy", {{"name", strategy}, {"options", strategy_options}}},
+                      {"samples", samples},
+                      {"seed", seed},
+                      {"data",
+                       {{"name", data.name},
+                        {"dir", data.dir},
+                        {"train_subset", data.train_subset},
+                        {"val_size", data.val_size}}},
+                      {"train", frostnas::to_json(train)},
+                      {"metric", frostnas::to_string(metric)},
+                      {"latency",
+                       {{"source", latency.source},
+                        {"precision", latency.precision},
+                        {"target_ms", latency.target_ms},
+                        {"constraint", latency.constraint},
+                        {"engine", frostnas::to_string(latency.engine)},
+                        {"threads", latency.threads}}},
+                      {"failure_reward", failure_reward}};
+  if (batch != 1) j["batch"] = batch;
+  return j;
 }
 
 SearchConfig search_config_from_json(const nlohmann::json& j, const std::string& source,
                                      const std::string& base_dir) {
   JsonReader r(j, source);
-  r.expect_object({"format", "name", "space", "strategy", "samples", "seed", "data", "train",
-                   "metric", "latency", "failure_reward"});
+  r.expect_object({"format", "name", "space", "strategy", "samples", "batch", "seed", "data",
+                   "train", "metric", "latency", "failure_reward"});
   const std::string format = r.get_string("format");
   if (format != kSearchConfigFormat) {
     r.fail_at("format", "\"" + format + "\" is not a search configuration (allowed: " +
@@ -63,6 +65,7 @@ SearchConfig search_config_from_json(const nlohmann::json& j, const std::string&
     strategy.fail_at("options", e.what());
   }
   c.samples = r.get_int("samples", 1, 1000000);
+  c.batch = r.get_int_or("batch", 1, 1, 100000);
   c.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, 0, INT64_MAX));
 
   if (r.has("data")) {

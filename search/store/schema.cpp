@@ -106,6 +106,13 @@ CREATE TABLE stages (
   PRIMARY KEY (experiment_id, name));
 )sql";
 
+// Columns are only ever added (ALTER TABLE), so databases of every earlier
+// version open, and keep their rows, after the migration.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE candidates ADD COLUMN worker INTEGER;
+ALTER TABLE candidates ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
 [[noreturn]] void refuse_newer(const std::string& path, int version) {
@@ -120,6 +127,7 @@ const std::vector<Migration>& store_migrations() {
   static const std::vector<Migration> migrations{
       {1, "experiments, candidates, strategy state, latency table, cell search, events, stages",
        kSchemaV1},
+      {2, "candidates: the worker and the attempt count of an evaluation", kSchemaV2},
   };
   return migrations;
 }
