@@ -132,7 +132,8 @@ TaskMessage decode_task(const std::string& text, const std::string& source) {
   m.seq = r.get_int("seq", 1, INT64_MAX);
   m.attempt = r.get_int("attempt", 1, INT64_MAX);
   m.arch = r.at("arch").value();
-  if (!j["seed"].is_number_unsigned()) r.fail_at("seed", "expected an unsigned integer");
+  if (!r.has("seed") || !j["seed"].is_number_unsigned())
+    r.fail_at("seed", "expected an unsigned integer");
   m.seed = j["seed"].get<uint64_t>();
   m.train = r.at("train").value();
   return m;
