@@ -23,7 +23,8 @@ packages=(g++ cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
   libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libboost-program-options-dev
   libgtest-dev zlib1g-dev dataset-fashion-mnist
-  libonnx-dev libprotobuf-dev libturbojpeg0-dev libpng-dev)
+  libonnx-dev libprotobuf-dev libturbojpeg0-dev libpng-dev
+  libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

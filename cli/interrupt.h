@@ -10,7 +10,8 @@ namespace frostnas::cli {
 /// the guard goes, also when the command throws. One guard at a time.
 class InterruptGuard {
  public:
-  InterruptGuard();
+  /// With `also_terminate`, SIGTERM sets the flag too (what mpirun sends its ranks on Ctrl-C).
+  explicit InterruptGuard(bool also_terminate = false);
   ~InterruptGuard();
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
@@ -20,6 +21,8 @@ class InterruptGuard {
 
  private:
   void (*previous_)(int);
+  void (*previous_term_)(int) = nullptr;
+  bool also_terminate_ = false;
 };
 
 }  // namespace frostnas::cli

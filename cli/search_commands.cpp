@@ -14,12 +14,17 @@
 #include "common/json_reader.h"
 #include "search/driver/latency_source.h"
 #include "search/driver/search_driver.h"
+#include "search/driver/worker_protocol.h"
 #include "search/report/pareto.h"
 #include "search/store/store.h"
 #include "space/arch_report.h"
 #include "trainer/data/image_dataset.h"
 #include "trainer/data/load_dataset.h"
 #include "trainer/train/train_model.h"
+
+#ifdef FROSTNAS_WITH_MPI
+#include "search/mpi/mpi_search.h"
+#endif
 
 namespace frostnas::cli {
 namespace {
@@ -28,49 +33,11 @@ std::string opt(const std::optional<double>& v, const char* format) {
   return v ? fmt(format, *v) : std::string("-");
 }
 
-int search(const Command& self, const std::vector<std::string>& args) {
-  po::options_description options("Options");
-  options.add_options()("config", po::value<std::string>(),
-                        "search configuration (frostnas.search/1 JSON)")(
-      "db", po::value<std::string>()->default_value(kDefaultStorePath), "experiment database")(
-      "resume", po::value<int64_t>(),
-      "continue experiment ID (with the configuration it was started with)")(
-      "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
-  po::variables_map vm;
-  if (!parse_args(self, args, options, {}, vm)) return 0;
-  // Bad input is refused before the database is created or touched.
-  if (!vm.count("resume") && !vm.count("config"))
-    throw InputError("missing --config FILE (see --help)");
-  std::optional<SearchConfig> given;
-  if (vm.count("config")) given = load_search_config(vm["config"].as<std::string>());
-  Store store(vm["db"].as<std::string>());
-  std::optional<int64_t> resume;
-  SearchConfig config;
-  if (vm.count("resume")) {
-    resume = vm["resume"].as<int64_t>();
-    const ExperimentRecord e = store.get_experiment(*resume);
-    config = given ? *given
-                   : search_config_from_json(
-                         e.config, store.path() + ": experiment " + std::to_string(e.id), ".");
-  } else {
-    config = *given;
-  }
-  const bool quiet = vm["quiet"].as<bool>();
-  // The table is measured on the latency's thread count; training uses its own.
-  const LatencyFn latency = make_latency_fn(config, store, latency_progress(quiet));
-  configure_runtime(config.train.threads);
-  torch::manual_seed(config.seed);
-  const DataSplits data = search_data(config);
-  InterruptGuard interrupt;
-  TrainingEvaluator evaluator(data, config.train, interrupt.flag());
-
-  ProgressBarOptions bar_options;
-  bar_options.quiet = quiet;
-  bar_options.unit = "arch";
-  ProgressBar bar("search", config.samples, bar_options);
+/// Status lines and the progress bar of a running search.
+SearchHooks search_hooks(ProgressBar& bar, std::atomic<bool>* stop) {
   SearchHooks hooks;
-  hooks.stop = interrupt.flag();
-  hooks.on_step = [&](const SearchStep& s) {
+  hooks.stop = stop;
+  hooks.on_step = [&bar](const SearchStep& s) {
     const CandidateRecord& c = s.candidate;
     std::cerr << (bar.tty() ? "\r\033[K" : "") << "[" << s.step << "/" << s.total << "] candidate "
               << c.seq << (s.reused ? " (repeat)" : "") << " " << to_string(c.status) << " int8 "
@@ -79,29 +46,179 @@ int search(const Command& self, const std::vector<std::string>& args) {
               << (c.error.empty() ? "" : " error: " + c.error) << "\n";
     bar.update(s.step, {{"best", fmt("%.4f", s.best_reward)}});
   };
-  const SearchSummary summary = run_search(config, store, evaluator, latency, resume, hooks);
-  bar.finish();
+  return hooks;
+}
 
+ProgressBar search_bar(const SearchConfig& config, bool quiet) {
+  ProgressBarOptions bar_options;
+  bar_options.quiet = quiet;
+  bar_options.unit = "arch";
+  return ProgressBar("search", config.samples, bar_options);
+}
+
+void print_summary(const SearchConfig& config, const Store& store, const SearchSummary& summary) {
   std::cout << "experiment " << summary.experiment_id << ": " << summary.steps << "/"
             << config.samples << " proposals, " << summary.evaluated << " evaluated now, "
             << summary.reused << " repeats; database " << store.path() << "\n";
-  if (summary.best) {
-    const auto dir = std::filesystem::path(store.path()).parent_path();
-    const std::string best_path =
-        (dir / ("experiment-" + std::to_string(summary.experiment_id) + "-best.json")).string();
-    NetSpec best = net_spec_from_json(summary.best->arch, store.path());
-    save_net_spec(best, best_path);
-    std::cout << "best: candidate " << summary.best->seq << ", reward "
-              << fmt("%.4f", *summary.best->reward) << ", int8 "
-              << opt(summary.best->int8_acc, "%.2f%%") << ", latency "
-              << opt(summary.best->predicted_latency_ms, "%.3f") << "; architecture " << best_path
-              << "\n";
-  }
-  if (summary.interrupted) {
-    throw InputError("interrupted: resume with frostnas search --db " + store.path() +
-                     " --resume " + std::to_string(summary.experiment_id));
-  }
+  if (!summary.best) return;
+  const auto dir = std::filesystem::path(store.path()).parent_path();
+  const std::string best_path =
+      (dir / ("experiment-" + std::to_string(summary.experiment_id) + "-best.json")).string();
+  NetSpec best = net_spec_from_json(summary.best->arch, store.path());
+  save_net_spec(best, best_path);
+  std::cout << "best: candidate " << summary.best->seq << ", reward "
+            << fmt("%.4f", *summary.best->reward) << ", int8 "
+            << opt(summary.best->int8_acc, "%.2f%%") << ", latency "
+            << opt(summary.best->predicted_latency_ms, "%.3f") << "; architecture " << best_path
+            << "\n";
+}
+
+std::string resume_hint(const Store& store, const SearchSummary& summary) {
+  return "resume with frostnas search --db " + store.path() + " --resume " +
+         std::to_string(summary.experiment_id);
+}
+
+/// The configuration of a run: --config, else (with --resume) the stored one.
+SearchConfig resolve_config(const std::optional<SearchConfig>& given, const Store* store,
+                            std::optional<int64_t> resume) {
+  if (given) return *given;
+  const ExperimentRecord e = store->get_experiment(*resume);
+  return search_config_from_json(e.config, store->path() + ": experiment " + std::to_string(e.id),
+                                 ".");
+}
+
+/// Evaluates the candidates in this process with the configuration's threads.
+int search_serial(const po::variables_map& vm, const std::optional<SearchConfig>& given,
+                  std::optional<int64_t> resume) {
+  Store store(vm["db"].as<std::string>());
+  const SearchConfig config = resolve_config(given, &store, resume);
+  const bool quiet = vm["quiet"].as<bool>();
+  // The table is measured on the latency's thread count; training uses its own.
+  const LatencyFn latency = make_latency_fn(config, store, latency_progress(quiet));
+  configure_runtime(config.train.threads);
+  torch::manual_seed(config.seed);
+  const DataSplits data = search_data(config);
+  InterruptGuard interrupt;
+  TrainingEvaluator evaluator(data, config.train, interrupt.flag());
+  ProgressBar bar = search_bar(config, quiet);
+  const SearchSummary summary =
+      run_search(config, store, evaluator, latency, resume, search_hooks(bar, interrupt.flag()));
+  bar.finish();
+  print_summary(config, store, summary);
+  if (summary.interrupted) throw InputError("interrupted: " + resume_hint(store, summary));
   return 0;
+}
+
+#ifdef FROSTNAS_WITH_MPI
+/// Rank 0's dispatcher after the handshake with every worker; the store is opened (or
+/// created) only once every worker has agreed, unless a resume needs its configuration.
+std::unique_ptr<MpiDispatcher> greet_workers(const MpiWorld& world, const po::variables_map& vm,
+                                             std::optional<int64_t> resume,
+                                             std::optional<Store>& store, SearchConfig& config,
+                                             std::atomic<bool>* stop) {
+  bool greeted = false;  // from then on the dispatcher tells the workers to stop
+  try {
+    if (world.size() < 2) {
+      throw InputError(
+          "--workers mpi: the MPI job has 1 process and so no worker (start 2 or "
+          "more: mpirun -np N, rank 0 drives, ranks 1..N-1 train)");
+    }
+    std::optional<SearchConfig> given;
+    if (vm.count("config")) given = load_search_config(vm["config"].as<std::string>());
+    if (resume) store.emplace(vm["db"].as<std::string>());
+    config = resolve_config(given, store ? &*store : nullptr, resume);
+    torch::manual_seed(config.seed);  // as the workers load theirs
+    const std::string checksum = data_checksum(search_data(config));
+    greeted = true;
+    return std::make_unique<MpiDispatcher>(world, config, checksum,
+                                           vm["worker-deadline"].as<double>(), stop);
+  } catch (...) {
+    if (!greeted) stop_workers(world);
+    throw;
+  }
+}
+
+/// Rank 0 drives the search and owns the store; ranks 1..N-1 train (search/mpi).
+int search_mpi(const po::variables_map& vm, std::optional<int64_t> resume) {
+  MpiWorld world;
+  if (world.rank() > 0) {
+    std::optional<std::string> config_path;
+    if (vm.count("config")) config_path = vm["config"].as<std::string>();
+    serve_search_worker(world, config_path);
+    return 0;
+  }
+  // mpirun ends its job with SIGTERM (Ctrl-C, or a rank that died).
+  InterruptGuard interrupt(/*also_terminate=*/true);
+  std::optional<Store> store;
+  SearchConfig config;
+  auto dispatcher = greet_workers(world, vm, resume, store, config, interrupt.flag());
+  if (!store) store.emplace(vm["db"].as<std::string>());
+  const bool quiet = vm["quiet"].as<bool>();
+  const LatencyFn latency = make_latency_fn(config, *store, latency_progress(quiet));
+  ProgressBar bar = search_bar(config, quiet);
+  SearchSummary summary;
+  try {
+    summary = run_search(config, *store, *dispatcher, latency, resume,
+                         search_hooks(bar, interrupt.flag()));
+  } catch (const std::exception& e) {
+    if (dispatcher->shutdown()) throw;
+    const std::string what = e.what();
+    std::cerr << "frostnas: error: " << what.substr(0, what.find('\n')) << std::endl;
+    world.abort(1);
+  }
+  bar.finish();
+  print_summary(config, *store, summary);
+  if (!summary.interrupted) return 0;
+  const std::string line =
+      summary.message + "; the database is consistent: " + resume_hint(*store, summary);
+  if (dispatcher->shutdown()) throw InputError(line);
+  // Workers still training (or silent) end only with the whole job.
+  std::cerr << "frostnas: error: " << line << std::endl;
+  store.reset();
+  world.abort(1);
+}
+#endif
+
+int search(const Command& self, const std::vector<std::string>& args) {
+  po::options_description options("Options");
+  options.add_options()("config", po::value<std::string>(),
+                        "search configuration (frostnas.search/1 JSON)")(
+      "db", po::value<std::string>()->default_value(kDefaultStorePath), "experiment database")(
+      "resume", po::value<int64_t>(),
+      "continue experiment ID (with the configuration it was started with)")(
+      "workers", po::value<std::string>()->default_value("auto"),
+      "serial: train here; mpi: rank 0 drives, ranks 1..N-1 train (under mpirun); auto: mpi "
+      "when started by an MPI launcher")(
+      "worker-deadline", po::value<double>()->default_value(21600),
+      "seconds an MPI worker may take for one candidate before the run stops (0: no limit)")(
+      "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
+  po::variables_map vm;
+  if (!parse_args(self, args, options, {}, vm)) return 0;
+  // Bad input is refused before the database is created or touched.
+  if (!vm.count("resume") && !vm.count("config"))
+    throw InputError("missing --config FILE (see --help)");
+  const std::string workers = vm["workers"].as<std::string>();
+  if (workers != "auto" && workers != "serial" && workers != "mpi")
+    throw InputError("--workers: \"" + workers + "\" is not allowed (allowed: auto, serial, mpi)");
+  if (vm["worker-deadline"].as<double>() < 0)
+    throw InputError("--worker-deadline: must be >= 0 seconds (0: no limit)");
+  std::optional<int64_t> resume;
+  if (vm.count("resume")) resume = vm["resume"].as<int64_t>();
+  const int64_t job = mpi_job_size_from_env();
+  if (workers == "mpi" || (workers == "auto" && job > 0)) {
+#ifdef FROSTNAS_WITH_MPI
+    return search_mpi(vm, resume);
+#else
+    throw InputError(
+        "--workers mpi: this frostnas is built without MPI (install libopenmpi-dev "
+        "and rebuild with -DFROSTNAS_WITH_MPI=ON)" +
+        (job > 0 ? "; started by an MPI launcher with " + std::to_string(job) + " processes"
+                 : std::string()));
+#endif
+  }
+  std::optional<SearchConfig> given;
+  if (vm.count("config")) given = load_search_config(vm["config"].as<std::string>());
+  return search_serial(vm, given, resume);
 }
 
 int runs(const Command& self, const std::vector<std::string>& args) {

@@ -21,9 +21,18 @@ Choices EvolutionStrategy::mutate(const Choices& parent) {
   return child;
 }
 
-Choices EvolutionStrategy::propose() {
+Choices EvolutionStrategy::propose() { return propose_with(0); }
+
+std::vector<Choices> EvolutionStrategy::propose(int64_t k) {
+  std::vector<Choices> batch;
+  for (int64_t i = 0; i < k; ++i) batch.push_back(propose_with(i));
+  return batch;
+}
+
+Choices EvolutionStrategy::propose_with(int64_t pending) {
   if (decisions_.empty()) return {};
-  if (static_cast<int64_t>(population_.size()) < options_.population()) {
+  if (population_.empty() ||
+      static_cast<int64_t>(population_.size()) + pending < options_.population()) {
     return sample_choices(space_, rng_);
   }
   const Member* best = nullptr;

@@ -19,12 +19,17 @@ struct EvolutionOptions {
 /// Regularized evolution: the first `population` proposals are uniform samples;
 /// then each proposal mutates one decision of the best of `sample_size` members
 /// drawn at random; every observed child joins the population and the oldest
-/// member leaves.
+/// member leaves. In batches, a round makes k children whose parents are drawn
+/// from the population as it stood at the start of the round (uniform samples
+/// while the population plus the round's earlier children is below its size).
 class EvolutionStrategy : public Strategy {
  public:
   EvolutionStrategy(const SearchSpace& space, uint64_t seed, EvolutionOptions options = {});
   std::string name() const override { return "evolution"; }
+  using Strategy::observe;
+  using Strategy::propose;
   Choices propose() override;
+  std::vector<Choices> propose(int64_t k) override;
   void observe(const Choices& choices, double reward) override;
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& state, const std::string& blob) override;
@@ -37,6 +42,8 @@ class EvolutionStrategy : public Strategy {
 
  private:
   Choices mutate(const Choices& parent);
+  /// A uniform sample while `pending` + the population is below its size, else a child.
+  Choices propose_with(int64_t pending);
 
   SearchSpace space_;
   std::vector<Decision> decisions_;

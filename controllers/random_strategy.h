@@ -11,6 +11,8 @@ class RandomStrategy : public Strategy {
  public:
   RandomStrategy(const SearchSpace& space, uint64_t seed);
   std::string name() const override { return "random"; }
+  using Strategy::observe;
+  using Strategy::propose;
   Choices propose() override;
   void observe(const Choices& choices, double reward) override {}
   nlohmann::json state() const override;

@@ -96,12 +96,36 @@ RLController::RLController(const SearchSpace& space, uint64_t seed, RLController
 
 Choices RLController::propose() { return net_->sample(rng_); }
 
-void RLController::observe(const Choices& choices, double reward) {
+void RLController::update_baseline(double reward) {
   baseline_ = observed_ == 0 ? reward
                              : baseline_ - (1.0 - options_.baseline_decay()) * (baseline_ - reward);
   ++observed_;
+}
+
+void RLController::observe(const Choices& choices, double reward) {
+  update_baseline(reward);
   auto [log_prob, entropy] = net_->log_prob_and_entropy(choices);
   const auto loss = -(reward - baseline_) * log_prob - options_.entropy_weight() * entropy;
+  optimizer_->zero_grad();
+  loss.backward();
+  optimizer_->step();
+}
+
+void RLController::observe(const std::vector<Choices>& batch, const std::vector<double>& rewards) {
+  if (batch.size() != rewards.size() || batch.empty()) {
+    throw std::logic_error("rl: " + std::to_string(batch.size()) + " proposals but " +
+                           std::to_string(rewards.size()) + " rewards");
+  }
+  if (batch.size() == 1) return observe(batch[0], rewards[0]);
+  double mean = 0.0;
+  for (double r : rewards) mean += r / static_cast<double>(rewards.size());
+  auto loss = torch::zeros({});
+  for (size_t i = 0; i < batch.size(); ++i) {
+    update_baseline(rewards[i]);
+    auto [log_prob, entropy] = net_->log_prob_and_entropy(batch[i]);
+    loss = loss - (rewards[i] - mean) * log_prob - options_.entropy_weight() * entropy;
+  }
+  loss = loss / static_cast<double>(batch.size());
   optimizer_->zero_grad();
   loss.backward();
   optimizer_->step();

@@ -45,12 +45,18 @@ TORCH_MODULE(ControllerNet);
 
 /// REINFORCE with a moving-average baseline and an entropy bonus over an LSTM
 /// controller (ENAS); the reward is the MnasNet objective computed by the driver.
+/// In batches of k > 1 the k architectures are sampled from one policy and one
+/// update follows from the mean of their REINFORCE losses, with the batch's mean
+/// reward as the baseline (the moving average keeps following the rewards).
 class RLController : public Strategy {
  public:
   RLController(const SearchSpace& space, uint64_t seed, RLControllerOptions options = {});
   std::string name() const override { return "rl"; }
+  using Strategy::observe;
+  using Strategy::propose;
   Choices propose() override;
   void observe(const Choices& choices, double reward) override;
+  void observe(const std::vector<Choices>& batch, const std::vector<double>& rewards) override;
   nlohmann::json state() const override;
   /// The policy network and its optimizer as a torch archive.
   std::string state_blob() const override;
@@ -66,6 +72,8 @@ class RLController : public Strategy {
   RLControllerOptions options_;
   std::mt19937_64 rng_;
   ControllerNet net_{nullptr};
+  void update_baseline(double reward);
+
   std::unique_ptr<torch::optim::Adam> optimizer_;
   double baseline_ = 0.0;
   int64_t observed_ = 0;

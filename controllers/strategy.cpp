@@ -23,6 +23,20 @@ std::map<std::string, StrategyFactory>& registry() {
 }
 }  // namespace
 
+std::vector<Choices> Strategy::propose(int64_t k) {
+  std::vector<Choices> batch;
+  for (int64_t i = 0; i < k; ++i) batch.push_back(propose());
+  return batch;
+}
+
+void Strategy::observe(const std::vector<Choices>& batch, const std::vector<double>& rewards) {
+  if (batch.size() != rewards.size()) {
+    throw std::logic_error(name() + ": " + std::to_string(batch.size()) + " proposals but " +
+                           std::to_string(rewards.size()) + " rewards");
+  }
+  for (size_t i = 0; i < batch.size(); ++i) observe(batch[i], rewards[i]);
+}
+
 std::vector<std::string> strategy_names() {
   std::vector<std::string> names;
   for (const auto& [name, factory] : registry()) names.push_back(name);

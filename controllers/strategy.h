@@ -19,10 +19,11 @@ class ConfigFields;
 /// and learns from their rewards. Strategies never train or measure anything:
 /// an evaluator scores what they propose and the driver reports the reward back.
 ///
-/// Protocol: `propose()` then `observe()` of that proposal, in order. The whole
-/// state (random streams included) round-trips through `state()`, `state_blob()` and
-/// `load_state()`,
-/// so a search resumed from a saved state makes exactly the proposals an
+/// Protocol: `propose()` then `observe()` of that proposal, in order; or, in
+/// batches, `propose(k)` then `observe(batch, rewards)` of those k proposals (a
+/// batch of one behaves exactly like the single calls). The whole state (random
+/// streams included) round-trips through `state()`, `state_blob()` and `load_state()`
+/// between batches, so a search resumed from a saved state makes exactly the proposals an
 /// uninterrupted one would.
 class Strategy {
  public:
@@ -32,6 +33,12 @@ class Strategy {
   virtual Choices propose() = 0;
   /// The reward of an evaluated proposal (higher is better).
   virtual void observe(const Choices& choices, double reward) = 0;
+  /// `k` (>= 1) proposals to evaluate together, e.g. on k workers at once. The
+  /// default calls `propose()` k times.
+  virtual std::vector<Choices> propose(int64_t k);
+  /// The rewards of a whole batch from `propose(k)`, in proposal order. The
+  /// default calls `observe(choices, reward)` for each in order.
+  virtual void observe(const std::vector<Choices>& batch, const std::vector<double>& rewards);
   /// Everything needed to continue exactly from here: a JSON document ...
   virtual nlohmann::json state() const = 0;
   /// ... and raw bytes (a serialized network, stored as an SQLite BLOB); empty when the

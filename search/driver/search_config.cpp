@@ -21,6 +21,12 @@ namespace {
 
 /// A search configuration and the folder its relative space path resolves against.
 struct SearchConfigFile {
+  SearchConfigFile() : config(&defaults) {}  // write_config's defaults: a default SearchConfig
+  SearchConfigFile(SearchConfig* c, std::string dir) : config(c), base_dir(std::move(dir)) {}
+  SearchConfigFile(const SearchConfigFile&) = delete;
+  SearchConfigFile& operator=(const SearchConfigFile&) = delete;
+
+  SearchConfig defaults;
   SearchConfig* config = nullptr;
   std::string base_dir;
 };
@@ -68,6 +74,7 @@ void config_fields(ConfigFields& f, SearchConfigFile& file) {
   space_field(f, c, file.base_dir);
   strategy_field(f, c);
   f.integer("samples", c.samples, 1, 1000000, FieldRule::kRequired);
+  f.integer("batch", c.batch, 1, 100000, FieldRule::kUnlessDefault);
   f.integer("seed", c.seed);
   f.nested("data", c.data);
   validated_train_field(f, "train", c.train);

@@ -41,6 +41,9 @@ struct SearchConfig {
   std::string strategy = "rl";
   nlohmann::json strategy_options = nlohmann::json::object();
   int64_t samples = 20;  ///< proposals (strategy steps), duplicates included
+  /// Proposals per strategy update, evaluated together (on as many workers). The
+  /// recorded search depends on it, not on the number of workers.
+  int64_t batch = 1;
   uint64_t seed = 0;
   SearchDataConfig data;
   TrainConfig train;
@@ -48,7 +51,8 @@ struct SearchConfig {
   LatencyConfig latency;
   double failure_reward = 0.0;  ///< reward of a candidate that diverged or failed
 
-  /// The configuration as stored with the experiment (the space inlined).
+  /// The configuration as stored with the experiment (the space inlined; "batch"
+  /// only when above 1, so that experiments from before batches still resume).
   nlohmann::json to_json() const;
 };
 

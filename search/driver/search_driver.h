@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "search/driver/dispatcher.h"
 #include "search/driver/evaluator.h"
 #include "search/driver/search_config.h"
 #include "search/store/store.h"
@@ -37,15 +38,29 @@ struct SearchSummary {
   int64_t evaluated = 0;  ///< candidates evaluated by this run
   int64_t reused = 0;     ///< proposals answered from an earlier result by this run
   bool interrupted = false;
+  bool timed_out = false;  ///< a worker missed its deadline (interrupted too)
+  std::string message;     ///< why it stopped early (one line), empty otherwise
   std::optional<CandidateRecord> best;
 };
 
-/// Runs (or, with `resume_id`, continues) a search: the strategy proposes, each new
-/// architecture is evaluated once per experiment (by hash; repeats reuse the
-/// result), the reward is ACC * (LAT / T)^w, and every finished candidate is
-/// committed in one transaction with the strategy state that produced it. After a
-/// kill at any moment, resuming re-evaluates at most the candidate that was running
-/// and, with the same seed, ends where an uninterrupted run would.
+/// Evaluation attempts after which a candidate still unfinished (its earlier
+/// attempts crashed their worker or the whole run) is recorded failed instead.
+constexpr int64_t kMaxAttempts = 2;
+
+/// Runs (or, with `resume_id`, continues) a search: the strategy proposes
+/// `config.batch` architectures at a time, each new architecture is evaluated once
+/// per experiment (by hash; repeats reuse the result) by `dispatcher`, the reward
+/// is ACC * (LAT / T)^w, and results are committed in proposal order, the batch's
+/// last one in one transaction with the strategy state after the batch. Each
+/// candidate is marked running with its worker and attempt before it is handed
+/// out. After a kill at any moment, resuming re-queues the candidates left
+/// running, re-evaluates at most those, records failed one whose kMaxAttempts
+/// attempts all crashed, and, with the same seed and batch size, ends where an
+/// uninterrupted run would, whatever the number of workers.
+SearchSummary run_search(const SearchConfig& config, Store& store, Dispatcher& dispatcher,
+                         const LatencyFn& latency, std::optional<int64_t> resume_id = std::nullopt,
+                         const SearchHooks& hooks = {});
+/// The same, evaluating in this process with `evaluator` (SerialDispatcher).
 SearchSummary run_search(const SearchConfig& config, Store& store, Evaluator& evaluator,
                          const LatencyFn& latency, std::optional<int64_t> resume_id = std::nullopt,
                          const SearchHooks& hooks = {});

@@ -113,6 +113,8 @@ nlohmann::json to_json(const CandidateRecord& r) {
           {"reward", opt(r.reward)},
           {"train_seconds", opt(r.train_seconds)},
           {"error", r.error},
+          {"worker", r.worker ? nlohmann::json(*r.worker) : nlohmann::json()},
+          {"attempts", r.attempts},
           {"created_at", r.created_at},
           {"updated_at", r.updated_at}};
 }

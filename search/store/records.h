@@ -92,6 +92,8 @@ struct CandidateRecord {
   std::optional<double> reward;
   std::optional<double> train_seconds;
   std::string error;
+  std::optional<int64_t> worker;  ///< who evaluated it last (0: this process; MPI rank)
+  int64_t attempts = 0;           ///< evaluations started (a crash leaves one counted)
   std::string created_at;
   std::string updated_at;
 };

@@ -120,6 +120,14 @@ CREATE TABLE study_runs (
   PRIMARY KEY (experiment_id, variant, seed));
 )sql";
 
+// Version 3: the worker and the attempt count of a candidate's evaluation. Columns are only
+// ever added (ALTER TABLE), so databases of every earlier version open, and keep their rows,
+// after the migration.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE candidates ADD COLUMN worker INTEGER;
+ALTER TABLE candidates ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
 [[noreturn]] void refuse_newer(const std::string& path, int version) {
@@ -135,6 +143,7 @@ const std::vector<Migration>& store_migrations() {
       {1, "experiments, candidates, strategy state, latency table, cell search, events, stages",
        kSchemaV1},
       {2, "study runs", kSchemaV2},
+      {3, "candidates: the worker and the attempt count of an evaluation", kSchemaV3},
   };
   return migrations;
 }

@@ -11,7 +11,7 @@ namespace frostnas {
 
 /// The schema version of a frostnas database (`PRAGMA user_version`): the number
 /// of migrations applied. A database of a newer version is refused.
-constexpr int kStoreSchemaVersion = 2;
+constexpr int kStoreSchemaVersion = 3;
 /// The version of the latency lookup-table keys and measurements. Every latency row
 /// carries the version it was written with, and only rows of this version are read,
 /// so changing the key format or the measurement protocol (and bumping this)

@@ -22,7 +22,7 @@ constexpr const char* kExperimentColumns =
 constexpr const char* kCandidateColumns =
     "SELECT id, experiment_id, seq, arch, arch_hash, status, fp32_acc, qat_acc, int8_acc, "
     "predicted_latency_ms, measured_latency_ms, reward, train_seconds, error, created_at, "
-    "updated_at FROM candidates ";
+    "updated_at, worker, attempts FROM candidates ";
 constexpr const char* kLatencyColumns =
     "SELECT fingerprint_id, key, precision, median_ms, spread_ms, samples, measured_at "
     "FROM latency ";
@@ -91,6 +91,8 @@ CandidateRecord read_candidate(const SQLite::Statement& q, const std::string& pa
   r.error = q.getColumn(13).getString();
   r.created_at = q.getColumn(14).getString();
   r.updated_at = q.getColumn(15).getString();
+  if (!q.getColumn(16).isNull()) r.worker = q.getColumn(16).getInt64();
+  r.attempts = q.getColumn(17).getInt64();
   return r;
 }
 
@@ -281,16 +283,39 @@ std::optional<CandidateRecord> Store::find_candidate_by_hash(int64_t experiment_
   return read_candidate(q, path_);
 }
 
-void Store::mark_running(int64_t candidate_id) {
+void Store::mark_running(int64_t candidate_id, int64_t worker) {
   SQLite::Statement q(*db_,
-                      "UPDATE candidates SET status = 'running', updated_at = ? "
+                      "UPDATE candidates SET status = 'running', worker = ?, "
+                      "attempts = attempts + 1, updated_at = ? "
                       "WHERE id = ? AND status IN ('queued', 'running')");
-  q.bind(1, utc_now());
-  q.bind(2, candidate_id);
+  q.bind(1, worker);
+  q.bind(2, utc_now());
+  q.bind(3, candidate_id);
   if (q.exec() == 0) {
     throw std::logic_error(path_ + ": candidate " + std::to_string(candidate_id) + " is " +
                            to_string(get_candidate(candidate_id).status) + ", not queued");
   }
+}
+
+void Store::release_candidate(int64_t candidate_id) {
+  SQLite::Statement q(*db_,
+                      "UPDATE candidates SET status = 'queued', attempts = MAX(attempts - 1, 0), "
+                      "updated_at = ? WHERE id = ? AND status = 'running'");
+  q.bind(1, utc_now());
+  q.bind(2, candidate_id);
+  if (q.exec() == 0) {
+    throw std::logic_error(path_ + ": candidate " + std::to_string(candidate_id) + " is " +
+                           to_string(get_candidate(candidate_id).status) + ", not running");
+  }
+}
+
+int64_t Store::requeue_running(int64_t experiment_id) {
+  SQLite::Statement q(*db_,
+                      "UPDATE candidates SET status = 'queued', updated_at = ? "
+                      "WHERE experiment_id = ? AND status = 'running'");
+  q.bind(1, utc_now());
+  q.bind(2, experiment_id);
+  return q.exec();
 }
 
 int64_t Store::candidate_experiment(int64_t candidate_id) const {

@@ -66,8 +66,15 @@ class Store {
   CandidateRecord get_candidate(int64_t id) const;
   std::optional<CandidateRecord> find_candidate_by_hash(int64_t experiment_id,
                                                         const std::string& hash) const;
-  /// queued (or running, after a crash) -> running.
-  void mark_running(int64_t candidate_id);
+  /// queued (or running, after a crash) -> running on `worker` (0: this process,
+  /// else the MPI rank), counting one more attempt.
+  void mark_running(int64_t candidate_id, int64_t worker = 0);
+  /// running -> queued, uncounting the attempt: the evaluation was stopped on
+  /// request (Ctrl-C), not by a crash.
+  void release_candidate(int64_t candidate_id);
+  /// Every running candidate of the experiment -> queued, attempts kept: what a
+  /// crashed run left behind. Returns how many.
+  int64_t requeue_running(int64_t experiment_id);
   /// queued or running -> result.status (kDone or kFailed, else std::logic_error)
   /// with the result's metrics.
   void finish_candidate(const CandidateResult& result);

@@ -192,3 +192,134 @@ TEST(SearchConfig, RejectsBadFields) {
   j["data"] = {{"name", "synthetic"}, {"train_subsett", 10}};
   expect(j, "cfg.json: $.data.train_subsett: unknown field (allowed fields: name, dir, ");
 }
+
+namespace {
+
+// Hands the whole batch out at once and answers in reverse order, like workers
+// that finish in any order.
+class ReversedDispatcher : public Dispatcher {
+ public:
+  explicit ReversedDispatcher(Evaluator& evaluator) : evaluator_(evaluator) {}
+  int64_t workers() const override { return 8; }
+  DispatchOutcome run(const std::vector<EvalTask>& tasks,
+                      const DispatchCallbacks& callbacks) override {
+    std::vector<Evaluation> results;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      callbacks.on_start(i, static_cast<int64_t>(i) + 1);
+      results.push_back(evaluator_.evaluate(tasks[i].net, tasks[i].seed));
+    }
+    for (size_t i = tasks.size(); i-- > 0;) callbacks.on_result(i, results[i]);
+    return {};
+  }
+
+ private:
+  Evaluator& evaluator_;
+};
+
+// Crashes (throws out of the driver, as a killed process would stop it) every
+// time it is given architecture number `crash_at` of its first run.
+class CrashingEvaluator : public FakeEvaluator {
+ public:
+  Evaluation evaluate(const NetSpec& net, uint64_t seed) override {
+    if (arch_hash(net) == *crash_hash || (crash_hash->empty() && ++seen == 3)) {
+      *crash_hash = arch_hash(net);
+      throw std::runtime_error("worker killed");
+    }
+    return FakeEvaluator::evaluate(net, seed);
+  }
+  std::string* crash_hash = nullptr;
+  int seen = 0;
+};
+
+void expect_same_records(const std::vector<CandidateRecord>& x,
+                         const std::vector<CandidateRecord>& y, const std::string& what) {
+  ASSERT_EQ(x.size(), y.size()) << what;
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i].seq, y[i].seq) << what << " " << i;
+    EXPECT_EQ(x[i].arch_hash, y[i].arch_hash) << what << " " << i;
+    EXPECT_EQ(x[i].status, y[i].status) << what << " " << i;
+    EXPECT_EQ(x[i].int8_acc, y[i].int8_acc) << what << " " << i;
+    EXPECT_EQ(x[i].reward, y[i].reward) << what << " " << i;
+  }
+}
+
+}  // namespace
+
+TEST(SearchDriver, BatchRecordDoesNotDependOnTheOrderResultsArrive) {
+  for (const char* strategy : {"rl", "evolution", "random"}) {
+    SearchConfig config = tiny_config(strategy);
+    config.batch = 4;
+    TempDb a, b;
+    Store serial_store(a.db()), parallel_store(b.db());
+    FakeEvaluator serial_eval, parallel_eval;
+    const SearchSummary s = run_search(config, serial_store, serial_eval, macs_latency());
+    ReversedDispatcher reversed(parallel_eval);
+    const SearchSummary p = run_search(config, parallel_store, reversed, macs_latency());
+    EXPECT_EQ(s.steps, 30);
+    EXPECT_EQ(p.steps, 30);
+    expect_same_records(serial_store.list_candidates(s.experiment_id),
+                        parallel_store.list_candidates(p.experiment_id), strategy);
+    EXPECT_EQ(serial_store.load_strategy_state(s.experiment_id)->state,
+              parallel_store.load_strategy_state(p.experiment_id)->state)
+        << strategy;
+    // Workers are recorded with the candidates they ran.
+    for (const auto& c : parallel_store.list_candidates(p.experiment_id)) {
+      EXPECT_GE(c.worker.value_or(0), 1);
+      EXPECT_EQ(c.attempts, 1);
+    }
+  }
+}
+
+TEST(SearchDriver, BatchRunInterruptedMidBatchResumesToTheUninterruptedResult) {
+  for (const char* strategy : {"rl", "evolution"}) {
+    SearchConfig config = tiny_config(strategy);
+    config.batch = 4;
+    TempDb a, b;
+    Store full_store(a.db()), store(b.db());
+    FakeEvaluator full_eval, first, second;
+    const SearchSummary full = run_search(config, full_store, full_eval, macs_latency());
+    first.stop_after = 9;  // in the middle of the third batch
+    const SearchSummary cut = run_search(config, store, first, macs_latency());
+    ASSERT_TRUE(cut.interrupted);
+    EXPECT_EQ(store.list_candidates(cut.experiment_id, CandidateStatus::kRunning).size(), 0u);
+    const SearchSummary resumed =
+        run_search(config, store, second, macs_latency(), cut.experiment_id);
+    EXPECT_EQ(resumed.steps, 30);
+    expect_same_records(full_store.list_candidates(full.experiment_id),
+                        store.list_candidates(resumed.experiment_id), strategy);
+    for (const auto& c : store.list_candidates(resumed.experiment_id)) EXPECT_LE(c.attempts, 1);
+  }
+}
+
+TEST(SearchDriver, CandidateThatCrashedTwiceIsRecordedFailed) {
+  SearchConfig config = tiny_config("random");
+  config.samples = 8;
+  config.batch = 2;
+  TempDb tmp;
+  Store store(tmp.db());
+  std::string crash_hash;
+  int64_t id = 0;
+  for (int run = 0; run < 2; ++run) {
+    CrashingEvaluator crashing;
+    crashing.crash_hash = &crash_hash;
+    EXPECT_THROW(run_search(config, store, crashing, macs_latency(),
+                            run == 0 ? std::nullopt : std::optional<int64_t>(1)),
+                 std::runtime_error);
+    id = store.list_experiments().front().id;
+    const auto c = store.find_candidate_by_hash(id, crash_hash);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->status, CandidateStatus::kRunning);
+    EXPECT_EQ(c->attempts, run + 1);
+  }
+  FakeEvaluator healthy;
+  const SearchSummary s = run_search(config, store, healthy, macs_latency(), id);
+  EXPECT_FALSE(s.interrupted);
+  EXPECT_EQ(s.steps, 8);
+  EXPECT_EQ(healthy.calls.count(crash_hash), 0u);  // not tried a third time
+  const auto c = store.find_candidate_by_hash(id, crash_hash);
+  EXPECT_EQ(c->status, CandidateStatus::kFailed);
+  EXPECT_EQ(c->error, "killed its worker 2 times (last on worker 0)");
+  EXPECT_EQ(*c->reward, config.failure_reward);
+  for (const auto& x : store.list_candidates(id)) EXPECT_NE(x.status, CandidateStatus::kRunning);
+  EXPECT_EQ(store.integrity_check(), "ok");
+}

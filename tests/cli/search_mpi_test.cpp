@@ -1,0 +1,219 @@
+// `mpirun --oversubscribe -np 3 frostnas search`: rank 0 drives, two workers train.
+// Skipped with a message where mpirun is missing or frostnas is built without MPI.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "search/store/store.h"
+#include "tests/common/cli_runner.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using frostnas::CandidateRecord;
+using frostnas::Store;
+using frostnas::testing::CliResult;
+
+// CI runs as root, which Open MPI refuses unless told; two cores hold three ranks.
+const std::string kMpirun =
+    "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+    "timeout 120 mpirun --oversubscribe --bind-to none";
+
+/// Runs a shell command line, capturing both streams.
+CliResult run_shell(const std::string& cmd) {
+  const fs::path err =
+      fs::temp_directory_path() / ("frostnas_mpi_err_" + std::to_string(::getpid()));
+  CliResult r;
+  FILE* pipe = ::popen((cmd + " 2>" + err.string()).c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(err);
+  r.err.assign(std::istreambuf_iterator<char>(in), {});
+  fs::remove(err);
+  return r;
+}
+
+int frostnas_error_lines(const std::string& err) {
+  int n = 0;
+  size_t pos = 0;
+  while ((pos = err.find("frostnas: error: ", pos)) != std::string::npos) {
+    ++n;
+    ++pos;
+  }
+  return n;
+}
+
+class MpiSearch : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("frostnas_mpi_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    write_config("tiny.json", 3);
+    write_config("other.json", 4);
+    if (std::system("command -v mpirun >/dev/null 2>&1") != 0) {
+      skip_ = "mpirun is missing (apt-get install openmpi-bin)";
+      return;
+    }
+    const CliResult probe =
+        run_shell(std::string(FROSTNAS_BINARY) + " search --workers mpi " + "--config " +
+                  config("tiny.json") + " --db " + (dir_ / "probe.sqlite").string());
+    if (probe.err.find("built without MPI") != std::string::npos) {
+      skip_ = "frostnas is built without MPI";
+      return;
+    }
+    // The reference: the serial run with the same batch size.
+    serial_ = run_shell(std::string(FROSTNAS_BINARY) + " search --workers serial --quiet " +
+                        "--config " + config("tiny.json") + " --db " + db("serial"));
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_EQ(serial_.status, 0) << serial_.err;
+  }
+
+  static void write_config(const std::string& name, int64_t seed) {
+    std::ofstream(dir_ / name) << nlohmann::json{
+        {"format", "frostnas.search/1"},
+        {"name", "mpi"},
+        {"space", std::string(FROSTNAS_SOURCE_DIR) + "/experiments/spaces/proxy.json"},
+        {"strategy", {{"name", "rl"}}},
+        {"samples", 6},
+        {"batch", 2},
+        {"seed", seed},
+        {"data", {{"name", "synthetic"}, {"train_subset", 256}, {"val_size", 64}}},
+        {"train", {{"epochs", 1}, {"batch_size", 64}, {"fp_warmup_epochs", 0.5}, {"threads", 1}}},
+        {"latency",
+         {{"source", "macs"},
+          {"target_ms", 5.0}}}}.dump();
+  }
+  static std::string config(const std::string& name) { return (dir_ / name).string(); }
+  static std::string db(const std::string& name) { return (dir_ / (name + ".sqlite")).string(); }
+  static CliResult mpirun(const std::string& env, int np, const std::string& args) {
+    return run_shell(env + " " + kMpirun + " -np " + std::to_string(np) + " " + FROSTNAS_BINARY +
+                     " search --quiet " + args);
+  }
+
+  /// Every candidate has exactly one result and the record equals the serial one.
+  static void expect_serial_record(const std::string& path) {
+    Store serial(db("serial"));
+    Store store(path);
+    EXPECT_EQ(store.integrity_check(), "ok");
+    const auto a = serial.list_candidates(1);
+    const auto b = store.list_candidates(1);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].arch_hash, b[i].arch_hash) << i;
+      EXPECT_EQ(a[i].status, b[i].status) << i;
+      EXPECT_EQ(a[i].int8_acc, b[i].int8_acc) << i;
+      EXPECT_EQ(a[i].qat_acc, b[i].qat_acc) << i;
+      EXPECT_EQ(a[i].reward, b[i].reward) << i;
+      EXPECT_TRUE(b[i].worker && *b[i].worker >= 1 && *b[i].worker <= 2) << i;
+    }
+    EXPECT_EQ(store.get_experiment(1).status, frostnas::ExperimentStatus::kDone);
+    EXPECT_EQ(store.load_strategy_state(1)->state, serial.load_strategy_state(1)->state);
+  }
+
+  static inline fs::path dir_;
+  static inline std::string skip_;
+  static inline CliResult serial_;
+};
+
+TEST_F(MpiSearch, TwoWorkersRecordTheSerialSearchOfTheSameBatchSize) {
+  const CliResult r = mpirun("", 3, "--config " + config("tiny.json") + " --db " + db("mpi"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("experiment 1: 6/6 proposals"), std::string::npos) << r.out;
+  expect_serial_record(db("mpi"));
+}
+
+TEST_F(MpiSearch, KilledWorkerLeavesAResumableDatabase) {
+  const std::string path = db("killed");
+  const CliResult killed =
+      mpirun("FROSTNAS_TEST_KILL_AT_SEQ=3", 3, "--config " + config("tiny.json") + " --db " + path);
+  EXPECT_NE(killed.status, 0) << killed.err;
+  {
+    Store store(path);
+    EXPECT_EQ(store.integrity_check(), "ok");
+    const CandidateRecord c = store.list_candidates(1).at(2);
+    EXPECT_EQ(c.status, frostnas::CandidateStatus::kRunning);
+    EXPECT_EQ(c.attempts, 1);
+  }
+  const CliResult resumed = mpirun("", 3, "--db " + path + " --resume 1");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  expect_serial_record(path);
+}
+
+TEST_F(MpiSearch, CandidateThatKillsItsWorkerTwiceIsRecordedFailed) {
+  const std::string path = db("twice");
+  EXPECT_NE(
+      mpirun("FROSTNAS_TEST_KILL_AT_SEQ=5", 3, "--config " + config("tiny.json") + " --db " + path)
+          .status,
+      0);
+  EXPECT_NE(mpirun("FROSTNAS_TEST_KILL_AT_SEQ=5", 3, "--db " + path + " --resume 1").status, 0);
+  const CliResult done = mpirun("", 3, "--db " + path + " --resume 1");
+  ASSERT_EQ(done.status, 0) << done.err;
+  Store store(path);
+  EXPECT_EQ(store.integrity_check(), "ok");
+  const auto candidates = store.list_candidates(1);
+  for (const auto& c : candidates)
+    EXPECT_TRUE(c.status == frostnas::CandidateStatus::kDone ||
+                c.status == frostnas::CandidateStatus::kFailed);
+  const CandidateRecord c = candidates.at(4);
+  EXPECT_EQ(c.status, frostnas::CandidateStatus::kFailed);
+  EXPECT_EQ(c.attempts, 2);
+  EXPECT_EQ(c.error.rfind("killed its worker 2 times", 0), 0u) << c.error;
+}
+
+TEST_F(MpiSearch, SilentWorkerEndsTheRunAtItsDeadline) {
+  const std::string path = db("silent");
+  const CliResult r =
+      mpirun("FROSTNAS_TEST_HANG_AT_SEQ=2", 3,
+             "--worker-deadline 3 --config " + config("tiny.json") + " --db " + path);
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(frostnas_error_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("did not answer within 3 s (candidate 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--resume 1"), std::string::npos) << r.err;
+  {
+    Store store(path);
+    EXPECT_EQ(store.integrity_check(), "ok");
+    EXPECT_EQ(store.get_experiment(1).status, frostnas::ExperimentStatus::kInterrupted);
+  }
+  const CliResult resumed = mpirun("", 3, "--db " + path + " --resume 1");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  expect_serial_record(path);
+}
+
+TEST_F(MpiSearch, BadInputStopsBeforeTheDatabaseIsCreated) {
+  // No worker: a job of one process.
+  CliResult r =
+      mpirun("", 1, "--workers mpi --config " + config("tiny.json") + " --db " + db("none"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(frostnas_error_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("no worker"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db("none")));
+
+  // Rank 2 was given another configuration.
+  r = run_shell(std::string(kMpirun) + " -np 2 " + FROSTNAS_BINARY + " search --quiet --config " +
+                config("tiny.json") + " --db " + db("differ") + " : -np 1 " + FROSTNAS_BINARY +
+                " search --quiet --config " + config("other.json") + " --db " + db("differ"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(frostnas_error_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("worker 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("configuration hash"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db("differ")));
+
+  // A host file naming a machine that cannot be reached: mpirun itself refuses.
+  std::ofstream(dir_ / "hosts") << "no-such-host.invalid slots=2\n";
+  r = run_shell(kMpirun + " --hostfile " + (dir_ / "hosts").string() + " -np 3 " + FROSTNAS_BINARY +
+                " search --quiet --config " + config("tiny.json") + " --db " + db("unreachable"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_FALSE(fs::exists(db("unreachable")));
+}
+
+}  // namespace
