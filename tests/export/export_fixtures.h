@@ -38,24 +38,7 @@ inline NetSpec export_net_spec() {
 
 /// export_net_spec() QAT-trained a few seeded steps on random data, observers and BN frozen.
 inline QatNet trained_export_net(QuantEngine engine, uint64_t seed) {
-  torch::manual_seed(seed);
-  QatNet net(export_net_spec(), engine);
-  perturb_bn(*net, seed + 1);
-  torch::manual_seed(seed + 2);
-  net->enable_qat();
-  net->train();
-  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  for (int i = 0; i < 4; ++i) {
-    auto x = torch::randn({8, 1, 16, 16});
-    auto loss = torch::nn::functional::cross_entropy(net->forward(x), torch::randint(0, 10, {8}));
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
-  net->freeze_observers();
-  net->freeze_bn();
-  net->eval();
-  return net;
+  return briefly_trained_qat_net(export_net_spec(), engine, seed);
 }
 
 inline InputInfo export_input_info() {

@@ -57,24 +57,7 @@ NetSpec cell_net() {
 }
 
 QatNet trained_cell_net(QuantEngine engine, uint64_t seed) {
-  torch::manual_seed(seed);
-  QatNet net(cell_net(), engine);
-  perturb_bn(*net, seed + 1);
-  torch::manual_seed(seed + 2);
-  net->enable_qat();
-  net->train();
-  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  for (int i = 0; i < 4; ++i) {
-    auto x = torch::randn({8, 1, 16, 16});
-    auto loss = torch::nn::functional::cross_entropy(net->forward(x), torch::randint(0, 10, {8}));
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
-  net->freeze_observers();
-  net->freeze_bn();
-  net->eval();
-  return net;
+  return briefly_trained_qat_net(cell_net(), engine, seed);
 }
 
 /// Max |INT8 - fake quant| of one op, in steps of the INT8 output scale.

@@ -11,6 +11,30 @@
 
 namespace frostnas::testing {
 
+/// A QatNet of `spec` with perturbed BN, QAT-trained 4 seeded SGD steps on random batches of 8
+/// against random labels, then observers and BN frozen, in eval mode.
+inline QatNet briefly_trained_qat_net(const NetSpec& spec, QuantEngine engine, uint64_t seed) {
+  torch::manual_seed(seed);
+  QatNet net(spec, engine);
+  perturb_bn(*net, seed + 1);
+  torch::manual_seed(seed + 2);
+  net->enable_qat();
+  net->train();
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  for (int i = 0; i < 4; ++i) {
+    auto x = torch::randn({8, spec.in_channels, spec.input_size, spec.input_size});
+    auto loss = torch::nn::functional::cross_entropy(net->forward(x),
+                                                     torch::randint(0, spec.num_classes, {8}));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  net->freeze_observers();
+  net->freeze_bn();
+  net->eval();
+  return net;
+}
+
 /// QAT-trains `model` (preceded by `input_fq`) a few SGD steps on random data against
 /// random targets, then freezes observers and BN and puts both in eval mode.
 template <class Model>
