@@ -13,6 +13,8 @@
 //       > small28.json
 //   build/bench/qat_step_profile --arch small28.json --optimizer sgd,qsgd
 //       --boost-kernel fused,reference --steps 10
+//   build/bench/qat_step_profile --arch small28.json --optimizer qsgd --channels-last
+//       --precision qat,fp32 --ops 15    # where QAT's overhead over float goes
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -50,6 +52,7 @@ struct Variant {
   std::string optimizer;  ///< optimizer_names() entry
   bool channels_last = false;
   BoostKernel kernel = BoostKernel::kFused;
+  bool fake_quant = true;  ///< false: the same network in float (QAT's overhead = the difference)
   QatNet net{nullptr};
   std::unique_ptr<torch::optim::Optimizer> opt;
   torch::Tensor x, y;
@@ -60,7 +63,7 @@ struct Variant {
 void setup(Variant& v, const NetSpec& spec, int64_t batch) {
   torch::manual_seed(0);
   v.net = QatNet(spec, QuantEngine::kOneDNN);
-  v.net->enable_qat();
+  if (v.fake_quant) v.net->enable_qat();
   v.net->train();
   OptimizerConfig oc;
   oc.name = v.optimizer;
@@ -163,7 +166,8 @@ int main(int argc, char** argv) {
     ("optimizer", po::value<std::string>()->default_value("sgd"), "comma-separated optimizer names, one variant each")
     ("channels-last", po::bool_switch()->default_value(false), "also time each optimizer with the Conv-BN layers in channels-last format")
     ("boost-kernel", po::value<std::string>()->default_value("fused"), "comma-separated GradBoost kernels (fused, reference), one variant each")
-    ("ops", po::value<int64_t>()->default_value(0), "print the N operators with the largest self time (first variant)");
+    ("precision", po::value<std::string>()->default_value("qat"), "comma-separated: qat (fake quantization on), fp32 (the same network in float); one variant each")
+    ("ops", po::value<int64_t>()->default_value(0), "print the N operators with the largest self time (every variant)");
   // clang-format on
   po::variables_map vm;
   if (!frostnas::bench::parse_args(argc, argv, options, vm)) return 0;
@@ -173,17 +177,26 @@ int main(int argc, char** argv) {
   configure_runtime(vm["threads"].as<int64_t>());
 
   std::vector<Variant> variants;
-  for (const auto& name : split_commas(vm["optimizer"].as<std::string>())) {
-    for (const auto& kernel : split_commas(vm["boost-kernel"].as<std::string>())) {
-      for (bool cl : {false, true}) {
-        if (cl && !vm["channels-last"].as<bool>()) continue;
-        Variant v;
-        v.name = name + (cl ? " nhwc " : " nchw ") + kernel;
-        v.optimizer = name;
-        v.channels_last = cl;
-        v.kernel = kernel == "reference" ? BoostKernel::kReference : BoostKernel::kFused;
-        setup(v, spec, batch);
-        variants.push_back(std::move(v));
+  for (const auto& precision : split_commas(vm["precision"].as<std::string>())) {
+    if (precision != "qat" && precision != "fp32") {
+      std::fprintf(
+          stderr, "qat_step_profile: error: --precision: unknown value '%s' (allowed: qat, fp32)\n",
+          precision.c_str());
+      return 2;
+    }
+    for (const auto& name : split_commas(vm["optimizer"].as<std::string>())) {
+      for (const auto& kernel : split_commas(vm["boost-kernel"].as<std::string>())) {
+        for (bool cl : {false, true}) {
+          if (cl && !vm["channels-last"].as<bool>()) continue;
+          Variant v;
+          v.name = precision + " " + name + (cl ? " nhwc " : " nchw ") + kernel;
+          v.optimizer = name;
+          v.channels_last = cl;
+          v.kernel = kernel == "reference" ? BoostKernel::kReference : BoostKernel::kFused;
+          v.fake_quant = precision == "qat";
+          setup(v, spec, batch);
+          variants.push_back(std::move(v));
+        }
       }
     }
   }
@@ -205,12 +218,14 @@ int main(int argc, char** argv) {
                 v.backward_ms / n, v.step_ms / n, total, 1e3 * static_cast<double>(batch) / total);
   }
   const int64_t top = vm["ops"].as<int64_t>();
-  if (top > 0 && !variants.empty()) {
+  for (auto& v : variants) {
+    if (top <= 0) break;
     namespace prof = torch::autograd::profiler;
+    std::printf("\n%s:\n", v.name.c_str());
     prof::enableProfilerLegacy(
         torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
     const int64_t n = std::max<int64_t>(1, steps / 2);
-    for (int64_t i = 0; i < n; ++i) run_step(variants.front(), false);
+    for (int64_t i = 0; i < n; ++i) run_step(v, false);
     print_top_ops(prof::disableProfilerLegacy(), n, top);
   }
   return 0;

@@ -38,6 +38,23 @@ void expect_golden_json(const nlohmann::json& written, const std::string& name) 
   EXPECT_EQ(written.dump(), expected.dump()) << name << ": same values, different number types";
 }
 
+TEST(ConfigJsonGolden, OptionalFieldsAreStoredOnlyWhenSet) {
+  // The image-folder example: a folder data set, decoded to the space's input.
+  const SearchConfig folder = load_search_config(example_config_path("folder_quickstart.json"));
+  EXPECT_EQ(folder.data.name, "folder:/tmp/fmnist_png");
+  EXPECT_FALSE(folder.to_json().at("data").contains("skip_bad_images"));
+  EXPECT_FALSE(folder.to_json().contains("batch"));
+  // Set, they are stored and read back.
+  nlohmann::json j = load_json_file(example_config_path("folder_quickstart.json"));
+  j["data"]["skip_bad_images"] = true;
+  j["batch"] = 4;
+  const SearchConfig set = search_config_from_json(j, "set", example_config_path(""));
+  EXPECT_TRUE(set.data.images.skip_bad_images());
+  EXPECT_EQ(set.batch, 4);
+  EXPECT_EQ(set.to_json().at("data").at("skip_bad_images"), true);
+  EXPECT_EQ(search_config_from_json(set.to_json(), "stored", ".").to_json(), set.to_json());
+}
+
 TEST(ConfigJsonGolden, SearchConfigsWriteTheStoredJson) {
   const SearchConfig quickstart = load_search_config(example_config_path("quickstart.json"));
   expect_golden_json(quickstart.to_json(), "search_quickstart");
