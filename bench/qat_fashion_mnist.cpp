@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   std::printf("max RSS %.1f MiB; load average before %s, after %s\n", rss, load_before.c_str(),
               load_after.c_str());
   if (!vm["out"].as<std::string>().empty()) {
-    InputInfo input{data_name, data.train.mean, data.train.std, c.transform};
+    InputInfo input{data_name, data.train.mean, data.train.std, c.transform, {}};
     input.transform.pad(0).flip(false);
     save_train_artifacts(res, spec, c, input, vm["out"].as<std::string>());
   }

@@ -159,8 +159,7 @@ TrainJob new_train_job(const po::variables_map& vm) {
   DataArgs& data_args = job.data_args;
   std::string& out = job.out;
   spec = load_arch(require_positional(vm, "arch", "--arch ARCH (a built-in name or a JSON file)"));
-  data_args.name =
-      require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
+  data_args.name = require_positional(vm, "data", "--data NAME (" + dataset_name_help() + ")");
   check_dataset_name(data_args.name);
   out = require_positional(vm, "out", "--out DIR");
   data_args.dir = vm["data-dir"].as<std::string>();
@@ -468,7 +467,7 @@ int eval(const Command& self, const std::vector<std::string>& args) {
       },
       data, transform, batch);
   const torch::Tensor x1 =
-      images_to_input(data.images.slice(0, 0, 1), data.mean, data.std, transform);
+      images_to_input(sample_images(data, {0}), data.mean, data.std, transform);
   const LatencyStats lat = measure_int8_latency(net, x1, runs, std::min<int64_t>(20, runs));
   print_eval(net, split, data.size(), acc, lat, threads, vm["json"].as<bool>());
   return 0;

@@ -98,12 +98,11 @@ struct Trained {
   bool interrupted = false;
 };
 
-/// The normalisation and resize of the retraining data, as the exports carry them.
+/// The normalisation, resize and class names of the retraining data, as the exports carry them.
 InputInfo pipeline_input_info(const PipelineConfig& config, const DataSplits& data,
                               const TrainConfig& train) {
-  InputInfo input{config.retrain.data.name, data.train.mean, data.train.std, train.transform};
-  input.transform.pad(0).flip(false);
-  return input;
+  return InputInfo{config.retrain.data.name, data.train.mean, data.train.std,
+                   without_augmentation(train.transform), data.train.class_names};
 }
 
 /// Saves a final model into `dir`: the int8/ artifact that `frostnas eval` loads, the float

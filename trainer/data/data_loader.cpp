@@ -15,6 +15,7 @@ DataLoader::DataLoader(ImageDataset data, DataLoaderOptions options)
   TORCH_CHECK(data_.labels.dim() == 1 && data_.labels.size(0) == data_.size(),
               "DataLoader: expected ", data_.size(), " labels, got ", data_.labels.sizes());
   data_.images = data_.images.cpu().contiguous();
+  if (data_.rows.defined()) data_.rows = data_.rows.cpu().to(torch::kInt64).contiguous();
   data_.labels = data_.labels.cpu().to(torch::kInt64).contiguous();
   if (options_.batch_size() < 1) {
     throw InputError("data loader: batch_size " + std::to_string(options_.batch_size()) +
@@ -100,9 +101,9 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch,
   const std::vector<int64_t> indices(order.begin() + begin, order.begin() + end);
   const uint64_t seed = mix_seed(mix_seed(mix_seed(options_.seed(), 1), epoch), index);
   Batch batch;
-  batch.x =
-      gather_transformed(data_.images, indices, data_.mean, data_.std, options_.transform(), seed)
-          .to(options_.device());
+  batch.x = gather_transformed(data_.images, image_rows(data_, indices), data_.mean, data_.std,
+                               options_.transform(), seed)
+                .to(options_.device());
   batch.y = torch::empty({end - begin}, torch::kInt64);
   const int64_t* labels = data_.labels.data_ptr<int64_t>();
   int64_t* y = batch.y.data_ptr<int64_t>();

@@ -43,11 +43,33 @@ ChannelStats channel_stats(const torch::Tensor& images) {
 }
 
 ImageDataset select_samples(const ImageDataset& data, const std::vector<int64_t>& indices) {
-  const torch::Tensor index = torch::tensor(indices, torch::kInt64).to(data.images.device());
+  const torch::Tensor index = torch::tensor(indices, torch::kInt64);
   ImageDataset out = data;
-  out.images = data.images.index_select(0, index);
   out.labels = data.labels.index_select(0, index.to(data.labels.device()));
+  if (data.mapped) {
+    out.rows = torch::tensor(image_rows(data, indices), torch::kInt64);
+  } else {
+    out.images = data.images.index_select(0, index.to(data.images.device()));
+  }
   return out;
+}
+
+std::vector<int64_t> image_rows(const ImageDataset& data, const std::vector<int64_t>& samples) {
+  if (!data.rows.defined()) return samples;
+  const torch::Tensor rows = data.rows.to(torch::kCPU).contiguous();
+  const int64_t* r = rows.data_ptr<int64_t>();
+  std::vector<int64_t> out(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    TORCH_CHECK(samples[i] >= 0 && samples[i] < rows.size(0), "image_rows: sample ", samples[i],
+                " out of range for ", rows.size(0), " samples");
+    out[i] = r[samples[i]];
+  }
+  return out;
+}
+
+torch::Tensor sample_images(const ImageDataset& data, const std::vector<int64_t>& samples) {
+  const torch::Tensor index = torch::tensor(image_rows(data, samples), torch::kInt64);
+  return data.images.index_select(0, index.to(data.images.device()));
 }
 
 std::vector<int64_t> stratified_order(const ImageDataset& data, uint64_t seed) {

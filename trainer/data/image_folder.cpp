@@ -235,6 +235,7 @@ ImageDataset load_image_set(const ImageList& list, const ImageSetOptions& option
     throw InputError(list.name + ": no decodable image in the " + list.split + " split");
   ImageDataset data;
   data.images = d->images;
+  data.mapped = true;
   data.labels = d->labels;
   data.num_classes = static_cast<int64_t>(list.class_names.size());
   data.class_names = list.class_names;

@@ -161,8 +161,9 @@ TEST(Synthetic, LinearModelLearnsIt) {
     }
   }
   // Test images normalised with the training statistics, as a trainer would.
-  DataLoader eval(ImageDataset{test.images, test.labels, 4, train.mean, train.std, "test", {}},
-                  DataLoaderOptions().batch_size(256).shuffle(false));
+  DataLoader eval(
+      ImageDataset{test.images, test.labels, 4, train.mean, train.std, "test", {}, {}, false},
+      DataLoaderOptions().batch_size(256).shuffle(false));
   eval.start_epoch(0);
   const Batch batch = *eval.next();
   const double accuracy =

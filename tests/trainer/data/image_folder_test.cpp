@@ -8,6 +8,7 @@
 #include "tests/common/input_error.h"
 #include "tests/trainer/data/image_files.h"
 #include "tests/trainer/data/test_files.h"
+#include "trainer/data/data_loader.h"
 #include "trainer/data/decoded_cache.h"
 #include "trainer/data/image_decode.h"
 #include "trainer/data/image_folder.h"
@@ -192,6 +193,43 @@ TEST(ImageFolder, LoadsThroughTheCacheAndRebuildsWhenAFileChanges) {
   EXPECT_EQ(val.size(), 2);
   EXPECT_EQ(val.labels.sum().item<int64_t>(), 1);  // stratified: one of each class
   EXPECT_EQ(select_samples(big, split.train).class_names, big.class_names);
+}
+
+TEST(ImageFolder, SplitsOfACachedSetAreRowViewsThatBatchLikeCopies) {
+  TempDir tmp;
+  make_pet_folder(tmp.file("pets"));
+  const DatasetOptions o = DatasetOptions().image_size(12).channels(3).cache_dir(tmp.file("cache"));
+  const ImageDataset full = load_dataset("folder:" + tmp.file("pets"), "train", "", o);
+  ASSERT_TRUE(full.mapped);
+  const std::vector<int64_t> picked{6, 1, 3, 7, 0};
+  // The split keeps the memory-mapped images and lists its rows; a copy gathers them.
+  const ImageDataset view = select_samples(full, picked);
+  ImageDataset in_memory = full;
+  in_memory.mapped = false;
+  const ImageDataset copy = select_samples(in_memory, picked);
+  ASSERT_TRUE(view.rows.defined());
+  EXPECT_EQ(view.images.data_ptr(), full.images.data_ptr());
+  EXPECT_EQ(view.size(), 5);
+  EXPECT_FALSE(copy.rows.defined());
+  EXPECT_TRUE(torch::equal(view.labels, copy.labels));
+  EXPECT_TRUE(torch::equal(sample_images(view, {0, 4}),
+                           copy.images.index_select(0, torch::tensor({0, 4}))));
+  // A view of a view maps through both.
+  const ImageDataset inner = select_samples(view, {4, 0});
+  EXPECT_EQ(image_rows(inner, {0, 1}), (std::vector<int64_t>{0, 6}));
+  // Batches drawn from the view equal those from the copy, augmentation included.
+  const auto options =
+      DataLoaderOptions().batch_size(2).seed(9).transform(TransformOptions().flip(true).pad(2));
+  DataLoader a(view, options), b(copy, options);
+  a.start_epoch(0);
+  b.start_epoch(0);
+  int64_t batches = 0;
+  for (auto x = a.next(), y = b.next(); x || y; x = a.next(), y = b.next(), ++batches) {
+    ASSERT_TRUE(x && y);
+    EXPECT_TRUE(torch::equal(x->x, y->x));
+    EXPECT_TRUE(torch::equal(x->y, y->y));
+  }
+  EXPECT_EQ(batches, 3);
 }
 
 TEST(ImageFolder, BadImageRefusedNamingItOrSkippedWithACount) {

@@ -139,7 +139,7 @@ TEST(TrainModel, ArtifactsAndMetricsJson) {
   const NetSpec spec = tiny_train_net();
   const TrainResult r = train_model(spec, c, data);
   const std::string dir = fresh_dir("artifacts");
-  InputInfo input{"synthetic", data.train.mean, data.train.std, c.transform};
+  InputInfo input{"synthetic", data.train.mean, data.train.std, c.transform, {}};
   save_train_artifacts(r, spec, c, input, dir, {{"data", "synthetic"}});
   std::ifstream in(fs::path(dir) / kMetricsFile);
   ASSERT_TRUE(in.good());
