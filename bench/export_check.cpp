@@ -9,7 +9,7 @@
 //
 //   ninja -C build export_check frostnas
 //   build/frostnas export-model --model RUN --format torchscript --out /tmp/m.pt
-//   build/bench/export_check --model RUN --torchscript /tmp/m.pt --count 1000 \
+//   build/bench/export_check --model RUN --torchscript /tmp/m.pt --count 1000
 //       [--dump /tmp/export_check --dump-count 10000] [--threads 1 --runs 300]
 #include <cstdio>
 #include <filesystem>
@@ -101,9 +101,7 @@ int main(int argc, char** argv) {
     // input shape it sees, so the module that ran batches of 256 is slower at batch 1 (as
     // Int8Net would be without its per-shape packs).
     torch::jit::Module m1 = torch::jit::load(vm["torchscript"].as<std::string>());
-    const ForwardFn script1_fn = [&](const torch::Tensor& x) {
-      return m1.forward({x}).toTensor();
-    };
+    const ForwardFn script1_fn = [&](const torch::Tensor& x) { return m1.forward({x}).toTensor(); };
     LatencyStats ts{}, fn{};
     for (int round = 0; round < 3; ++round) {  // interleaved: drift hits both sides
       const LatencyStats t = measure_latency(script1_fn, x1, runs / 3, 20);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/format_tag.h"
+#include "common/hash.h"
 #include "common/json_reader.h"
 #include "space/channels.h"
 
@@ -236,15 +237,10 @@ void save_net_spec(const NetSpec& net, const std::string& path) {
 std::string arch_hash(const NetSpec& net) {
   nlohmann::json j = to_json(net);
   j.erase("name");
-  // FNV-1a over the canonical dump: stable across runs and platforms.
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : j.dump()) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  // FNV-1a over the canonical dump, from the basis the first release used (the standard
+  // basis without its last digit): stored databases key their candidates by these hashes.
+  constexpr uint64_t kArchHashBasis = 1469598103934665603ULL;
+  return hex64(fnv1a(j.dump(), kArchHashBasis));
 }
 
 std::string format_width(double width_mult) {

@@ -248,8 +248,7 @@ FinalModel final_model_from_json(const nlohmann::json& j) {
 DataSplits retrain_data(const PipelineConfig& config) {
   const SearchSpace& space = config.search.space;
   return make_splits(for_network_input(config.retrain.data, space.input_size, space.in_channels),
-                     config.seed, /*with_test=*/true,
-                     "pipeline: $.retrain.data");
+                     config.seed, /*with_test=*/true, "pipeline: $.retrain.data");
 }
 
 namespace {

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/json_reader.h"
 #include "trainer/data/image_dataset.h"
 #include "trainer/data/load_dataset.h"
+#include "trainer/train/train_artifacts.h"
 
 namespace frostnas {
 
@@ -32,28 +33,9 @@ JsonReader expect(const nlohmann::json& j, const std::string& source, const std:
   return r;
 }
 
-nlohmann::json number_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-}
-
 double number_or_nan(const JsonReader& r, const std::string& key) {
   if (!r.has(key) || r.at(key).value().is_null()) return std::nan("");
   return r.get_double(key, -1e300, 1e300);
-}
-
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ULL) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-std::string hex(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return buf;
 }
 
 uint64_t hash_tensor(const torch::Tensor& t, uint64_t h) {
@@ -149,9 +131,9 @@ ResultMessage decode_result(const std::string& text, const std::string& source) 
 }
 
 nlohmann::json to_json(const Evaluation& e) {
-  return {{"fp32_acc", number_or_null(e.fp32_acc)},
-          {"qat_acc", number_or_null(e.qat_acc)},
-          {"int8_acc", number_or_null(e.int8_acc)},
+  return {{"fp32_acc", metric_json(e.fp32_acc)},
+          {"qat_acc", metric_json(e.qat_acc)},
+          {"int8_acc", metric_json(e.int8_acc)},
           {"train_seconds", e.train_seconds},
           {"failed", e.failed},
           {"interrupted", e.interrupted},
@@ -175,16 +157,17 @@ Evaluation evaluation_from_json(const nlohmann::json& j, const std::string& sour
 
 std::string config_hash(const SearchConfig& config) {
   const std::string text = config.to_json().dump();
-  return hex(fnv1a(text.data(), text.size()));
+  return hex64(fnv1a(text));
 }
 
 std::string data_checksum(const DataSplits& data) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = kFnvOffsetBasis;
   for (const ImageDataset* d : {&data.train, &data.val}) {
     h = hash_tensor(d->images, h);
+    h = hash_tensor(d->rows, h);  // a split of a memory-mapped set: which rows of its images
     h = hash_tensor(d->labels, h);
   }
-  return hex(h);
+  return hex64(h);
 }
 
 std::string program_version() { return FROSTNAS_VERSION; }

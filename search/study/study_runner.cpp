@@ -92,9 +92,9 @@ bool run_grid(const StudyConfig& c, Store& store, int64_t id, const StudyOptions
     if (stopped(options)) return false;
     if (options.on_progress) options.on_progress(p);
     if (splits_seed != g.seed) {
-      splits = make_splits(for_network_input(c.data, c.arch.input_size, c.arch.in_channels),
-                           static_cast<uint64_t>(g.seed), c.split == "test",
-                           c.name + ": $.base.data");
+      splits =
+          make_splits(for_network_input(c.data, c.arch.input_size, c.arch.in_channels),
+                      static_cast<uint64_t>(g.seed), c.split == "test", c.name + ": $.base.data");
       splits_seed = g.seed;
     }
     StudyRunRecord running;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "trainer/data/image_dataset.h"
 
 namespace frostnas {
@@ -35,22 +36,15 @@ struct CacheHeader {
 };
 static_assert(sizeof(CacheHeader) <= kHeaderBytes, "cache header must fit its page");
 
-uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
-  return h;
-}
-
 template <typename T>
 uint64_t fnv1a_value(uint64_t h, T v) {
-  return fnv1a(h, &v, sizeof v);
+  return fnv1a(&v, sizeof v, h);
 }
 
+/// With the terminator, so that consecutive strings cannot run into each other.
 uint64_t fnv1a_string(uint64_t h, const std::string& s) {
-  return fnv1a(h, s.c_str(), s.size() + 1);
+  return fnv1a(s.c_str(), s.size() + 1, h);
 }
-
-constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
 
 std::runtime_error disk_error(const std::string& path, const std::string& what) {
   return std::runtime_error(path + ": " + what + " (" + std::strerror(errno) + ")");
@@ -106,9 +100,7 @@ std::string decoded_cache_path(const std::string& cache_dir, const std::string& 
   for (char& ch : tail)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
   if (tail.size() > 40) tail.resize(40);
-  char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx",
-                static_cast<unsigned long long>(fnv1a_string(kFnvBasis, set_id)));
+  const std::string hash = hex64(fnv1a_string(kFnvOffsetBasis, set_id));
   const std::string shape = std::to_string(o.channels()) + "x" + std::to_string(o.size()) + "x" +
                             std::to_string(o.size());
   return (std::filesystem::path(cache_dir) / (tail + "-" + hash + "-" + shape + ".u8")).string();
@@ -116,7 +108,7 @@ std::string decoded_cache_path(const std::string& cache_dir, const std::string& 
 
 uint64_t decoded_cache_key(const std::vector<ImageFile>& files, const DecodeOptions& o,
                            bool skip_bad) {
-  uint64_t h = fnv1a_string(kFnvBasis, "frostnas.decoded/1 resize-shorter+center-crop");
+  uint64_t h = fnv1a_string(kFnvOffsetBasis, "frostnas.decoded/1 resize-shorter+center-crop");
   h = fnv1a_value(h, o.size());
   h = fnv1a_value(h, o.channels());
   h = fnv1a_value(h, o.max_upscale());

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 
 #include "common/config_fields.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/random.h"
 #include "trainer/data/load_dataset.h"
 
@@ -115,16 +115,13 @@ DataSpec for_network_input(DataSpec spec, int64_t size, int64_t channels) {
 }
 
 std::string index_digest(const std::vector<int64_t>& indices) {
-  uint64_t h = 0xcbf29ce484222325ULL;
+  uint64_t h = kFnvOffsetBasis;
   for (const int64_t i : indices) {
-    for (int b = 0; b < 8; ++b) {
-      h ^= static_cast<uint64_t>(i) >> (8 * b) & 0xff;
-      h *= 0x100000001b3ULL;
-    }
+    unsigned char bytes[8];  // little-endian, whatever the machine's byte order
+    for (int b = 0; b < 8; ++b) bytes[b] = static_cast<uint64_t>(i) >> (8 * b) & 0xff;
+    h = fnv1a(bytes, sizeof bytes, h);
   }
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(h));
-  return text;
+  return hex64(h);
 }
 
 }  // namespace frostnas
