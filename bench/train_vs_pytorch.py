@@ -3,14 +3,17 @@
 
 For every seed a seeded subset of the Fashion-MNIST training file is written as IDX files;
 on it, one after the other (never two at once):
-  1. `frostnas train` with the StatAssist + GradBoost schedule (QAT run),
-  2. `bench/python/train_pytorch.py`, the same schedule in PyTorch 1.13 eager,
-  3. `frostnas train --qat none` with the same schedule (frostnas's float throughput).
+  - `frostnas train` with the StatAssist + GradBoost schedule (QAT run),
+  - `frostnas train --qat none` with the same schedule and the same optimizer (QSGD), run
+    right before or right after the QAT run (alternating by seed) so that both see the
+    same machine state: frostnas's float throughput,
+  - `bench/python/train_pytorch.py`, the same schedule in PyTorch 1.13 eager.
 Each process's wall time, user + system CPU time and peak RSS come from wait4(). Printed per
 network: per-seed rows, the median throughput ratio frostnas / PyTorch over the whole process
 (training images / wall seconds) and over the training loop, CPU utilisation, QAT / float
-throughput, and the paired INT8 accuracy difference (mean, sd, 95 % t interval, exact
-sign-flip p). Needs python3-torch; the frostnas binary from the build. Run it on an idle
+throughput (over the epochs in which the QAT run fake-quantizes, against the same epochs of
+the float run; and over the whole loop), and the paired INT8 accuracy difference (mean, sd,
+95 % t interval, exact sign-flip p). Needs python3-torch; the frostnas binary from the build. Run it on an idle
 machine with OMP_WAIT_POLICY unset: PASSIVE makes both sides' OpenMP threads sleep at every
 barrier and halves both throughputs.
 
@@ -88,7 +91,7 @@ def frostnas_run(a, arch, data_dir, seed, qat, env):
     cmd = [a.frostnas, "train", "--arch", arch, "--data", "fashion-mnist", "--data-dir", data_dir,
            "--val-size", "0", "--epochs", str(a.epochs), "--batch-size", str(a.batch_size),
            "--lr", str(a.lr), "--threads", str(a.threads), "--seed", str(seed),
-           "--qat", qat, "--out", out_dir, "--quiet"]
+           "--qat", qat, "--optimizer", "qsgd", "--out", out_dir, "--quiet"]
     _, wall, cpu, rss = run(cmd, env)
     with open(os.path.join(out_dir, "metrics.json")) as f:
         m = json.load(f)
@@ -97,6 +100,8 @@ def frostnas_run(a, arch, data_dir, seed, qat, env):
             "images": m["images_seen"], "train_s": m["train_seconds"],
             "int8": m["int8_acc"], "qat": m["qat_acc"], "fp32": m["fp32_acc"],
             "epoch_loss": [e["train_loss"] for e in m["epochs"]],
+            "epoch_seconds": [e["seconds"] for e in m["epochs"]],
+            "epoch_qat": [bool(e["qat_active"]) for e in m["epochs"]],
             "loss_curve": m.get("loss_curve", [])}
 
 
@@ -140,6 +145,15 @@ def arch_file(a, arch, tmp):
     return out
 
 
+def qat_epochs_ratio(qat, flt):
+    """Float seconds over QAT seconds for the epochs in which the QAT run fake-quantized
+    (the same epochs, hence the same images, in both runs)."""
+    idx = [i for i, on in enumerate(qat["epoch_qat"]) if on]
+    if not idx:
+        return float("nan")
+    return sum(flt["epoch_seconds"][i] for i in idx) / sum(qat["epoch_seconds"][i] for i in idx)
+
+
 def report(name, rows):
     print(f"\n## {name}")
     print("| seed | run | img/s (run) | img/s (loop) | CPU % | peak MiB | INT8 % | fake-quant % | "
@@ -157,6 +171,7 @@ def report(name, rows):
             (r["pytorch"]["images"] / r["pytorch"]["train_s"]) for _, r in rows]
     qf = [(r["frostnas"]["images"] / r["frostnas"]["train_s"]) /
           (r["frostnas_float"]["images"] / r["frostnas_float"]["train_s"]) for _, r in rows]
+    qf_epochs = [qat_epochs_ratio(r["frostnas"], r["frostnas_float"]) for _, r in rows]
     cpu = [r["frostnas"]["cpu_percent"] for _, r in rows]
     diffs = [r["frostnas"]["int8"] - r["pytorch"]["int8"] for _, r in rows]
     mean, sd, ci, p = paired(diffs)
@@ -164,10 +179,14 @@ def report(name, rows):
           f"(per seed {', '.join(f'{v:.2f}' for v in ratio)})")
     print(f"throughput frostnas / PyTorch over the training loop: median {statistics.median(loop):.2f}x")
     print(f"frostnas CPU utilisation: median {statistics.median(cpu):.0f} % of {100 * int(os.environ.get('BENCH_CORES', '2'))}")
-    print(f"frostnas QAT / float training throughput: median {statistics.median(qf):.2f}")
+    print(f"frostnas QAT / float throughput over the fake-quantized epochs: median "
+          f"{statistics.median(qf_epochs):.3f} (per seed {', '.join(f'{v:.3f}' for v in qf_epochs)})")
+    print(f"frostnas QAT / float throughput over the whole training loop: median "
+          f"{statistics.median(qf):.3f} (per seed {', '.join(f'{v:.3f}' for v in qf)})")
     print(f"INT8 test accuracy frostnas - PyTorch: mean {mean:+.2f} points, sd {sd:.2f}, "
           f"95 % CI [{ci[0]:+.2f}, {ci[1]:+.2f}], sign-flip p = {p:.3f} (n = {len(diffs)})")
-    return {"ratio_run": ratio, "ratio_loop": loop, "qat_over_float": qf, "cpu": cpu,
+    return {"ratio_run": ratio, "ratio_loop": loop, "qat_over_float": qf,
+            "qat_over_float_qat_epochs": qf_epochs, "cpu": cpu,
             "int8_diff": diffs, "int8_diff_mean": mean, "int8_diff_ci": ci, "p": p}
 
 
@@ -203,9 +222,10 @@ def main():
             for seed in seeds:
                 data_dir = os.path.join(tmp, f"data_{subset}_{seed}")
                 write_subset(data_dir, int(subset), seed, test)
-                r = {"frostnas": frostnas_run(a, arch_json, data_dir, seed, "statassist", env),
-                     "pytorch": pytorch_run(a, arch_json, data_dir, seed, env),
-                     "frostnas_float": frostnas_run(a, arch_json, data_dir, seed, "none", env)}
+                order = ["statassist", "none"] if seed % 2 == 0 else ["none", "statassist"]
+                runs = {q: frostnas_run(a, arch_json, data_dir, seed, q, env) for q in order}
+                r = {"frostnas": runs["statassist"], "frostnas_float": runs["none"],
+                     "pytorch": pytorch_run(a, arch_json, data_dir, seed, env)}
                 rows.append((seed, r))
                 print(f"[{name} seed {seed} done]", file=sys.stderr, flush=True)
             title = f"{name} ({arch}, {subset} training / {test} test images, {a.epochs} epochs)"
