@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/atomic_write.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "trainer/data/image_dataset.h"
@@ -44,10 +45,6 @@ uint64_t fnv1a_value(uint64_t h, T v) {
 /// With the terminator, so that consecutive strings cannot run into each other.
 uint64_t fnv1a_string(uint64_t h, const std::string& s) {
   return fnv1a(s.c_str(), s.size() + 1, h);
-}
-
-std::runtime_error disk_error(const std::string& path, const std::string& what) {
-  return std::runtime_error(path + ": " + what + " (" + std::strerror(errno) + ")");
 }
 
 /// A read-write shared mapping of a whole file, unmapped on destruction.
@@ -162,78 +159,100 @@ std::optional<DecodedImages> open_decoded_cache(const std::string& path, uint64_
   return d;
 }
 
-DecodedImages build_decoded_cache(const std::string& path, uint64_t key,
-                                  const std::vector<ImageFile>& files, const DecodeOptions& o,
-                                  bool skip_bad, int64_t threads) {
-  check_decode_options(o);
+namespace {
+
+/// Closes a file descriptor on destruction.
+struct FileDescriptor {
+  int fd;
+  explicit FileDescriptor(int f) : fd(f) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// Decodes `files` into `images` ([N, C, S, S] bytes), moves the good ones to the front and
+// appends their labels; fills the header's counts, statistics and first error. Bad images
+// are an InputError unless `skip_bad`.
+void fill_cache(uint8_t* images, const std::vector<ImageFile>& files, const DecodeOptions& o,
+                bool skip_bad, int64_t threads, CacheHeader& h) {
   const int64_t n = static_cast<int64_t>(files.size());
   const int64_t item = o.channels() * o.size() * o.size();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw disk_error(tmp, "cannot create the decoded-image cache file");
-  // Removes the temporary file, then throws `e` (of its own type).
-  auto fail = [&](auto e) {
-    ::close(fd);
-    std::remove(tmp.c_str());
-    throw e;
-  };
+  const std::vector<std::string> errors = decode_all(files, o, images, threads);
+  std::vector<int64_t> labels;
+  std::string first_bad;
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!errors[i].empty()) {
+      if (first_bad.empty()) first_bad = errors[i];
+      continue;
+    }
+    if (kept != i) std::memmove(images + kept * item, images + i * item, item);
+    labels.push_back(files[i].label);
+    ++kept;
+  }
+  h.skipped = n - kept;
+  if (h.skipped > 0 && !skip_bad) {
+    throw InputError(
+        first_bad +
+        (h.skipped > 1 ? " (and " + std::to_string(h.skipped - 1) + " more bad images;" : " (") +
+        " --skip-bad-images leaves bad images out)");
+  }
+  std::strncpy(h.first_skipped, first_bad.c_str(), sizeof h.first_skipped - 1);
+  if (kept > 0) {
+    const ChannelStats stats = channel_stats(
+        torch::from_blob(images, {kept, o.channels(), o.size(), o.size()}, torch::kUInt8));
+    std::copy(stats.mean.begin(), stats.mean.end(), h.mean);
+    std::copy(stats.std.begin(), stats.std.end(), h.std);
+  }
+  std::memcpy(images + kept * item, labels.data(), kept * 8);
+  h.count = kept;
+}
+
+// Writes the whole cache file of `files` to `tmp`; disk failures are reported against the
+// cache's final `path`.
+void write_cache_file(const std::string& tmp, const std::string& path, uint64_t key,
+                      const std::vector<ImageFile>& files, const DecodeOptions& o, bool skip_bad,
+                      int64_t threads) {
+  const int64_t n = static_cast<int64_t>(files.size());
+  const int64_t item = o.channels() * o.size() * o.size();
+  FileDescriptor file(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (file.fd < 0) throw_write_error(path, errno);
   const size_t full = kHeaderBytes + n * item + n * 8;
   // Reserved up front: a full disk fails here, not as SIGBUS while writing the mapping.
-  if (const int rc = ::posix_fallocate(fd, 0, full); rc != 0) {
-    errno = rc;
-    fail(disk_error(tmp, "cannot reserve " + std::to_string(full) + " bytes"));
-  }
-  int64_t kept = 0;
+  if (const int rc = ::posix_fallocate(file.fd, 0, full); rc != 0) throw_write_error(path, rc);
   CacheHeader h{};
   std::memcpy(h.magic, kMagic, 8);
   h.key = key;
   h.channels = o.channels();
   h.size = o.size();
   {
-    Mapping map(fd, full, PROT_READ | PROT_WRITE, MAP_SHARED);
-    if (map.base == nullptr) fail(disk_error(tmp, "cannot map"));
-    uint8_t* images = map.base + kHeaderBytes;
-    const std::vector<std::string> errors = decode_all(files, o, images, threads);
-    std::vector<int64_t> labels;
-    std::string first_bad;
-    for (int64_t i = 0; i < n; ++i) {
-      if (!errors[i].empty()) {
-        if (first_bad.empty()) first_bad = errors[i];
-        continue;
-      }
-      if (kept != i) std::memmove(images + kept * item, images + i * item, item);
-      labels.push_back(files[i].label);
-      ++kept;
-    }
-    h.skipped = n - kept;
-    if (h.skipped > 0 && !skip_bad) {
-      fail(InputError(
-          first_bad +
-          (h.skipped > 1 ? " (and " + std::to_string(h.skipped - 1) + " more bad images;" : " (") +
-          " --skip-bad-images leaves bad images out)"));
-    }
-    std::strncpy(h.first_skipped, first_bad.c_str(), sizeof h.first_skipped - 1);
-    if (kept > 0) {
-      const ChannelStats stats = channel_stats(
-          torch::from_blob(images, {kept, o.channels(), o.size(), o.size()}, torch::kUInt8));
-      std::copy(stats.mean.begin(), stats.mean.end(), h.mean);
-      std::copy(stats.std.begin(), stats.std.end(), h.std);
-    }
-    std::memcpy(images + kept * item, labels.data(), kept * 8);
+    Mapping map(file.fd, full, PROT_READ | PROT_WRITE, MAP_SHARED);
+    if (map.base == nullptr) throw_write_error(path, errno);
+    fill_cache(map.base + kHeaderBytes, files, o, skip_bad, threads, h);
   }
-  h.count = kept;
-  if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) ||
-      ::ftruncate(fd, kHeaderBytes + kept * item + kept * 8) != 0 || ::fdatasync(fd) != 0)
-    fail(disk_error(tmp, "cannot write the decoded-image cache file"));
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw disk_error(path, "cannot rename " + tmp + " into place");
-  }
+  errno = 0;
+  if (::pwrite(file.fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) ||
+      ::ftruncate(file.fd, kHeaderBytes + h.count * item + h.count * 8) != 0 ||
+      ::fdatasync(file.fd) != 0)
+    throw_write_error(path, errno != 0 ? errno : EIO);
+}
+
+}  // namespace
+
+DecodedImages build_decoded_cache(const std::string& path, uint64_t key,
+                                  const std::vector<ImageFile>& files, const DecodeOptions& o,
+                                  bool skip_bad, int64_t threads) {
+  check_decode_options(o);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  atomic_write_with(path, [&](const std::string& tmp) {
+    write_cache_file(tmp, path, key, files, o, skip_bad, threads);
+  });
   std::optional<DecodedImages> d = open_decoded_cache(path, key);
-  if (!d) throw std::runtime_error(path + ": the cache file just written cannot be read back");
+  if (!d)
+    throw EnvironmentError(path + ": the decoded-image cache just written cannot be read back");
   return std::move(*d);
 }
 

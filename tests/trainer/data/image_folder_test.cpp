@@ -251,6 +251,19 @@ TEST(ImageFolder, BadImageRefusedNamingItOrSkippedWithACount) {
   EXPECT_EQ(kept.labels.sum().item<int64_t>(), 3);
 }
 
+TEST(ImageFolder, CacheThatCannotBeWrittenIsOneLineNamingIt) {
+  TempDir tmp;
+  make_pet_folder(tmp.file("pets"));
+  std::ofstream(tmp.file("blocker")) << "a file where the cache folder should be";
+  const DatasetOptions o =
+      DatasetOptions().image_size(8).channels(1).cache_dir(tmp.file("blocker/cache"));
+  const std::string err =
+      input_error([&] { load_dataset("folder:" + tmp.file("pets"), "train", "", o); });
+  EXPECT_EQ(err.rfind(tmp.file("blocker/cache/"), 0), 0u) << err;
+  EXPECT_NE(err.find("cannot write file (Not a directory)"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+}
+
 TEST(ImageList, ReadsLabelsAndRefusesBadEntries) {
   TempDir tmp;
   test::write_png(tmp.file("img/a.png"), 11, 13, 3, test::solid(11, 13, 3, 10));
