@@ -104,11 +104,15 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per entry first")(
       "calibration", po::value<int64_t>()->default_value(20),
       "networks measured end to end to fit the correction (0: none)")(
-      "chunk", po::value<int64_t>()->default_value(16), "entries interleaved per store write");
+      "chunk", po::value<int64_t>()->default_value(16), "entries interleaved per store write")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "INT8 weights of the entries: per_channel or per_tensor");
   add_machine_options(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   const QuantEngine engine = engine_option(vm);
+  const WeightQuant weights =
+      parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   const int64_t threads = check_range(vm, "threads", 1, 256);
   const SearchSpace space = space_option(vm);
   const std::string db = require(vm, "db", "FILE (the experiment database)");
@@ -117,6 +121,7 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
   build.force = vm["force"].as<bool>();
   build.calibration_networks = check_range(vm, "calibration", 0, 1000);
   build.chunk = static_cast<size_t>(check_range(vm, "chunk", 1, 100000));
+  build.weight_quant = weights;
 
   std::vector<std::string> argv;
   with_args("lut", "build", args, argv);
@@ -126,10 +131,12 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
   Store store(db);
   const Fingerprint fp = machine_fingerprint(engine, threads);
   std::cout << "lut build: space " << space.name << " at " << space.input_size << "x"
-            << space.input_size << ", " << fp.cpu_model << ", " << fp.engine << ", " << threads
-            << " thread(s), load average " << load_average() << "\n";
+            << space.input_size << ", " << fp.cpu_model << ", " << fp.engine << " "
+            << to_string(weights) << ", " << threads << " thread(s), load average "
+            << load_average() << "\n";
   TorchMeasureOptions mo;
   mo.engine = engine;
+  mo.weight_quant = weights;
   mo.timing = timing;
   TorchLutMeasurer measurer(mo);
   std::unique_ptr<ProgressBar> bar;
@@ -142,8 +149,9 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
     ProgressBar cbar("calibration networks", static_cast<int64_t>(nets.size()));
     TimingOptions t = timing;
     t.seed = 1;
-    auto out = measure_networks(nets, engine, t, build.calibration_seed, kNetworkGroup,
-                                [&](size_t done) { cbar.update(static_cast<int64_t>(done)); });
+    auto out = measure_networks(
+        nets, engine, t, build.calibration_seed, kNetworkGroup,
+        [&](size_t done) { cbar.update(static_cast<int64_t>(done)); }, weights);
     cbar.finish();
     return out;
   };
