@@ -238,6 +238,7 @@ void print_validation_json(const LutValidationReport& r, const SearchSpace& spac
   std::cout << nlohmann::json{{"space", space.name},
                               {"input_size", space.input_size},
                               {"engine", to_string(engine)},
+                              {"weight_quant", to_string(o.weight_quant)},
                               {"threads", threads},
                               {"corrected", o.corrected},
                               {"samples", o.samples},
@@ -308,12 +309,15 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
       "re-fit the correction to the machine's present state (-1: as many as the table "
       "was fitted on; 0: use the stored correction only)")(
       "uncorrected", po::bool_switch()->default_value(false), "predict with the raw sum")(
-      "json", po::bool_switch()->default_value(false), "print one JSON object");
+      "json", po::bool_switch()->default_value(false), "print one JSON object")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "INT8 weights of the networks and of the table entries: per_channel or per_tensor");
   add_machine_options(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   LutValidationOptions o;
   o.engine = engine_option(vm);
+  o.weight_quant = parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   const int64_t threads = check_range(vm, "threads", 1, 256);
   const SearchSpace space = space_option(vm);
   const std::string db = require(vm, "db", "FILE (the experiment database)");
@@ -371,6 +375,8 @@ po::options_description lut_time_options() {
       "rounds", po::value<int64_t>()->default_value(40), "timed interleaved rounds per network")(
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per network first")(
       "threads", po::value<int64_t>()->default_value(1), "intra-op threads (1..256)")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "INT8 weights of --arch networks: per_channel or per_tensor (--model: the model's)")(
       "json", po::bool_switch()->default_value(false), "print one JSON object");
   return options;
 }
@@ -399,10 +405,12 @@ std::vector<BuiltNet> timed_models(const po::variables_map& vm, uint64_t seed, Q
   }
   if (!quant_engine_available(engine))
     throw InputError("engine " + to_string(engine) + " is not available in this LibTorch build");
+  const WeightQuant weights =
+      parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   for (size_t i = 0; i < archs.size(); ++i) {
     NetSpec spec = load_arch(archs[i]);
     validate(spec, archs[i]);
-    models.push_back(build_net(spec, engine, seed + i));
+    models.push_back(build_net(spec, engine, seed + i, 2, 2, weights));
     sources.push_back(archs[i]);
   }
   return models;
@@ -412,20 +420,25 @@ std::vector<BuiltNet> timed_models(const po::variables_map& vm, uint64_t seed, Q
 nlohmann::json timing_rows(const std::vector<BuiltNet>& models,
                            const std::vector<std::string>& sources, const std::vector<NetTiming>& t,
                            const std::optional<MachineTable>& mt) {
-  std::optional<TableLatencyModel> m8, m32;
-  if (mt) {
-    m8.emplace(mt->table, Precision::kInt8);
-    m32.emplace(mt->table, Precision::kFP32);
-  }
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < models.size(); ++i) {
-    nlohmann::json row{{"source", sources[i]},           {"name", models[i].spec.name},
-                       {"int8_ms", t[i].int8.median_ms}, {"int8_spread_ms", t[i].int8.spread_ms},
-                       {"fp32_ms", t[i].fp32.median_ms}, {"fp32_spread_ms", t[i].fp32.spread_ms}};
-    if (m8 && m8->missing_keys(models[i].spec).empty())
-      row["int8_predicted_ms"] = m8->predict_ms(models[i].spec);
-    if (m32 && m32->missing_keys(models[i].spec).empty())
-      row["fp32_predicted_ms"] = m32->predict_ms(models[i].spec);
+    const WeightQuant weights = models[i].int8->weight_quant();
+    nlohmann::json row{{"source", sources[i]},
+                       {"name", models[i].spec.name},
+                       {"weight_quant", to_string(weights)},
+                       {"int8_ms", t[i].int8.median_ms},
+                       {"int8_spread_ms", t[i].int8.spread_ms},
+                       {"fp32_ms", t[i].fp32.median_ms},
+                       {"fp32_spread_ms", t[i].fp32.spread_ms}};
+    if (mt) {
+      // Each model is priced with the entries of its own weight scheme.
+      const TableLatencyModel m8(mt->table, Precision::kInt8, true, weights);
+      const TableLatencyModel m32(mt->table, Precision::kFP32, true, weights);
+      if (m8.missing_keys(models[i].spec).empty())
+        row["int8_predicted_ms"] = m8.predict_ms(models[i].spec);
+      if (m32.missing_keys(models[i].spec).empty())
+        row["fp32_predicted_ms"] = m32.predict_ms(models[i].spec);
+    }
     rows.push_back(row);
   }
   return rows;

@@ -54,7 +54,8 @@ TEST(WeightQuantCli, BadValueIsOneLineExitTwoOnEveryCommand) {
 }
 
 TEST(WeightQuantCli, HelpNamesTheOption) {
-  for (const char* cmd : {"train", "search", "cell-search", "pipeline", "lut build"}) {
+  for (const char* cmd : {"train", "search", "cell-search", "pipeline", "lut build", "lut validate",
+                          "lut time", "arch show"}) {
     const auto r = run_frostnas(std::string(cmd) + " --help");
     EXPECT_EQ(r.status, 0) << cmd << ": " << r.err;
     EXPECT_NE(r.out.find("--weight-quant"), std::string::npos) << cmd;
