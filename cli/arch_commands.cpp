@@ -36,7 +36,9 @@ int arch_show(const Command& self, const std::vector<std::string>& args) {
       "db", po::value<std::string>(), "experiment database holding the latency table")(
       "engine", po::value<std::string>()->default_value("onednn"),
       "latency table of this INT8 engine: onednn or qnnpack")(
-      "threads", po::value<int64_t>()->default_value(1), "latency table of this thread count");
+      "threads", po::value<int64_t>()->default_value(1), "latency table of this thread count")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "latency entries of this INT8 weight scheme: per_channel or per_tensor");
   po::positional_options_description positional;
   positional.add("arch", 1);
   po::variables_map vm;
@@ -65,11 +67,20 @@ int arch_show(const Command& self, const std::vector<std::string>& args) {
     const QuantEngine engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
     const int64_t threads = check("threads", vm["threads"].as<int64_t>(), 1, 256);
     const std::string db = vm["db"].as<std::string>();
+    const WeightQuant weights =
+        parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
     const MachineTable mt = open_machine_table(db, engine, threads);
-    const double int8 = TableLatencyModel(mt.table, Precision::kInt8).predict_ms(net);
-    const double fp32 = TableLatencyModel(mt.table, Precision::kFP32).predict_ms(net);
-    lat = {{"int8_ms", int8},    {"fp32_ms", fp32}, {"engine", to_string(engine)},
-           {"threads", threads}, {"db", db},        {"fingerprint", mt.fingerprint.id}};
+    const double int8 =
+        TableLatencyModel(mt.table, Precision::kInt8, true, weights).predict_ms(net);
+    const double fp32 =
+        TableLatencyModel(mt.table, Precision::kFP32, true, weights).predict_ms(net);
+    lat = {{"int8_ms", int8},
+           {"fp32_ms", fp32},
+           {"engine", to_string(engine)},
+           {"weight_quant", to_string(weights)},
+           {"threads", threads},
+           {"db", db},
+           {"fingerprint", mt.fingerprint.id}};
   }
   if (vm["json"].as<bool>()) {
     nlohmann::json j = describe_json(r);

@@ -29,11 +29,13 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
       "precision", po::value<std::string>(),
       "qat or fp32 (the same search without fake quantization); default: the config's")(
       "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
+  add_weight_quant_option(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   // Bad input is refused before the database is created or touched.
   if (!vm.count("resume") && !vm.count("config"))
     throw InputError("missing --config FILE (see --help)");
+  const std::optional<WeightQuant> weights = weight_quant_option(vm);
   std::optional<SearchPrecision> precision;
   if (vm.count("precision"))
     precision = parse_search_precision(vm["precision"].as<std::string>(), "--precision");
@@ -49,6 +51,7 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
     config = *given;
   }
   if (precision) config.precision = *precision;
+  if (weights) config.weight_quant = *weights;
   const bool quiet = vm["quiet"].as<bool>();
 
   run_options.on_progress = cell_search_progress(quiet);
@@ -83,7 +86,7 @@ int cell_search(const Command& self, const std::vector<std::string>& args) {
 const RegisterCommand kCellSearch(
     {"cell-search",
      "frostnas cell-search --config FILE [--db FILE] [--resume ID] [--out FILE] [--precision "
-     "qat|fp32] [--quiet]",
+     "qat|fp32] [--weight-quant per_channel|per_tensor] [--quiet]",
      "P-DARTS progressive cell search under quantization-aware training", cell_search});
 
 }  // namespace

@@ -42,4 +42,15 @@ std::string require_positional(const po::variables_map& vm, const std::string& n
   return vm[name].as<std::string>();
 }
 
+void add_weight_quant_option(po::options_description& options) {
+  options.add_options()("weight-quant", po::value<std::string>(),
+                        "INT8 weights: per_channel or per_tensor (QNNPACK configuration of the "
+                        "FrostNet paper); default: the configuration's (per_channel)");
+}
+
+std::optional<WeightQuant> weight_quant_option(const po::variables_map& vm) {
+  if (!vm.count("weight-quant")) return std::nullopt;
+  return parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
+}
+
 }  // namespace frostnas::cli

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/program_options.hpp>
+
+#include "trainer/quant/quant_engine.h"
 
 namespace frostnas::cli {
 
@@ -38,5 +41,11 @@ bool parse_args(const Command& command, const std::vector<std::string>& args,
 /// Throws InputError("<option>: <message>") for a required positional missing.
 std::string require_positional(const po::variables_map& vm, const std::string& name,
                                const std::string& what);
+
+/// Adds `--weight-quant per_channel|per_tensor` (no default: the configuration's stays).
+void add_weight_quant_option(po::options_description& options);
+/// The value of --weight-quant when given; throws InputError naming the flag and the
+/// allowed values on another one.
+std::optional<WeightQuant> weight_quant_option(const po::variables_map& vm);
 
 }  // namespace frostnas::cli

@@ -104,11 +104,15 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per entry first")(
       "calibration", po::value<int64_t>()->default_value(20),
       "networks measured end to end to fit the correction (0: none)")(
-      "chunk", po::value<int64_t>()->default_value(16), "entries interleaved per store write");
+      "chunk", po::value<int64_t>()->default_value(16), "entries interleaved per store write")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "INT8 weights of the entries: per_channel or per_tensor");
   add_machine_options(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   const QuantEngine engine = engine_option(vm);
+  const WeightQuant weights =
+      parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   const int64_t threads = check_range(vm, "threads", 1, 256);
   const SearchSpace space = space_option(vm);
   const std::string db = require(vm, "db", "FILE (the experiment database)");
@@ -117,6 +121,7 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
   build.force = vm["force"].as<bool>();
   build.calibration_networks = check_range(vm, "calibration", 0, 1000);
   build.chunk = static_cast<size_t>(check_range(vm, "chunk", 1, 100000));
+  build.weight_quant = weights;
 
   std::vector<std::string> argv;
   with_args("lut", "build", args, argv);
@@ -126,10 +131,12 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
   Store store(db);
   const Fingerprint fp = machine_fingerprint(engine, threads);
   std::cout << "lut build: space " << space.name << " at " << space.input_size << "x"
-            << space.input_size << ", " << fp.cpu_model << ", " << fp.engine << ", " << threads
-            << " thread(s), load average " << load_average() << "\n";
+            << space.input_size << ", " << fp.cpu_model << ", " << fp.engine << " "
+            << to_string(weights) << ", " << threads << " thread(s), load average "
+            << load_average() << "\n";
   TorchMeasureOptions mo;
   mo.engine = engine;
+  mo.weight_quant = weights;
   mo.timing = timing;
   TorchLutMeasurer measurer(mo);
   std::unique_ptr<ProgressBar> bar;
@@ -142,8 +149,9 @@ int lut_build(const Command& self, const std::vector<std::string>& args) {
     ProgressBar cbar("calibration networks", static_cast<int64_t>(nets.size()));
     TimingOptions t = timing;
     t.seed = 1;
-    auto out = measure_networks(nets, engine, t, build.calibration_seed, kNetworkGroup,
-                                [&](size_t done) { cbar.update(static_cast<int64_t>(done)); });
+    auto out = measure_networks(
+        nets, engine, t, build.calibration_seed, kNetworkGroup,
+        [&](size_t done) { cbar.update(static_cast<int64_t>(done)); }, weights);
     cbar.finish();
     return out;
   };
@@ -230,6 +238,7 @@ void print_validation_json(const LutValidationReport& r, const SearchSpace& spac
   std::cout << nlohmann::json{{"space", space.name},
                               {"input_size", space.input_size},
                               {"engine", to_string(engine)},
+                              {"weight_quant", to_string(o.weight_quant)},
                               {"threads", threads},
                               {"corrected", o.corrected},
                               {"samples", o.samples},
@@ -300,12 +309,15 @@ int lut_validate(const Command& self, const std::vector<std::string>& args) {
       "re-fit the correction to the machine's present state (-1: as many as the table "
       "was fitted on; 0: use the stored correction only)")(
       "uncorrected", po::bool_switch()->default_value(false), "predict with the raw sum")(
-      "json", po::bool_switch()->default_value(false), "print one JSON object");
+      "json", po::bool_switch()->default_value(false), "print one JSON object")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "INT8 weights of the networks and of the table entries: per_channel or per_tensor");
   add_machine_options(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   LutValidationOptions o;
   o.engine = engine_option(vm);
+  o.weight_quant = parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   const int64_t threads = check_range(vm, "threads", 1, 256);
   const SearchSpace space = space_option(vm);
   const std::string db = require(vm, "db", "FILE (the experiment database)");
@@ -363,6 +375,8 @@ po::options_description lut_time_options() {
       "rounds", po::value<int64_t>()->default_value(40), "timed interleaved rounds per network")(
       "warmup", po::value<int64_t>()->default_value(3), "untimed calls per network first")(
       "threads", po::value<int64_t>()->default_value(1), "intra-op threads (1..256)")(
+      "weight-quant", po::value<std::string>()->default_value("per_channel"),
+      "INT8 weights of --arch networks: per_channel or per_tensor (--model: the model's)")(
       "json", po::bool_switch()->default_value(false), "print one JSON object");
   return options;
 }
@@ -391,10 +405,12 @@ std::vector<BuiltNet> timed_models(const po::variables_map& vm, uint64_t seed, Q
   }
   if (!quant_engine_available(engine))
     throw InputError("engine " + to_string(engine) + " is not available in this LibTorch build");
+  const WeightQuant weights =
+      parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   for (size_t i = 0; i < archs.size(); ++i) {
     NetSpec spec = load_arch(archs[i]);
     validate(spec, archs[i]);
-    models.push_back(build_net(spec, engine, seed + i));
+    models.push_back(build_net(spec, engine, seed + i, 2, 2, weights));
     sources.push_back(archs[i]);
   }
   return models;
@@ -404,20 +420,25 @@ std::vector<BuiltNet> timed_models(const po::variables_map& vm, uint64_t seed, Q
 nlohmann::json timing_rows(const std::vector<BuiltNet>& models,
                            const std::vector<std::string>& sources, const std::vector<NetTiming>& t,
                            const std::optional<MachineTable>& mt) {
-  std::optional<TableLatencyModel> m8, m32;
-  if (mt) {
-    m8.emplace(mt->table, Precision::kInt8);
-    m32.emplace(mt->table, Precision::kFP32);
-  }
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < models.size(); ++i) {
-    nlohmann::json row{{"source", sources[i]},           {"name", models[i].spec.name},
-                       {"int8_ms", t[i].int8.median_ms}, {"int8_spread_ms", t[i].int8.spread_ms},
-                       {"fp32_ms", t[i].fp32.median_ms}, {"fp32_spread_ms", t[i].fp32.spread_ms}};
-    if (m8 && m8->missing_keys(models[i].spec).empty())
-      row["int8_predicted_ms"] = m8->predict_ms(models[i].spec);
-    if (m32 && m32->missing_keys(models[i].spec).empty())
-      row["fp32_predicted_ms"] = m32->predict_ms(models[i].spec);
+    const WeightQuant weights = models[i].int8->weight_quant();
+    nlohmann::json row{{"source", sources[i]},
+                       {"name", models[i].spec.name},
+                       {"weight_quant", to_string(weights)},
+                       {"int8_ms", t[i].int8.median_ms},
+                       {"int8_spread_ms", t[i].int8.spread_ms},
+                       {"fp32_ms", t[i].fp32.median_ms},
+                       {"fp32_spread_ms", t[i].fp32.spread_ms}};
+    if (mt) {
+      // Each model is priced with the entries of its own weight scheme.
+      const TableLatencyModel m8(mt->table, Precision::kInt8, true, weights);
+      const TableLatencyModel m32(mt->table, Precision::kFP32, true, weights);
+      if (m8.missing_keys(models[i].spec).empty())
+        row["int8_predicted_ms"] = m8.predict_ms(models[i].spec);
+      if (m32.missing_keys(models[i].spec).empty())
+        row["fp32_predicted_ms"] = m32.predict_ms(models[i].spec);
+    }
     rows.push_back(row);
   }
   return rows;

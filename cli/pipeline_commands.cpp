@@ -26,8 +26,10 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
       "quick", po::bool_switch()->default_value(false),
       "apply the configuration's \"quick\" overrides (about 20 minutes here)")(
       "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
+  add_weight_quant_option(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
+  const std::optional<WeightQuant> weights = weight_quant_option(vm);
   if (!vm.count("resume") && !vm.count("config"))
     throw InputError("missing --config FILE (see --help)");
   if (vm.count("resume") && vm.count("config"))
@@ -37,6 +39,14 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
   const bool quick = vm["quick"].as<bool>();
   std::optional<PipelineConfig> config;
   if (vm.count("config")) config = load_pipeline_config(vm["config"].as<std::string>(), quick);
+  if (weights && !config)
+    throw InputError("--weight-quant: give it with --config (a resumed pipeline keeps its own)");
+  if (weights) {
+    // Searched candidates, retrained models and baselines all train (and are timed) so.
+    config->search.train.weight_quant = *weights;
+    config->retrain.train.weight_quant = *weights;
+    if (!config->cell_search.is_null()) config->cell_search["weight_quant"] = to_string(*weights);
+  }
   Store store(vm["db"].as<std::string>());
   std::optional<int64_t> resume;
   if (vm.count("resume")) {
@@ -100,7 +110,9 @@ int pipeline(const Command& self, const std::vector<std::string>& args) {
 }
 
 const RegisterCommand kPipeline(
-    {"pipeline", "frostnas pipeline --config FILE [--quick] [--db FILE] | --resume ID",
+    {"pipeline",
+     "frostnas pipeline --config FILE [--quick] [--weight-quant per_channel|per_tensor] "
+     "[--db FILE] | --resume ID",
      "Reproduce FrostNet's discovery at proxy scale: table, cell search, RL search, retraining, "
      "baselines",
      pipeline});

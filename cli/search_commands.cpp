@@ -78,6 +78,19 @@ std::string resume_hint(const Store& store, const SearchSummary& summary) {
          std::to_string(summary.experiment_id);
 }
 
+/// The --config file with the --weight-quant override, if given.
+std::optional<SearchConfig> given_config(const po::variables_map& vm) {
+  const std::optional<WeightQuant> weights = weight_quant_option(vm);
+  if (!vm.count("config")) {
+    if (weights)
+      throw InputError("--weight-quant: give it with --config (a resumed search keeps its own)");
+    return std::nullopt;
+  }
+  SearchConfig config = load_search_config(vm["config"].as<std::string>());
+  if (weights) config.train.weight_quant = *weights;
+  return config;
+}
+
 /// The configuration of a run: --config, else (with --resume) the stored one.
 SearchConfig resolve_config(const std::optional<SearchConfig>& given, const Store* store,
                             std::optional<int64_t> resume) {
@@ -123,8 +136,7 @@ std::unique_ptr<MpiDispatcher> greet_workers(const MpiWorld& world, const po::va
           "--workers mpi: the MPI job has 1 process and so no worker (start 2 or "
           "more: mpirun -np N, rank 0 drives, ranks 1..N-1 train)");
     }
-    std::optional<SearchConfig> given;
-    if (vm.count("config")) given = load_search_config(vm["config"].as<std::string>());
+    const std::optional<SearchConfig> given = given_config(vm);
     if (resume) store.emplace(vm["db"].as<std::string>());
     config = resolve_config(given, store ? &*store : nullptr, resume);
     torch::manual_seed(config.seed);  // as the workers load theirs
@@ -192,11 +204,13 @@ int search(const Command& self, const std::vector<std::string>& args) {
       "worker-deadline", po::value<double>()->default_value(21600),
       "seconds an MPI worker may take for one candidate before the run stops (0: no limit)")(
       "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
+  add_weight_quant_option(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
   // Bad input is refused before the database is created or touched.
   if (!vm.count("resume") && !vm.count("config"))
     throw InputError("missing --config FILE (see --help)");
+  weight_quant_option(vm);
   const std::string workers = vm["workers"].as<std::string>();
   if (workers != "auto" && workers != "serial" && workers != "mpi")
     throw InputError("--workers: \"" + workers + "\" is not allowed (allowed: auto, serial, mpi)");
@@ -216,9 +230,7 @@ int search(const Command& self, const std::vector<std::string>& args) {
                  : std::string()));
 #endif
   }
-  std::optional<SearchConfig> given;
-  if (vm.count("config")) given = load_search_config(vm["config"].as<std::string>());
-  return search_serial(vm, given, resume);
+  return search_serial(vm, given_config(vm), resume);
 }
 
 int runs(const Command& self, const std::vector<std::string>& args) {

@@ -133,6 +133,7 @@ po::options_description train_options() {
     ("calibration-batches", po::value<int64_t>()->default_value(16), "--qat none: calibration batches")
     ("calibration-fake-quant", po::bool_switch()->default_value(false), "--qat none: fake quantization on while calibrating")
     ("engine", po::value<std::string>()->default_value("onednn"), "onednn or qnnpack")
+    ("weight-quant", po::value<std::string>()->default_value("per_channel"), "INT8 weights: per_channel or per_tensor (one scale per weight tensor: the paper's QNNPACK configuration)")
     ("threads", po::value<int64_t>()->default_value(0), "threads for the whole run: LibTorch intra- and inter-op, OpenMP, oneDNN, OpenBLAS (0: every core this process may use)")
     ("seed", po::value<int64_t>()->default_value(0), "seeds init, split, shuffling, augmentation, noise")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu")
@@ -200,6 +201,7 @@ TrainJob new_train_job(const po::variables_map& vm) {
   config.calibration_batches = vm["calibration-batches"].as<int64_t>();
   config.calibration_fake_quant = vm["calibration-fake-quant"].as<bool>();
   config.engine = parse_quant_engine(vm["engine"].as<std::string>(), "--engine");
+  config.weight_quant = parse_weight_quant(vm["weight-quant"].as<std::string>(), "--weight-quant");
   config.threads = vm["threads"].as<int64_t>();
   const int64_t seed = vm["seed"].as<int64_t>();
   if (seed < 0)
@@ -407,7 +409,8 @@ void print_eval(const Int8Net& net, const std::string& split, int64_t samples, d
                                  {"latency_ms_mean", lat.mean_ms},
                                  {"runs", lat.runs},
                                  {"threads", threads},
-                                 {"engine", to_string(net.engine())}})
+                                 {"engine", to_string(net.engine())},
+                                 {"weight_quant", to_string(net.weight_quant())}})
                      .dump(2)
               << "\n";
     return;
@@ -416,7 +419,8 @@ void print_eval(const Int8Net& net, const std::string& split, int64_t samples, d
             << " images)\n"
             << "int8 batch-1 latency: median " << fmt("%.3f", lat.median_ms) << " ms (min "
             << fmt("%.3f", lat.min_ms) << ", mean " << fmt("%.3f", lat.mean_ms) << ", " << lat.runs
-            << " back-to-back runs, " << threads << " threads, " << to_string(net.engine())
+            << " back-to-back runs, " << threads << " threads, " << to_string(net.engine()) << " "
+            << to_string(net.weight_quant())
             << "; `frostnas lut time` times it as the latency table does)\n";
 }
 

@@ -86,20 +86,24 @@ class QdqGraph {
     return {node("DequantizeLinear", {quantized, scale, zero}, name), q};
   }
 
-  /// An initializer of int8 or int32 `values` [c, ...] with per-channel `scales` [c] and
-  /// zero points 0, through DequantizeLinear(axis 0) named `name`.
-  std::string dequantized_per_channel(const std::string& name, const at::Tensor& values,
-                                      const std::vector<float>& scales) {
+  /// An initializer of int8 or int32 `values` [c, ...] with zero points 0, through
+  /// DequantizeLinear named `name`: per channel (axis 0) with `scales` [c], or per tensor
+  /// (scalar scale and zero point) when `scales` holds one value.
+  std::string dequantized(const std::string& name, const at::Tensor& values,
+                          const std::vector<float>& scales) {
     const bool int32 = values.scalar_type() == at::kInt;
     const int32_t type = int32 ? onnx::TensorProto::INT32 : onnx::TensorProto::INT8;
     const at::Tensor v = values.contiguous();
     const std::string data = initializer(name + "_quantized", type, v.sizes().vec(), v.data_ptr(),
                                          v.numel() * v.element_size());
+    const bool per_tensor = scales.size() == 1;
     const int64_t c = static_cast<int64_t>(scales.size());
-    const std::string scale = floats(name + "_scale", scales, {c});
+    const std::vector<int64_t> dims = per_tensor ? std::vector<int64_t>{} : std::vector<int64_t>{c};
+    const std::string scale = floats(name + "_scale", scales, dims);
     const std::vector<char> zeros(static_cast<size_t>(c) * v.element_size(), 0);
     const std::string zero =
-        initializer(name + "_zero_point", type, {c}, zeros.data(), zeros.size());
+        initializer(name + "_zero_point", type, dims, zeros.data(), zeros.size());
+    if (per_tensor) return node("DequantizeLinear", {data, scale, zero}, name);
     return node("DequantizeLinear", {data, scale, zero}, name, {int_attr("axis", 0)});
   }
 
@@ -116,8 +120,10 @@ std::vector<float> to_floats(const at::Tensor& t) {
 /// form onnxruntime fuses into QLinearConv) -> Conv (-> Relu) -> QDQ at the output qparams.
 QTensor conv(QdqGraph& g, const Int8ConvBnAct& c, const std::string& name, const QTensor& x) {
   const ConvLayer& l = c.layer();
-  const std::vector<float> w_scales = to_floats(c.scales());
-  const std::string w = g.dequantized_per_channel(name + "_weight", c.codes(), w_scales);
+  std::vector<float> w_scales = to_floats(c.scales());
+  // Per tensor: one scalar scale for the weight, and so for the bias.
+  if (c.weight_quant() == WeightQuant::kPerTensor) w_scales.resize(1);
+  const std::string w = g.dequantized(name + "_weight", c.codes(), w_scales);
   std::vector<float> b_scales(w_scales.size());
   for (size_t i = 0; i < b_scales.size(); ++i)
     b_scales[i] = static_cast<float>(x.q.scale * w_scales[i]);
@@ -126,7 +132,7 @@ QTensor conv(QdqGraph& g, const Int8ConvBnAct& c, const std::string& name, const
       at::round(c.bias() / b_scale_t)
           .clamp(std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())
           .to(at::kInt);
-  const std::string b = g.dequantized_per_channel(name + "_bias", b_codes, b_scales);
+  const std::string b = g.dequantized(name + "_bias", b_codes, b_scales);
   const int64_t p = l.padding();
   std::string y =
       g.node("Conv", {x.name, w, b}, name + "_conv",
@@ -303,6 +309,7 @@ std::string int8_onnx_bytes(const Int8Net& net, const InputInfo& input) {
   opset->set_version(kOnnxOpset);
   add_metadata(m, "frostnas.arch", to_json(spec).dump());
   add_metadata(m, "frostnas.engine", to_string(net.engine()));
+  add_metadata(m, "frostnas.weight_quant", to_string(net.weight_quant()));
   add_metadata(m, "frostnas.input", to_json(input).dump());
 
   onnx::GraphProto& graph = *m.mutable_graph();
@@ -349,6 +356,17 @@ OnnxModelSummary check_onnx_model(const std::string& bytes) {
   for (const auto& n : m.graph().node()) types.insert(n.op_type());
   s.op_types.assign(types.begin(), types.end());
   s.qdq_errors = qdq_form_errors(m.graph());
+  for (const auto& p : m.metadata_props()) s.metadata[p.key()] = p.value();
+  std::map<std::string, const onnx::TensorProto*> init;
+  for (const auto& t : m.graph().initializer()) init[t.name()] = &t;
+  for (const auto& n : m.graph().node()) {
+    if (n.op_type() != "DequantizeLinear" || n.input_size() < 2) continue;
+    auto v = init.find(n.input(0));
+    auto scale = init.find(n.input(1));
+    if (v == init.end() || scale == init.end() || v->second->data_type() != onnx::TensorProto::INT8)
+      continue;
+    ++(scale->second->dims_size() == 0 ? s.per_tensor_weights : s.per_channel_weights);
+  }
   if (m.graph().output_size() == 1) {
     for (const auto& d : m.graph().output(0).type().tensor_type().shape().dim())
       s.output_shape.push_back(d.has_dim_value() ? std::to_string(d.dim_value()) : d.dim_param());

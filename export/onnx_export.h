@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,14 @@ constexpr int64_t kOnnxOpset = 13;
 ///   output "logits": float [N, num_classes];
 /// - every quantized activation is QuantizeLinear -> DequantizeLinear (uint8, the
 ///   INT8 model's scale and zero point), every weight an int8 initializer with
-///   per-channel scales and zero point 0 -> DequantizeLinear(axis 0), every conv bias an
-///   int32 initializer at scale input_scale * weight_scale -> DequantizeLinear;
+///   per-channel scales and zero point 0 -> DequantizeLinear(axis 0) (per-tensor weights:
+///   one scalar scale and zero point, no axis), every conv bias an int32 initializer at
+///   scale input_scale * weight_scale -> DequantizeLinear;
 /// - float ops between them: Conv (+ Relu), Concat, Add, Mul, Sigmoid, MaxPool,
 ///   AveragePool (padding not counted), GlobalAveragePool, Flatten.
 /// metadata_props carry the architecture JSON ("frostnas.arch"), the engine
-/// ("frostnas.engine") and input.json ("frostnas.input"). Checked with
+/// ("frostnas.engine"), the weight scheme ("frostnas.weight_quant": per_channel or
+/// per_tensor) and input.json ("frostnas.input"). Checked with
 /// check_onnx_model before it is returned.
 std::string int8_onnx_bytes(const Int8Net& net, const InputInfo& input);
 
@@ -40,6 +43,12 @@ struct OnnxModelSummary {
   /// not uint8, a DequantizeLinear of an initializer that is not int8 / int32 with zero
   /// points 0.
   std::vector<std::string> qdq_errors;
+  /// metadata_props by key.
+  std::map<std::string, std::string> metadata;
+  /// DequantizeLinear nodes of int8 weights: with per-channel scales (a 1-D scale and an
+  /// axis) and with one scalar scale.
+  int64_t per_channel_weights = 0;
+  int64_t per_tensor_weights = 0;
 };
 
 /// Parses a serialized ModelProto, runs onnx::checker::check_model and strict shape

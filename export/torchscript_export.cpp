@@ -105,8 +105,8 @@ std::string list2(int64_t v) {
 std::string int8_conv(ScriptBuilder& s, const Int8ConvBnAct& c, const std::string& name,
                       const std::string& x) {
   const ConvLayer& l = c.layer();
-  const ConvPacked packed = conv2d_prepack(make_qweight(c.codes(), c.scales()), c.bias(), l.stride,
-                                           l.padding(), l.groups);
+  const ConvPacked packed = conv2d_prepack(make_qweight(c.codes(), c.scales(), c.weight_quant()),
+                                           c.bias(), l.stride, l.padding(), l.groups);
   const std::string w = s.attr(name + "_w", c10::IValue(packed));
   return s.let(std::string("ops.quantized.") + (l.relu ? "conv2d_relu(" : "conv2d(") + x + ", " +
                w + ", " + s.qparams(name, c.out_qparams()) + ")");
@@ -267,7 +267,8 @@ std::string float_block(ScriptBuilder& s, const FoldedBlock& b, const std::strin
 }
 
 std::string archive_bytes(const torch::jit::Module& module, const NetSpec& spec,
-                          const std::string& engine, const InputInfo& input,
+                          const std::string& engine, const std::string& weight_quant,
+                          const InputInfo& input,
                           const std::function<at::Tensor(const at::Tensor&)>& forward) {
   torch::manual_seed(kReferenceSeed);
   const at::Tensor inputs =
@@ -279,6 +280,7 @@ std::string archive_bytes(const torch::jit::Module& module, const NetSpec& spec,
   torch::jit::ExtraFilesMap extra{
       {kScriptArchFile, to_json(spec).dump(2) + "\n"},
       {kScriptEngineFile, engine},
+      {kScriptWeightQuantFile, weight_quant},
       {kScriptInputFile, to_json(input).dump(2) + "\n"},
       {kScriptReferenceFile, std::string(ref_bytes.begin(), ref_bytes.end())}};
   std::ostringstream out;
@@ -323,8 +325,8 @@ torch::jit::Module float_script_module(const FoldedNet& net) {
 
 std::string int8_torchscript_bytes(const Int8Net& net, const InputInfo& input) {
   const torch::jit::Module module = int8_script_module(net);
-  return archive_bytes(module, net.spec(), to_string(net.engine()), input,
-                       [&](const at::Tensor& x) {
+  return archive_bytes(module, net.spec(), to_string(net.engine()), to_string(net.weight_quant()),
+                       input, [&](const at::Tensor& x) {
                          QEngineGuard guard(net.engine());
                          return net.forward(x);
                        });
@@ -332,7 +334,7 @@ std::string int8_torchscript_bytes(const Int8Net& net, const InputInfo& input) {
 
 std::string float_torchscript_bytes(const FoldedNet& net, const InputInfo& input) {
   const torch::jit::Module module = float_script_module(net);
-  return archive_bytes(module, net.spec(), "none", input,
+  return archive_bytes(module, net.spec(), "none", "none", input,
                        [&](const at::Tensor& x) { return net.forward(x); });
 }
 

@@ -12,12 +12,14 @@ namespace frostnas {
 
 /// Extra files inside an exported TorchScript archive (torch::jit::load's
 /// `_extra_files`): the architecture (frostnas.arch/1 JSON), the quantized engine the
-/// weights were packed for ("onednn", "qnnpack"; "none" for the float export), the input
+/// weights were packed for ("onednn", "qnnpack"; "none" for the float export), the weight
+/// scheme ("per_channel", "per_tensor"; "none" for the float export), the input
 /// description (input.json: normalisation mean / std, size, channels) and reference
 /// inputs with their logits (torch::pickle_save of {"inputs": float [4, C, H, W],
 /// "logits": float [4, num_classes]}; Python: torch.load(io.BytesIO(bytes))).
 constexpr const char* kScriptArchFile = "arch.json";
 constexpr const char* kScriptEngineFile = "engine";
+constexpr const char* kScriptWeightQuantFile = "weight_quant";
 constexpr const char* kScriptInputFile = "input.json";
 constexpr const char* kScriptReferenceFile = "reference.pt";
 

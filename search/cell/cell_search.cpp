@@ -240,6 +240,7 @@ void config_fields(ConfigFields& f, CellSearchConfig& c) {
   // Written only when not the default, so that configurations stored before the field
   // existed still equal their checkpoints' and resume.
   f.enumeration("precision", c.precision, search_precision_names(), FieldRule::kUnlessDefault);
+  f.enumeration("weight_quant", c.weight_quant, weight_quant_names(), FieldRule::kUnlessDefault);
   CellSection cell{&c};
   f.nested("cell", cell);
   f.nested("supernet", c.supernet);
@@ -401,7 +402,9 @@ struct StageModel {
 
   /// Puts the supernet and the weight optimizer in the mode of (epoch, global step).
   void enter_mode(int64_t epoch, int64_t global) {
-    apply_qat_mode(*net, schedule->mode_at(epoch, global));
+    QatMode mode = schedule->mode_at(epoch, global);
+    mode.weights = net->options().weight_quant();
+    apply_qat_mode(*net, mode);
     set_gradboost_warmup(*weight_opt, schedule->gradboost_warmup_at(global));
     qat = schedule->qat_active_at(global);
   }
@@ -468,7 +471,8 @@ StageModel build_stage(const CellRun& r, int64_t stage) {
       .nodes(config.nodes)
       .join(config.join)
       .edge_ops(r.pos.edge_ops)
-      .engine(config.engine);
+      .engine(config.engine)
+      .weight_quant(config.weight_quant);
   torch::manual_seed(mix_seed(config.seed, kInitStream + static_cast<uint64_t>(stage)));
   StageModel m;
   m.net = Supernet(so);

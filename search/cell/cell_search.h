@@ -85,6 +85,8 @@ struct CellSearchConfig {
   int64_t batch_size = 64;
   QuantEngine engine = QuantEngine::kOneDNN;
   SearchPrecision precision = SearchPrecision::kQat;
+  /// How QAT rounds weights: per channel (default) or per tensor.
+  WeightQuant weight_quant = WeightQuant::kPerChannel;
   /// The cell: intermediate nodes, join and the candidate ops of the first stage.
   int64_t nodes = 3;
   CellJoin join = CellJoin::kConcat;

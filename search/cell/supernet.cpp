@@ -180,7 +180,7 @@ torch::Tensor SupernetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   // The quantized average pool keeps the head's scale and zero point.
   if (head->out_fq->fake_quant_enabled()) h = head->out_fq->fake_quantize(h);
   torch::Tensor w = classifier->weight;
-  if (mode_.fake_quant) w = fake_quantize_weight(w);
+  if (mode_.fake_quant) w = fake_quantize_weight(w, mode_.weights);
   h = torch::conv2d(h, w, classifier->bias);
   return logits_fq->forward(h).flatten(1);
 }

@@ -40,6 +40,8 @@ struct SupernetOptions {
   /// op of cell_op_names() on every edge.
   TORCH_ARG(std::vector<std::vector<std::string>>, edge_ops) = {};
   TORCH_ARG(QuantEngine, engine) = QuantEngine::kOneDNN;
+  /// How fake quantization rounds weights; the cell search sets it on every mode it applies.
+  TORCH_ARG(WeightQuant, weight_quant) = WeightQuant::kPerChannel;
 };
 
 /// Shapes of one searchable bottleneck.

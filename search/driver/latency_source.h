@@ -17,7 +17,8 @@ struct LatencyBuildCallbacks {
 };
 
 /// The latency a search prices candidates with. For source "table" the lookup
-/// table of `config.space` for this machine (engine, threads) is built in `store`
+/// table of `config.space` for this machine (engine, threads) and the training's weight
+/// scheme (config.train.weight_quant) is built in `store`
 /// on the way (incrementally: entries already there are reused) and its corrected
 /// sum is the prediction; for "macs" the MAC count in millions stands in.
 LatencyFn make_latency_fn(const SearchConfig& config, Store& store,

@@ -5,6 +5,7 @@
 
 #include "space/resolved_net.h"
 #include "space/search_space.h"
+#include "trainer/quant/quant_engine.h"
 
 namespace frostnas {
 
@@ -29,15 +30,21 @@ Precision parse_precision(const std::string& name, const std::string& field = "p
 /// - io:    "io:i<C>x<H>:c<classes>" (INT8: quantize the input and dequantize the
 ///   logits; FP32: the channels-last copy of the input and the flatten);
 /// - calibration: "calib:<name>" (coefficients of the fitted correction).
-/// The precision is not part of the string: it is the entry's second key column.
-std::string block_lut_key(const ResolvedBlock& block);
-std::string stem_lut_key(const ConvLayer& stem);
-std::string head_lut_key(const ResolvedNet& net);
+/// The weight scheme is part of every key whose computation has weights (block, stem,
+/// head) and of the calibration keys: per-tensor keys end in ":wpt", per-channel keys
+/// carry no suffix (tables built before the scheme existed read as per channel). The
+/// precision is not part of the string: it is the entry's second key column.
+std::string block_lut_key(const ResolvedBlock& block,
+                          WeightQuant weights = WeightQuant::kPerChannel);
+std::string stem_lut_key(const ConvLayer& stem, WeightQuant weights = WeightQuant::kPerChannel);
+std::string head_lut_key(const ResolvedNet& net, WeightQuant weights = WeightQuant::kPerChannel);
 std::string io_lut_key(const ResolvedNet& net);
-std::string calibration_lut_key(const std::string& name);
+std::string calibration_lut_key(const std::string& name,
+                                WeightQuant weights = WeightQuant::kPerChannel);
 
 /// Every key a network's latency sums over, in execution order: stem, blocks, head, io.
-std::vector<std::string> net_lut_keys(const ResolvedNet& net);
+std::vector<std::string> net_lut_keys(const ResolvedNet& net,
+                                      WeightQuant weights = WeightQuant::kPerChannel);
 
 /// One thing the table measures.
 struct LutItem {
@@ -48,8 +55,9 @@ struct LutItem {
   NetSpec net;          ///< kStem, kHead, kIo: the space's skeleton (fixes their shapes)
 };
 
-/// What the table of `space` holds: the stem, every distinct block of
+/// What the table of `space` holds for a weight scheme: the stem, every distinct block of
 /// distinct_blocks(space), the head and the io entry, each once (by key).
-std::vector<LutItem> lut_items(const SearchSpace& space);
+std::vector<LutItem> lut_items(const SearchSpace& space,
+                               WeightQuant weights = WeightQuant::kPerChannel);
 
 }  // namespace frostnas

@@ -9,26 +9,26 @@
 namespace frostnas {
 
 TableLatencyModel::TableLatencyModel(std::shared_ptr<const LatencyTable> table, Precision precision,
-                                     bool corrected)
-    : table_(std::move(table)), precision_(precision), corrected_(corrected) {
+                                     bool corrected, WeightQuant weights)
+    : table_(std::move(table)), precision_(precision), corrected_(corrected), weights_(weights) {
   if (!table_) throw std::invalid_argument("TableLatencyModel: null table");
 }
 
 double TableLatencyModel::sum_ms(const NetSpec& net) const {
   double s = 0.0;
-  for (const auto& key : net_lut_keys(resolve(net))) s += table_->ms(key, precision_);
+  for (const auto& key : net_lut_keys(resolve(net), weights_)) s += table_->ms(key, precision_);
   return s;
 }
 
 double TableLatencyModel::predict_ms(const NetSpec& net) const {
   const double s = sum_ms(net);
   if (!corrected_) return s;
-  return table_->correction(precision_).apply(s, static_cast<int64_t>(net.num_blocks()));
+  return table_->correction(precision_, weights_).apply(s, static_cast<int64_t>(net.num_blocks()));
 }
 
 std::vector<std::string> TableLatencyModel::missing_keys(const NetSpec& net) const {
   std::vector<std::string> missing;
-  for (const auto& key : net_lut_keys(resolve(net)))
+  for (const auto& key : net_lut_keys(resolve(net), weights_))
     if (!table_->contains(key, precision_)) missing.push_back(key);
   return missing;
 }

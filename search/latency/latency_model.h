@@ -19,13 +19,13 @@ class LatencyModel {
   virtual Precision precision() const = 0;
 };
 
-/// The lookup-table model: the sum of the entries of net_lut_keys(resolve(net)) (stem,
-/// blocks, head, input quantize / output dequantize), passed through the table's
-/// fitted LinearCorrection of the precision when `corrected`.
+/// The lookup-table model: the sum of the entries of net_lut_keys(resolve(net), weights)
+/// (stem, blocks, head, input quantize / output dequantize), passed through the table's
+/// fitted LinearCorrection of the precision and weight scheme when `corrected`.
 class TableLatencyModel : public LatencyModel {
  public:
   TableLatencyModel(std::shared_ptr<const LatencyTable> table, Precision precision,
-                    bool corrected = true);
+                    bool corrected = true, WeightQuant weights = WeightQuant::kPerChannel);
   double predict_ms(const NetSpec& net) const override;
   Precision precision() const override { return precision_; }
   /// The raw sum of the entries (no correction).
@@ -38,6 +38,7 @@ class TableLatencyModel : public LatencyModel {
   std::shared_ptr<const LatencyTable> table_;
   Precision precision_;
   bool corrected_;
+  WeightQuant weights_;
 };
 
 /// Prediction error over networks.

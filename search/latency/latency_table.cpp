@@ -121,11 +121,11 @@ size_t LatencyTable::size() const {
   return n;
 }
 
-LinearCorrection LatencyTable::correction(Precision precision) const {
+LinearCorrection LatencyTable::correction(Precision precision, WeightQuant weights) const {
   LinearCorrection c;
-  auto scale = find(calibration_lut_key(kCalScale), precision);
-  auto per_block = find(calibration_lut_key(kCalPerBlock), precision);
-  auto offset = find(calibration_lut_key(kCalOffset), precision);
+  auto scale = find(calibration_lut_key(kCalScale, weights), precision);
+  auto per_block = find(calibration_lut_key(kCalPerBlock, weights), precision);
+  auto offset = find(calibration_lut_key(kCalOffset, weights), precision);
   if (!scale || !per_block || !offset) return c;
   c.scale = scale->median_ms;
   c.per_block_ms = per_block->median_ms;
@@ -134,22 +134,24 @@ LinearCorrection LatencyTable::correction(Precision precision) const {
   return c;
 }
 
-void LatencyTable::set_correction(Precision precision, const LinearCorrection& c) {
-  set(calibration_lut_key(kCalScale), precision, c.scale, 0.0, c.networks);
-  set(calibration_lut_key(kCalPerBlock), precision, c.per_block_ms, 0.0, c.networks);
-  set(calibration_lut_key(kCalOffset), precision, c.offset_ms, 0.0, c.networks);
+void LatencyTable::set_correction(Precision precision, const LinearCorrection& c,
+                                  WeightQuant weights) {
+  set(calibration_lut_key(kCalScale, weights), precision, c.scale, 0.0, c.networks);
+  set(calibration_lut_key(kCalPerBlock, weights), precision, c.per_block_ms, 0.0, c.networks);
+  set(calibration_lut_key(kCalOffset, weights), precision, c.offset_ms, 0.0, c.networks);
 }
 
 std::vector<CalibrationPoint> calibration_points(const LatencyTable& table, Precision precision,
                                                  const std::vector<NetSpec>& nets,
-                                                 const std::vector<NetTiming>& measured) {
+                                                 const std::vector<NetTiming>& measured,
+                                                 WeightQuant weights) {
   if (nets.size() != measured.size())
     throw std::invalid_argument("calibration_points: networks and timings differ in number");
   std::vector<CalibrationPoint> points;
   for (size_t i = 0; i < nets.size(); ++i) {
     const ResolvedNet r = resolve(nets[i]);
     double sum = 0.0;
-    for (const auto& key : net_lut_keys(r)) sum += table.ms(key, precision);
+    for (const auto& key : net_lut_keys(r, weights)) sum += table.ms(key, precision);
     const Timing& t = precision == Precision::kInt8 ? measured[i].int8 : measured[i].fp32;
     points.push_back({sum, static_cast<int64_t>(r.blocks.size()), t.median_ms});
   }
@@ -214,7 +216,8 @@ LutBuildReport build_latency_table(Store& store, const Fingerprint& fp, const Se
   LutBuildReport report;
   report.fingerprint_id = store.upsert_fingerprint(fp);
   LatencyTable table = load_latency_table(store, report.fingerprint_id);
-  const std::vector<LutItem> items = lut_items(space);
+  const WeightQuant wq = options.weight_quant;
+  const std::vector<LutItem> items = lut_items(space, wq);
   report.items = items.size();
   std::vector<LutItem> todo;
   for (const auto& item : items) {
@@ -228,8 +231,8 @@ LutBuildReport build_latency_table(Store& store, const Fingerprint& fp, const Se
   // The calibration networks are measured first, in a fresh process: after hundreds of
   // table items have been built and run, the same INT8 networks ran about 10% slower
   // than in a new process (allocator and oneDNN caches), which biased the correction.
-  const bool have_correction = table.correction(Precision::kInt8).networks > 0 &&
-                               table.correction(Precision::kFP32).networks > 0;
+  const bool have_correction = table.correction(Precision::kInt8, wq).networks > 0 &&
+                               table.correction(Precision::kFP32, wq).networks > 0;
   const bool calibrate = measure_nets && options.calibration_networks > 0 &&
                          (!todo.empty() || options.force || !have_correction);
   std::vector<NetSpec> nets;
@@ -265,18 +268,18 @@ LutBuildReport build_latency_table(Store& store, const Fingerprint& fp, const Se
   }
 
   if (calibrate) {
-    const auto pi8 = calibration_points(table, Precision::kInt8, nets, net_times);
-    const auto pf32 = calibration_points(table, Precision::kFP32, nets, net_times);
+    const auto pi8 = calibration_points(table, Precision::kInt8, nets, net_times, wq);
+    const auto pf32 = calibration_points(table, Precision::kFP32, nets, net_times, wq);
     LatencyTable corr;
-    corr.set_correction(Precision::kInt8, fit_correction(pi8));
-    corr.set_correction(Precision::kFP32, fit_correction(pf32));
+    corr.set_correction(Precision::kInt8, fit_correction(pi8), wq);
+    corr.set_correction(Precision::kFP32, fit_correction(pf32), wq);
     save_latency_table(store, report.fingerprint_id, corr);
-    table.set_correction(Precision::kInt8, corr.correction(Precision::kInt8));
-    table.set_correction(Precision::kFP32, corr.correction(Precision::kFP32));
+    table.set_correction(Precision::kInt8, corr.correction(Precision::kInt8, wq), wq);
+    table.set_correction(Precision::kFP32, corr.correction(Precision::kFP32, wq), wq);
     report.calibrated = true;
   }
-  report.int8 = table.correction(Precision::kInt8);
-  report.fp32 = table.correction(Precision::kFP32);
+  report.int8 = table.correction(Precision::kInt8, wq);
+  report.fp32 = table.correction(Precision::kFP32, wq);
   report.seconds = seconds_since(t0);
   return report;
 }

@@ -63,20 +63,23 @@ class LatencyTable {
     return entries_;
   }
 
-  /// The correction of a precision (identity when not calibrated).
-  LinearCorrection correction(Precision precision) const;
-  void set_correction(Precision precision, const LinearCorrection& correction);
+  /// The correction of a precision and weight scheme (identity when not calibrated).
+  LinearCorrection correction(Precision precision,
+                              WeightQuant weights = WeightQuant::kPerChannel) const;
+  void set_correction(Precision precision, const LinearCorrection& correction,
+                      WeightQuant weights = WeightQuant::kPerChannel);
 
  private:
   std::map<std::pair<std::string, std::string>, LatencyEntry> entries_;
 };
 
 /// The calibration points of `nets` (measured end to end as `measured`, same order)
-/// against the raw table sums of `table` in `precision`. Throws InputError when an entry
-/// is missing, std::invalid_argument when the sizes differ.
+/// against the raw table sums of `table` in `precision` (entries of `weights`). Throws
+/// InputError when an entry is missing, std::invalid_argument when the sizes differ.
 std::vector<CalibrationPoint> calibration_points(const LatencyTable& table, Precision precision,
                                                  const std::vector<NetSpec>& nets,
-                                                 const std::vector<NetTiming>& measured);
+                                                 const std::vector<NetTiming>& measured,
+                                                 WeightQuant weights = WeightQuant::kPerChannel);
 
 /// The rows of one fingerprint (current kLatencyTableVersion) and back.
 LatencyTable load_latency_table(const Store& store, int64_t fingerprint_id);
@@ -96,6 +99,8 @@ struct LutBuildOptions {
   size_t chunk = 16;                             ///< items measured (interleaved) per store write
   int64_t calibration_networks = 20;             ///< sampled networks for the correction; 0 = none
   uint64_t calibration_seed = kCalibrationSeed;  ///< first sample seed of the calibration nets
+  /// The weight scheme of the entries (and of the networks `measure_nets` must build).
+  WeightQuant weight_quant = WeightQuant::kPerChannel;
 };
 
 struct LutBuildReport {
@@ -108,7 +113,8 @@ struct LutBuildReport {
   double seconds = 0.0;
 };
 
-/// Builds the table of `space` for the fingerprint `fp` incrementally: items whose
+/// Builds the table of `space` for the fingerprint `fp` and options.weight_quant
+/// (lut_items(space, weight_quant); `measurer` must build weights so) incrementally: items whose
 /// INT8 and FP32 entries both exist are reused unless `force`; the others are measured
 /// by `measurer` in chunks, each chunk written to the store at once (an interrupted
 /// build keeps its progress). When anything is to be measured, `force` is set or no

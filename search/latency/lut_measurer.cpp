@@ -20,7 +20,7 @@ namespace {
 
 // QAT with BN on its running statistics (eval) and observers on: the observers see
 // the activations the frozen INT8 model will produce.
-QatMode calibration_mode() { return {true, true, true, true}; }
+QatMode calibration_mode(WeightQuant weights) { return {true, true, true, true, weights}; }
 
 // A realistic quint8 input grid for a block: standard normal data over [-4, 4]
 // mapped onto the engine's activation codes.
@@ -60,7 +60,7 @@ Runner block_runner(const ResolvedBlock& rb, const TorchMeasureOptions& o, uint6
     return torch::randn(
         {std::max<int64_t>(2, o.calibration_batch_size), rb.in_channels, rb.in_size, rb.in_size});
   });
-  apply_qat_mode(*qat, calibration_mode());
+  apply_qat_mode(*qat, calibration_mode(o.weight_quant));
   {
     torch::NoGradGuard no_grad;
     for (int64_t b = 0; b < std::max<int64_t>(1, o.calibration_batches); ++b) {
@@ -125,14 +125,15 @@ Runner net_part_runner(const LutItem& item, const BuiltNet& net) {
 }  // namespace
 
 BuiltNet build_net(const NetSpec& spec, QuantEngine engine, uint64_t seed,
-                   int64_t calibration_batches, int64_t calibration_batch_size) {
+                   int64_t calibration_batches, int64_t calibration_batch_size,
+                   WeightQuant weights) {
   torch::manual_seed(seed);
-  QatNet qat(spec, engine);
+  QatNet qat(spec, engine, weights);
   set_bn_statistics(*qat, [&] {
     return torch::randn({std::max<int64_t>(2, calibration_batch_size), spec.in_channels,
                          spec.input_size, spec.input_size});
   });
-  qat->set_mode(calibration_mode());
+  qat->set_mode(calibration_mode(weights));
   {
     torch::NoGradGuard no_grad;
     for (int64_t b = 0; b < std::max<int64_t>(1, calibration_batches); ++b) {
@@ -160,9 +161,9 @@ std::vector<ItemTiming> TorchLutMeasurer::measure(const std::vector<LutItem>& it
       r = block_runner(item.block, options_, options_.seed + 7919 * (i + 1));
     } else {
       if (!skeleton || !(skeleton->spec == item.net)) {
-        skeleton = std::make_shared<BuiltNet>(build_net(item.net, options_.engine, options_.seed,
-                                                        options_.calibration_batches,
-                                                        options_.calibration_batch_size));
+        skeleton = std::make_shared<BuiltNet>(
+            build_net(item.net, options_.engine, options_.seed, options_.calibration_batches,
+                      options_.calibration_batch_size, options_.weight_quant));
       }
       r = net_part_runner(item, *skeleton);
     }
@@ -195,13 +196,14 @@ std::vector<NetTiming> time_networks(const std::vector<BuiltNet>& nets, QuantEng
 
 std::vector<NetTiming> measure_networks(const std::vector<NetSpec>& specs, QuantEngine engine,
                                         const TimingOptions& timing, uint64_t seed, int64_t group,
-                                        const std::function<void(size_t)>& progress) {
+                                        const std::function<void(size_t)>& progress,
+                                        WeightQuant weights) {
   std::vector<NetTiming> out;
   const size_t g = static_cast<size_t>(std::max<int64_t>(1, group));
   for (size_t start = 0; start < specs.size(); start += g) {
     std::vector<BuiltNet> nets;
     for (size_t i = start; i < std::min(specs.size(), start + g); ++i) {
-      nets.push_back(build_net(specs[i], engine, seed + i));
+      nets.push_back(build_net(specs[i], engine, seed + i, 2, 2, weights));
     }
     TimingOptions t = timing;
     t.seed = timing.seed + start;

@@ -36,6 +36,8 @@ class LutMeasurer {
 /// What the real measurer needs.
 struct TorchMeasureOptions {
   QuantEngine engine = QuantEngine::kOneDNN;
+  /// How the INT8 side quantizes weights (the table keys must be of the same scheme).
+  WeightQuant weight_quant = WeightQuant::kPerChannel;
   TimingOptions timing;
   int64_t calibration_batches = 2;  ///< QAT observer batches before conversion
   int64_t calibration_batch_size = 2;
@@ -65,9 +67,11 @@ struct BuiltNet {
 };
 
 /// A QatNet of `spec` with seeded random weights, calibrated on random batches in
-/// QAT mode, frozen, then converted to INT8 (`engine`) and folded to FP32.
+/// QAT mode, frozen, then converted to INT8 (`engine`, weights quantized as `weights`)
+/// and folded to FP32.
 BuiltNet build_net(const NetSpec& spec, QuantEngine engine, uint64_t seed,
-                   int64_t calibration_batches = 2, int64_t calibration_batch_size = 2);
+                   int64_t calibration_batches = 2, int64_t calibration_batch_size = 2,
+                   WeightQuant weights = WeightQuant::kPerChannel);
 
 /// End-to-end latency of whole networks: Int8Net::forward and FoldedNet::forward of a
 /// float input at batch 1, all networks and both precisions interleaved per round.
@@ -87,11 +91,12 @@ constexpr int64_t kNetworkGroup = 10;
 
 /// Builds and times `specs` in groups of `group` networks (memory, and the same
 /// conditions for every caller: see kNetworkGroup), calling `progress(done)` after each
-/// group. Network i gets weights seeded `seed + i`.
+/// group. Network i gets weights seeded `seed + i`, quantized as `weights`.
 std::vector<NetTiming> measure_networks(const std::vector<NetSpec>& specs, QuantEngine engine,
                                         const TimingOptions& timing, uint64_t seed,
                                         int64_t group = kNetworkGroup,
-                                        const std::function<void(size_t)>& progress = {});
+                                        const std::function<void(size_t)>& progress = {},
+                                        WeightQuant weights = WeightQuant::kPerChannel);
 
 /// A saved model as a BuiltNet: the INT8 artifact `dir/int8` (load_int8_model) and the
 /// FP32 fold of the float checkpoint `dir/qat.pt` (the pipeline) or

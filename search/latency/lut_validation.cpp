@@ -39,13 +39,14 @@ LutValidationPlan plan_lut_validation(const LatencyTable& table, const SearchSpa
     plan.samples.push_back(sample(space, options.seed + i));
   int64_t recalibrate = options.recalibrate;
   if (recalibrate < 0) {
-    recalibrate = std::min(table.correction(Precision::kInt8).networks,
-                           table.correction(Precision::kFP32).networks);
+    recalibrate = std::min(table.correction(Precision::kInt8, options.weight_quant).networks,
+                           table.correction(Precision::kFP32, options.weight_quant).networks);
   }
   if (!options.corrected) recalibrate = 0;
   plan.calibration = calibration_networks(space, recalibrate, kCalibrationSeed);
   auto shared = std::shared_ptr<const LatencyTable>(&table, [](const LatencyTable*) {});
-  const TableLatencyModel m8(shared, Precision::kInt8), m32(shared, Precision::kFP32);
+  const TableLatencyModel m8(shared, Precision::kInt8, true, options.weight_quant);
+  const TableLatencyModel m32(shared, Precision::kFP32, true, options.weight_quant);
   for (const auto* list : {&plan.samples, &plan.calibration}) {
     for (const auto& n : *list) {
       for (const auto* m : {&m8, &m32}) {
@@ -66,11 +67,12 @@ LutValidationReport run_lut_validation(std::shared_ptr<const LatencyTable> table
                                        const std::function<void(size_t, size_t)>& progress) {
   std::vector<int64_t> slot;
   const std::vector<NetSpec> all = interleave(plan, slot);
-  const auto timed =
-      measure_networks(all, options.engine, options.timing, static_cast<uint64_t>(options.seed),
-                       options.group, [&](size_t done) {
-                         if (progress) progress(done, all.size());
-                       });
+  const auto timed = measure_networks(
+      all, options.engine, options.timing, static_cast<uint64_t>(options.seed), options.group,
+      [&](size_t done) {
+        if (progress) progress(done, all.size());
+      },
+      options.weight_quant);
   std::vector<NetTiming> measured(plan.samples.size()), cal_measured(plan.calibration.size());
   for (size_t k = 0; k < all.size(); ++k) {
     if (slot[k] >= 0) {
@@ -82,13 +84,13 @@ LutValidationReport run_lut_validation(std::shared_ptr<const LatencyTable> table
   LutValidationReport report;
   report.calibration_networks = plan.calibration.size();
   if (!plan.calibration.empty()) {
-    report.refit_int8 = fit_correction(
-        calibration_points(*table, Precision::kInt8, plan.calibration, cal_measured));
-    report.refit_fp32 = fit_correction(
-        calibration_points(*table, Precision::kFP32, plan.calibration, cal_measured));
+    report.refit_int8 = fit_correction(calibration_points(
+        *table, Precision::kInt8, plan.calibration, cal_measured, options.weight_quant));
+    report.refit_fp32 = fit_correction(calibration_points(
+        *table, Precision::kFP32, plan.calibration, cal_measured, options.weight_quant));
   }
-  const TableLatencyModel m8(table, Precision::kInt8, options.corrected);
-  const TableLatencyModel m32(table, Precision::kFP32, options.corrected);
+  const TableLatencyModel m8(table, Precision::kInt8, options.corrected, options.weight_quant);
+  const TableLatencyModel m32(table, Precision::kFP32, options.corrected, options.weight_quant);
   std::vector<double> s8, s32, p8, q8, p32, q32;
   for (size_t i = 0; i < plan.samples.size(); ++i) {
     const NetSpec& net = plan.samples[i];

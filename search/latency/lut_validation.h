@@ -31,6 +31,8 @@ struct LutValidationOptions {
   int64_t recalibrate = -1;
   bool corrected = true;  ///< false: predict with the raw sum of the entries
   QuantEngine engine = QuantEngine::kOneDNN;
+  /// The weight scheme of the networks measured and of the table entries used.
+  WeightQuant weight_quant = WeightQuant::kPerChannel;
   TimingOptions timing;
 };
 

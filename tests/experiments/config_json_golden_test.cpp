@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "common/error.h"
 #include "common/json_reader.h"
 #include "experiments/pipeline/pipeline_config.h"
 #include "search/cell/cell_search.h"
@@ -53,6 +54,45 @@ TEST(ConfigJsonGolden, OptionalFieldsAreStoredOnlyWhenSet) {
   EXPECT_EQ(set.batch, 4);
   EXPECT_EQ(set.to_json().at("data").at("skip_bad_images"), true);
   EXPECT_EQ(search_config_from_json(set.to_json(), "stored", ".").to_json(), set.to_json());
+}
+
+TEST(ConfigJsonGolden, WeightQuantReachesEveryConfigThroughItsTrainSection) {
+  const SearchConfig quickstart = load_search_config(example_config_path("quickstart.json"));
+  EXPECT_EQ(quickstart.train.weight_quant, WeightQuant::kPerChannel);
+  EXPECT_FALSE(quickstart.to_json().at("train").contains("weight_quant"));
+  nlohmann::json j = load_json_file(example_config_path("quickstart.json"));
+  j["train"]["weight_quant"] = "per_tensor";
+  const SearchConfig pt = search_config_from_json(j, "pt.json", example_config_path(""));
+  EXPECT_EQ(pt.train.weight_quant, WeightQuant::kPerTensor);
+  EXPECT_EQ(pt.to_json().at("train").at("weight_quant"), "per_tensor");
+  EXPECT_EQ(search_config_from_json(pt.to_json(), "stored", ".").to_json(), pt.to_json());
+  j["train"]["weight_quant"] = "int4";
+  try {
+    search_config_from_json(j, "bad.json", example_config_path(""));
+    ADD_FAILURE() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "bad.json: $.train.weight_quant: \"int4\" is not allowed (allowed: per_channel, "
+              "per_tensor)");
+  }
+
+  // The cell search has no train section: the field sits next to its engine.
+  nlohmann::json cell = load_json_file(example_config_path("cell_search.json"));
+  EXPECT_FALSE(cell_search_config_from_json(cell, "cell").to_json().contains("weight_quant"));
+  cell["weight_quant"] = "per_tensor";
+  const CellSearchConfig cpt = cell_search_config_from_json(cell, "cell");
+  EXPECT_EQ(cpt.weight_quant, WeightQuant::kPerTensor);
+  EXPECT_EQ(cell_search_config_from_json(cpt.to_json(), "stored").weight_quant,
+            WeightQuant::kPerTensor);
+
+  // The pipeline's retraining section.
+  nlohmann::json p = load_json_file(example_config_path("frostnet_repro.json"));
+  p["retrain"]["train"]["weight_quant"] = "per_tensor";
+  const PipelineConfig ppt = pipeline_config_from_json(p, "p.json", example_config_path(""), false);
+  EXPECT_EQ(ppt.retrain.train.weight_quant, WeightQuant::kPerTensor);
+  EXPECT_EQ(
+      pipeline_config_from_json(ppt.to_json(), "stored", ".", false).retrain.train.weight_quant,
+      WeightQuant::kPerTensor);
 }
 
 TEST(ConfigJsonGolden, SearchConfigsWriteTheStoredJson) {

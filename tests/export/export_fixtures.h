@@ -37,8 +37,9 @@ inline NetSpec export_net_spec() {
 }
 
 /// export_net_spec() QAT-trained a few seeded steps on random data, observers and BN frozen.
-inline QatNet trained_export_net(QuantEngine engine, uint64_t seed) {
-  return briefly_trained_qat_net(export_net_spec(), engine, seed);
+inline QatNet trained_export_net(QuantEngine engine, uint64_t seed,
+                                 WeightQuant weights = WeightQuant::kPerChannel) {
+  return briefly_trained_qat_net(export_net_spec(), engine, seed, weights);
 }
 
 inline InputInfo export_input_info() {

@@ -36,6 +36,23 @@ TEST(OnnxExport, QdqModelPassesTheCheckerWithEveryOpMapped) {
   EXPECT_GT(s.nodes, 200);
 }
 
+TEST(OnnxExport, WeightsAreDequantizedPerChannelOrPerTensorAsTheModel) {
+  for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+    QatNet qat = trained_export_net(QuantEngine::kOneDNN, 82, weights);
+    const Int8Net net = convert_to_int8(*qat);
+    ASSERT_EQ(net.weight_quant(), weights);
+    const OnnxModelSummary s = check_onnx_model(int8_onnx_bytes(net, export_input_info()));
+    EXPECT_TRUE(s.qdq_errors.empty()) << s.qdq_errors.front();
+    EXPECT_EQ(s.output_shape, (std::vector<std::string>{"N", "10"}));
+    EXPECT_EQ(s.metadata.at("frostnas.weight_quant"), to_string(weights));
+    const int64_t all = s.per_channel_weights + s.per_tensor_weights;
+    EXPECT_GT(all, 20);
+    EXPECT_EQ(weights == WeightQuant::kPerTensor ? s.per_tensor_weights : s.per_channel_weights,
+              all)
+        << to_string(weights);
+  }
+}
+
 TEST(OnnxExport, CheckerRejectsABrokenModel) {
   EXPECT_THROW(check_onnx_model("not a model"), std::runtime_error);
 }

@@ -48,40 +48,47 @@ std::pair<int, std::string> shell(const std::string& cmd) {
 
 TEST(TorchScriptExport, Int8LogitsEqualInt8NetBitForBit) {
   for (QuantEngine engine : engines()) {
-    QatNet qat = trained_export_net(engine, 70);
-    const Int8Net net = convert_to_int8(*qat);
-    // Every block kind is exported.
-    std::set<BlockKind> kinds;
-    for (const auto& b : net.resolved().blocks) kinds.insert(b.kind);
-    EXPECT_EQ(kinds.size(), 4u);
+    for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+      SCOPED_TRACE(to_string(engine) + " " + to_string(weights));
+      QatNet qat = trained_export_net(engine, 70, weights);
+      const Int8Net net = convert_to_int8(*qat);
+      ASSERT_EQ(net.weight_quant(), weights);
+      // Every block kind is exported.
+      std::set<BlockKind> kinds;
+      for (const auto& b : net.resolved().blocks) kinds.insert(b.kind);
+      EXPECT_EQ(kinds.size(), 4u);
 
-    const std::string bytes = int8_torchscript_bytes(net, export_input_info());
-    QEngineGuard guard(engine);  // weights are repacked for the engine current at load
-    torch::jit::ExtraFilesMap extra{{kScriptArchFile, ""},
-                                    {kScriptEngineFile, ""},
-                                    {kScriptInputFile, ""},
-                                    {kScriptReferenceFile, ""}};
-    torch::jit::Module m = load_archive(bytes, extra);
-    torch::manual_seed(5);
-    const auto x = torch::randn({5, 1, 16, 16});
-    const auto expected = net.forward(x);
-    const auto y = run(m, x);
-    EXPECT_TRUE(torch::equal(y, expected))
-        << to_string(engine) << ": max |diff| " << (y - expected).abs().max().item<double>();
-    EXPECT_TRUE(torch::equal(run(m, x.slice(0, 0, 1)), net.forward(x.slice(0, 0, 1))));
+      const std::string bytes = int8_torchscript_bytes(net, export_input_info());
+      QEngineGuard guard(engine);  // weights are repacked for the engine current at load
+      torch::jit::ExtraFilesMap extra{{kScriptArchFile, ""},
+                                      {kScriptEngineFile, ""},
+                                      {kScriptWeightQuantFile, ""},
+                                      {kScriptInputFile, ""},
+                                      {kScriptReferenceFile, ""}};
+      torch::jit::Module m = load_archive(bytes, extra);
+      torch::manual_seed(5);
+      const auto x = torch::randn({5, 1, 16, 16});
+      const auto expected = net.forward(x);
+      const auto y = run(m, x);
+      EXPECT_TRUE(torch::equal(y, expected))
+          << "max |diff| " << (y - expected).abs().max().item<double>();
+      EXPECT_TRUE(torch::equal(run(m, x.slice(0, 0, 1)), net.forward(x.slice(0, 0, 1))));
 
-    EXPECT_EQ(extra[kScriptEngineFile], to_string(engine));
-    EXPECT_EQ(net_spec_from_json(nlohmann::json::parse(extra[kScriptArchFile]), "arch"),
-              net.spec());
-    EXPECT_EQ(nlohmann::json::parse(extra[kScriptInputFile]).at("mean"),
-              nlohmann::json::array({0.25}));
-    const auto ref_bytes = extra[kScriptReferenceFile];
-    const auto ref = torch::jit::pickle_load(std::vector<char>(ref_bytes.begin(), ref_bytes.end()))
-                         .toGenericDict();
-    const auto inputs = ref.at("inputs").toTensor();
-    EXPECT_EQ(inputs.sizes(), at::IntArrayRef({4, 1, 16, 16}));
-    EXPECT_TRUE(torch::equal(run(m, inputs), ref.at("logits").toTensor()));
-    EXPECT_GT(ref.at("logits").toTensor().std().item<double>(), 0.0);
+      EXPECT_EQ(extra[kScriptEngineFile], to_string(engine));
+      EXPECT_EQ(extra[kScriptWeightQuantFile], to_string(weights));
+      EXPECT_EQ(net_spec_from_json(nlohmann::json::parse(extra[kScriptArchFile]), "arch"),
+                net.spec());
+      EXPECT_EQ(nlohmann::json::parse(extra[kScriptInputFile]).at("mean"),
+                nlohmann::json::array({0.25}));
+      const auto ref_bytes = extra[kScriptReferenceFile];
+      const auto ref =
+          torch::jit::pickle_load(std::vector<char>(ref_bytes.begin(), ref_bytes.end()))
+              .toGenericDict();
+      const auto inputs = ref.at("inputs").toTensor();
+      EXPECT_EQ(inputs.sizes(), at::IntArrayRef({4, 1, 16, 16}));
+      EXPECT_TRUE(torch::equal(run(m, inputs), ref.at("logits").toTensor()));
+      EXPECT_GT(ref.at("logits").toTensor().std().item<double>(), 0.0);
+    }
   }
 }
 

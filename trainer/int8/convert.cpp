@@ -83,7 +83,8 @@ FoldedConv classifier_fp32(const torch::nn::Conv2d& classifier, const ConvLayer&
 
 Int8ConvBnAct convert_to_int8(QatConvBnActImpl& conv, QuantEngine engine) {
   auto [w, b] = conv.folded_weight_and_bias();
-  return Int8ConvBnAct::from_float(conv.layer(), w, b, conv.out_fq->qparams(), engine);
+  return Int8ConvBnAct::from_float(conv.layer(), w, b, conv.out_fq->qparams(), engine,
+                                   conv.qat_mode().weights);
 }
 
 Int8CellOp convert_to_int8(CellOpImpl& op, QuantEngine engine) {
@@ -95,12 +96,13 @@ Int8CellOp convert_to_int8(CellOpImpl& op, QuantEngine engine) {
   if (out.op == "se") {
     auto& reduce = child_conv(op, "reduce");
     auto& expand = child_conv(op, "expand");
-    out.convs.push_back(Int8ConvBnAct::from_float(layers[0], reduce.weight.to(at::kCPU),
-                                                  reduce.bias.to(at::kCPU),
-                                                  child_fq(op, "reduce_fq").qparams(), engine));
-    out.convs.push_back(Int8ConvBnAct::from_float(layers[1], expand.weight.to(at::kCPU),
-                                                  expand.bias.to(at::kCPU),
-                                                  child_fq(op, "expand_fq").qparams(), engine));
+    const WeightQuant weights = op.weight_quant();
+    out.convs.push_back(
+        Int8ConvBnAct::from_float(layers[0], reduce.weight.to(at::kCPU), reduce.bias.to(at::kCPU),
+                                  child_fq(op, "reduce_fq").qparams(), engine, weights));
+    out.convs.push_back(
+        Int8ConvBnAct::from_float(layers[1], expand.weight.to(at::kCPU), expand.bias.to(at::kCPU),
+                                  child_fq(op, "expand_fq").qparams(), engine, weights));
     out.out = child_fq(op, "out_fq").qparams();
   } else if (!layers.empty()) {
     auto* conv = child(op, "layer").as<QatConvBnActImpl>();
@@ -199,7 +201,7 @@ Int8Net convert_to_int8(QatNetImpl& net) {
   torch::NoGradGuard no_grad;
   auto classifier = Int8ConvBnAct::from_float(
       net.resolved().classifier, net.classifier->weight.to(at::kCPU),
-      net.classifier->bias.to(at::kCPU), net.logits_fq->qparams(), engine);
+      net.classifier->bias.to(at::kCPU), net.logits_fq->qparams(), engine, net.weight_quant());
   return Int8Net(net.spec(), engine, net.input_fq->qparams(), convert_to_int8(*net.stem, engine),
                  std::move(blocks), convert_to_int8(*net.head, engine), std::move(classifier));
 }

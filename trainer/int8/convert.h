@@ -18,7 +18,8 @@
 namespace frostnas {
 
 /// QAT -> INT8. BN is folded with its running statistics, weights are quantized per
-/// channel exactly as fake_quantize_weight does, and every scale / zero point is the
+/// channel or per tensor exactly as the layer's fake_quantize_weight did (the `weights`
+/// of its last QatMode; the QatNet's own scheme), and every scale / zero point is the
 /// one the layer's fake quantizer computes from its observer min/max. The observers
 /// must have seen data (TORCH_CHECK otherwise). Matches the QatNet in eval mode with
 /// BN frozen or in eval.

@@ -190,6 +190,7 @@ void save_int8_model(const Int8Net& net, const std::string& dir) {
   json j;
   j["format"] = kInt8ModelFormat;
   j["engine"] = to_string(net.engine());
+  j["weight_quant"] = to_string(net.weight_quant());
   j["arch"] = to_json(net.spec());
   j["tensors"] = kInt8TensorsFile;
   j["input"] = qparams_json(net.input_qparams());
@@ -202,6 +203,16 @@ void save_int8_model(const Int8Net& net, const std::string& dir) {
 }
 
 namespace {
+
+/// The weight scheme of model.json; per_channel when absent (files written before the field).
+WeightQuant read_weight_quant(const json& j, const std::string& json_path) {
+  if (!j.contains("weight_quant")) return WeightQuant::kPerChannel;
+  const json& w = j.at("weight_quant");
+  if (!w.is_string()) {
+    Reader(json_path, "").fail_json("weight_quant", "expected a string (per_channel, per_tensor)");
+  }
+  return parse_weight_quant(w.get<std::string>(), json_path + ": weight_quant");
+}
 
 /// model.json, with its format and engine checked.
 json read_model_json(const std::string& json_path, QuantEngine& engine) {
@@ -268,6 +279,7 @@ struct Int8Loader {
   std::string tensors_path;
   c10::Dict<std::string, at::Tensor> tensors;
   QuantEngine engine;
+  WeightQuant weights;
 
   Int8ConvBnAct conv(const std::string& name, const ConvLayer& layer) const {
     const json& convs = rt.at(j, "convs", "convs");
@@ -279,8 +291,12 @@ struct Int8Loader {
     if (!(scales > 0).all().item<bool>() || !torch::isfinite(scales).all().item<bool>()) {
       throw InputError(tensors_path + ": " + name + ".scales: expected positive finite values");
     }
+    if (weights == WeightQuant::kPerTensor && !(scales == scales[0]).all().item<bool>()) {
+      throw InputError(tensors_path + ": " + name +
+                       ".scales: expected one value repeated (weight_quant is per_tensor)");
+    }
     auto bias = rt.tensor(tensors, name + ".bias", at::kFloat, {layer.out_channels});
-    return Int8ConvBnAct(layer, codes, scales, bias, out, engine);
+    return Int8ConvBnAct(layer, codes, scales, bias, out, engine, weights);
   }
 
   /// The add quantizer of a residual block; null otherwise.
@@ -333,8 +349,8 @@ Int8Net load_int8_model(const std::string& dir) {
       net_spec_from_json(Reader(json_path, "").at(j, "arch", "arch"), json_path + ": arch");
   const ResolvedNet resolved = resolve(spec);
   const std::string tensors_path = tensors_path_of(j, json_path, dir);
-  const Int8Loader load{Reader(json_path, tensors_path), j, tensors_path,
-                        read_tensors_file(tensors_path), engine};
+  const Int8Loader load{Reader(json_path, tensors_path), j,      tensors_path,
+                        read_tensors_file(tensors_path), engine, read_weight_quant(j, json_path)};
 
   load.rt.at(j, "convs", "convs");
   const json& jblocks = load.rt.at(j, "blocks", "blocks");

@@ -12,8 +12,8 @@ namespace {
 
 /// The weights packed for the current engine.
 ConvPacked pack_weights(const ConvLayer& layer, const at::Tensor& codes, const at::Tensor& scales,
-                        const at::Tensor& bias) {
-  return conv2d_prepack(make_qweight(codes, scales), bias, layer.stride, layer.padding(),
+                        const at::Tensor& bias, WeightQuant weights) {
+  return conv2d_prepack(make_qweight(codes, scales, weights), bias, layer.stride, layer.padding(),
                         layer.groups);
 }
 
@@ -30,13 +30,14 @@ struct Int8ConvBnAct::Packs {
 };
 
 Int8ConvBnAct::Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tensor scales,
-                             at::Tensor bias, QParams out, QuantEngine engine)
+                             at::Tensor bias, QParams out, QuantEngine engine, WeightQuant weights)
     : layer_(layer),
       codes_(codes.to(at::kCPU).contiguous()),
       scales_(scales.to(at::kCPU).to(at::kFloat).contiguous()),
       bias_(bias.to(at::kCPU).to(at::kFloat).contiguous()),
       out_(out),
-      engine_(engine) {
+      engine_(engine),
+      weights_(weights) {
   const std::vector<int64_t> shape{layer.out_channels, layer.in_channels / layer.groups,
                                    layer.kernel, layer.kernel};
   TORCH_CHECK(codes_.sizes() == at::IntArrayRef(shape), "Int8ConvBnAct '", layer.role, "': weight ",
@@ -47,13 +48,14 @@ Int8ConvBnAct::Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tenso
               layer.role, "': bad output qparams");
   QEngineGuard guard(engine);
   packs_ = std::make_shared<Packs>();
-  packs_->entries.push_back({{}, 0, pack_weights(layer_, codes_, scales_, bias_)});
+  packs_->entries.push_back({{}, 0, pack_weights(layer_, codes_, scales_, bias_, weights_)});
 }
 
 Int8ConvBnAct Int8ConvBnAct::from_float(const ConvLayer& layer, const at::Tensor& weight,
-                                        const at::Tensor& bias, QParams out, QuantEngine engine) {
-  auto [codes, scales] = quantize_weight_codes(weight.to(at::kCPU).to(at::kFloat));
-  return Int8ConvBnAct(layer, codes, scales, bias, out, engine);
+                                        const at::Tensor& bias, QParams out, QuantEngine engine,
+                                        WeightQuant weights) {
+  auto [codes, scales] = quantize_weight_codes(weight.to(at::kCPU).to(at::kFloat), weights);
+  return Int8ConvBnAct(layer, codes, scales, bias, out, engine, weights);
 }
 
 at::Tensor Int8ConvBnAct::forward(const at::Tensor& qx) const {
@@ -78,7 +80,7 @@ at::Tensor Int8ConvBnAct::forward(const at::Tensor& qx) const {
       } else if (entries.size() < kMaxPacks) {
         QEngineGuard guard(engine_);
         entries.push_back(
-            {qx.sizes().vec(), threads, pack_weights(layer_, codes_, scales_, bias_)});
+            {qx.sizes().vec(), threads, pack_weights(layer_, codes_, scales_, bias_, weights_)});
         packed = entries.back().packed;
       } else {
         packed = entries.front().packed;

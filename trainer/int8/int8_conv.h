@@ -12,8 +12,8 @@
 namespace frostnas {
 
 /// One INT8 convolution with BN folded and ReLU fused (stem, squeeze, expand,
-/// depthwise, project, head, or the 1x1 classifier with bias): per-channel symmetric
-/// qint8 weights (codes -127..127), float bias, requantized to `out` qparams.
+/// depthwise, project, head, or the 1x1 classifier with bias): symmetric qint8 weights
+/// (codes -127..127) per channel or per tensor, float bias, requantized to `out` qparams.
 /// quint8 channels-last [N, in, H, W] -> quint8 channels-last [N, out, H', W'].
 ///
 /// oneDNN's quantized conv caches its primitive on the packed weight for the input
@@ -24,13 +24,16 @@ namespace frostnas {
 /// first). Copies share the packs. Calls may come from several threads.
 class Int8ConvBnAct {
  public:
-  /// codes: kChar [out, in / groups, k, k]; scales: [out]; bias: float [out].
-  /// Packs for `engine` (the engine must be available).
+  /// codes: kChar [out, in / groups, k, k]; scales: [out] (per tensor: all equal);
+  /// bias: float [out]. Packs for `engine` (the engine must be available) a per-channel or
+  /// a per-tensor quantized weight, as `weights` says.
   Int8ConvBnAct(const ConvLayer& layer, at::Tensor codes, at::Tensor scales, at::Tensor bias,
-                QParams out, QuantEngine engine);
-  /// Quantizes a float (BN-folded) weight the way fake_quantize_weight does.
+                QParams out, QuantEngine engine, WeightQuant weights = WeightQuant::kPerChannel);
+  /// Quantizes a float (BN-folded) weight the way fake_quantize_weight(weight, weights)
+  /// does.
   static Int8ConvBnAct from_float(const ConvLayer& layer, const at::Tensor& weight,
-                                  const at::Tensor& bias, QParams out, QuantEngine engine);
+                                  const at::Tensor& bias, QParams out, QuantEngine engine,
+                                  WeightQuant weights = WeightQuant::kPerChannel);
 
   at::Tensor forward(const at::Tensor& qx) const;
 
@@ -41,6 +44,7 @@ class Int8ConvBnAct {
   const ConvLayer& layer() const { return layer_; }
   QParams out_qparams() const { return out_; }
   QuantEngine engine() const { return engine_; }
+  WeightQuant weight_quant() const { return weights_; }
   const at::Tensor& codes() const { return codes_; }
   const at::Tensor& scales() const { return scales_; }
   const at::Tensor& bias() const { return bias_; }
@@ -50,6 +54,7 @@ class Int8ConvBnAct {
   at::Tensor codes_, scales_, bias_;
   QParams out_;
   QuantEngine engine_;
+  WeightQuant weights_;
   struct Packs;
   std::shared_ptr<Packs> packs_;
 };

@@ -31,6 +31,8 @@ class Int8Net {
   const NetSpec& spec() const { return spec_; }
   const ResolvedNet& resolved() const { return resolved_; }
   QuantEngine engine() const { return engine_; }
+  /// How the weights are quantized (every conv of a converted or loaded net shares it).
+  WeightQuant weight_quant() const { return classifier_.weight_quant(); }
   QParams input_qparams() const { return input_; }
   const Int8ConvBnAct& stem() const { return stem_; }
   const std::vector<Int8Block>& blocks() const { return blocks_; }

@@ -4,10 +4,15 @@
 
 namespace frostnas {
 
-at::Tensor make_qweight(const at::Tensor& codes, const at::Tensor& scales) {
+at::Tensor make_qweight(const at::Tensor& codes, const at::Tensor& scales, WeightQuant weights) {
   TORCH_CHECK(codes.scalar_type() == at::kChar, "make_qweight: codes must be int8");
   TORCH_CHECK(scales.dim() == 1 && scales.size(0) == codes.size(0), "make_qweight: scales [",
               codes.size(0), "] expected, got ", scales.sizes());
+  if (weights == WeightQuant::kPerTensor) {
+    TORCH_CHECK((scales == scales[0]).all().item<bool>(),
+                "make_qweight: per-tensor weights need one scale for every channel");
+    return at::_make_per_tensor_quantized_tensor(codes.contiguous(), scales[0].item<double>(), 0);
+  }
   auto zps = at::zeros({codes.size(0)}, at::kLong);
   return at::_make_per_channel_quantized_tensor(codes.contiguous(), scales.to(at::kDouble), zps, 0);
 }

@@ -15,9 +15,11 @@ using ConvPacked = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
 /// Thin wrappers over LibTorch's quantized operators (c10::Dispatcher; docs/frostnet.md,
 /// "LibTorch runtime notes"). Activations are quint8, channels-last [N, C, H, W].
 
-/// A per-channel qint8 weight from int8 codes [out, ...] (kChar) and scales [out]
-/// (zero points 0, axis 0).
-at::Tensor make_qweight(const at::Tensor& codes, const at::Tensor& scales);
+/// A qint8 weight from int8 codes [out, ...] (kChar) and scales [out], zero points 0:
+/// per channel (axis 0), or per tensor with the one scale all entries of `scales` hold
+/// (TORCH_CHECK that they are equal).
+at::Tensor make_qweight(const at::Tensor& codes, const at::Tensor& scales,
+                        WeightQuant weights = WeightQuant::kPerChannel);
 /// `quantized::conv2d_prepack` under the current engine (dilation 1). bias: [out] float.
 ConvPacked conv2d_prepack(const at::Tensor& qweight, const at::Tensor& bias, int64_t stride,
                           int64_t padding, int64_t groups);

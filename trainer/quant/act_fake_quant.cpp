@@ -99,25 +99,44 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
   return fake_quantize(x);
 }
 
-torch::Tensor weight_scales(const torch::Tensor& weight) {
+namespace {
+
+/// max|w| / 127 (at least float eps): [out] per channel, [1] per tensor.
+torch::Tensor weight_amax_scales(const torch::Tensor& weight, WeightQuant weights) {
   torch::NoGradGuard no_grad;
-  auto amax = weight.detach().abs().reshape({weight.size(0), -1}).amax(1).to(torch::kFloat);
+  auto a = weight.detach().abs();
+  auto amax = (weights == WeightQuant::kPerTensor ? a.amax().reshape({1})
+                                                  : a.reshape({weight.size(0), -1}).amax(1))
+                  .to(torch::kFloat);
   return torch::clamp_min(amax / static_cast<float>(kWeightQuantMax),
                           std::numeric_limits<float>::epsilon());
 }
 
-torch::Tensor fake_quantize_weight(const torch::Tensor& weight) {
-  auto scales = weight_scales(weight);
-  auto zps = torch::zeros({weight.size(0)},
-                          torch::TensorOptions().dtype(torch::kInt).device(weight.device()));
-  return torch::fake_quantize_per_channel_affine(weight, scales, zps, 0, kWeightQuantMin,
-                                                 kWeightQuantMax);
+}  // namespace
+
+torch::Tensor weight_scales(const torch::Tensor& weight, WeightQuant weights) {
+  auto s = weight_amax_scales(weight, weights);
+  return weights == WeightQuant::kPerTensor ? s.expand({weight.size(0)}).contiguous() : s;
 }
 
-std::pair<torch::Tensor, torch::Tensor> quantize_weight_codes(const torch::Tensor& weight) {
+torch::Tensor fake_quantize_weight(const torch::Tensor& weight, WeightQuant weights) {
+  auto scales = weight_amax_scales(weight, weights);
+  const auto int_options = torch::TensorOptions().dtype(torch::kInt).device(weight.device());
+  if (weights == WeightQuant::kPerTensor) {
+    // The tensor-qparams overload: no host sync for the scale on other devices.
+    return torch::fake_quantize_per_tensor_affine(weight, scales, torch::zeros({1}, int_options),
+                                                  kWeightQuantMin, kWeightQuantMax);
+  }
+  return torch::fake_quantize_per_channel_affine(weight, scales,
+                                                 torch::zeros({weight.size(0)}, int_options), 0,
+                                                 kWeightQuantMin, kWeightQuantMax);
+}
+
+std::pair<torch::Tensor, torch::Tensor> quantize_weight_codes(const torch::Tensor& weight,
+                                                              WeightQuant weights) {
   torch::NoGradGuard no_grad;
-  auto scales = weight_scales(weight);
-  auto fq = fake_quantize_weight(weight.detach());
+  auto scales = weight_scales(weight, weights);
+  auto fq = fake_quantize_weight(weight.detach(), weights);
   std::vector<int64_t> shape(weight.dim(), 1);
   shape[0] = -1;
   // fq = code * scale exactly up to float rounding, far below half a step.

@@ -65,13 +65,18 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
 };
 TORCH_MODULE(ActFakeQuant);
 
-/// Per-channel symmetric weight scales over dim 0: max|w_c| / 127 (at least float eps),
-/// float32 [out]. Not differentiated.
-torch::Tensor weight_scales(const torch::Tensor& weight);
-/// Per-channel symmetric int8 fake quantization of a weight [out, ...] with codes
-/// -127..127 and zero points 0 (straight-through gradient).
-torch::Tensor fake_quantize_weight(const torch::Tensor& weight);
-/// The int8 codes of fake_quantize_weight(weight): kChar [out, ...], and its scales.
-std::pair<torch::Tensor, torch::Tensor> quantize_weight_codes(const torch::Tensor& weight);
+/// Symmetric weight scales, float32 [out], not differentiated (at least float eps):
+/// per channel max|w_c| / 127 over dim 0, or per tensor max|w| / 127 repeated for every
+/// output channel.
+torch::Tensor weight_scales(const torch::Tensor& weight,
+                            WeightQuant weights = WeightQuant::kPerChannel);
+/// Symmetric int8 fake quantization of a weight [out, ...] with codes -127..127 and zero
+/// point 0 (straight-through gradient), per channel or with one scale for the tensor.
+torch::Tensor fake_quantize_weight(const torch::Tensor& weight,
+                                   WeightQuant weights = WeightQuant::kPerChannel);
+/// The int8 codes of fake_quantize_weight(weight, weights): kChar [out, ...], and its
+/// scales [out] (all equal per tensor).
+std::pair<torch::Tensor, torch::Tensor> quantize_weight_codes(
+    const torch::Tensor& weight, WeightQuant weights = WeightQuant::kPerChannel);
 
 }  // namespace frostnas

@@ -37,6 +37,7 @@ class ConvOp : public CellOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override { return layer->forward(x); }
   std::string name() const override { return name_; }
   std::vector<ConvLayer> convs() const override { return {layer->layer()}; }
+  WeightQuant weight_quant() const override { return layer->qat_mode().weights; }
 
   QatConvBnAct layer{nullptr};
 
@@ -109,18 +110,23 @@ class SeOp : public CellOpImpl, public QatModeTarget {
   }
   std::string name() const override { return "se"; }
   std::vector<ConvLayer> convs() const override { return {reduce_layer_, expand_layer_}; }
-  void set_qat_mode(const QatMode& mode) override { fake_quant_ = mode.fake_quant; }
+  void set_qat_mode(const QatMode& mode) override {
+    fake_quant_ = mode.fake_quant;
+    weights_ = mode.weights;
+  }
+  WeightQuant weight_quant() const override { return weights_; }
 
   torch::nn::Conv2d reduce{nullptr}, expand{nullptr};
   ActFakeQuant reduce_fq{nullptr}, expand_fq{nullptr}, out_fq{nullptr};
 
  private:
   torch::Tensor conv(torch::nn::Conv2d& c, const torch::Tensor& x) const {
-    auto w = fake_quant_ ? fake_quantize_weight(c->weight) : c->weight;
+    auto w = fake_quant_ ? fake_quantize_weight(c->weight, weights_) : c->weight;
     return torch::conv2d(x, w, c->bias);
   }
   ConvLayer reduce_layer_, expand_layer_;
   bool fake_quant_ = false;
+  WeightQuant weights_ = WeightQuant::kPerChannel;
 };
 
 using CellOpFactory = std::function<CellOpPtr(const CellOpOptions&)>;

@@ -37,6 +37,9 @@ class CellOpImpl : public torch::nn::Module {
   virtual std::string name() const = 0;
   /// The convolutions of the op: equal to space's `cell_op_convs(name(), c, size)`.
   virtual std::vector<ConvLayer> convs() const = 0;
+  /// How the op's weights were last fake-quantized (the QatMode's `weights`); ops
+  /// without weights say per channel.
+  virtual WeightQuant weight_quant() const { return WeightQuant::kPerChannel; }
 };
 using CellOpPtr = std::shared_ptr<CellOpImpl>;
 

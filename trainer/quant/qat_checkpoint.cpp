@@ -28,6 +28,7 @@ std::vector<char> read_bytes(const std::string& path) {
 struct Checkpoint {
   NetSpec spec;
   QuantEngine engine = QuantEngine::kOneDNN;
+  WeightQuant weights = WeightQuant::kPerChannel;
   QatMode mode;
   c10::Dict<std::string, at::Tensor> tensors;
 };
@@ -67,13 +68,22 @@ Checkpoint read_checkpoint(const std::string& path) {
   auto engine = field(d, "engine", path);
   if (!engine.isString()) throw InputError(path + ": field 'engine': expected a string");
   c.engine = parse_quant_engine(engine.toStringRef(), path + ": field 'engine'");
+  // Checkpoints written before the field existed quantized weights per channel.
+  auto weights = d.find(c10::IValue(std::string("weight_quant")));
+  if (weights != d.end()) {
+    if (!weights->value().isString()) {
+      throw InputError(path +
+                       ": field 'weight_quant': expected a string (per_channel, per_tensor)");
+    }
+    c.weights = parse_weight_quant(weights->value().toStringRef(), path + ": field 'weight_quant'");
+  }
   auto mode = field(d, "mode", path);
   if (!mode.isIntList() || mode.toIntList().size() != 4) {
     throw InputError(
         path + ": field 'mode': expected 4 integers (fold_bn, fake_quant, observers, bn_frozen)");
   }
   auto m = mode.toIntVector();
-  c.mode = QatMode{m[0] != 0, m[1] != 0, m[2] != 0, m[3] != 0};
+  c.mode = QatMode{m[0] != 0, m[1] != 0, m[2] != 0, m[3] != 0, c.weights};
   auto tensors = field(d, "tensors", path);
   if (!tensors.isGenericDict()) throw InputError(path + ": field 'tensors': expected a dictionary");
   for (const auto& kv : tensors.toGenericDict()) {
@@ -90,6 +100,10 @@ void load_state(const Checkpoint& c, const std::string& path, QatNetImpl& net) {
   if (c.engine != net.engine()) {
     throw InputError(path + ": field 'engine': '" + to_string(c.engine) +
                      "' but the network uses '" + to_string(net.engine()) + "'");
+  }
+  if (c.weights != net.weight_quant()) {
+    throw InputError(path + ": field 'weight_quant': '" + to_string(c.weights) +
+                     "' but the network uses '" + to_string(net.weight_quant()) + "'");
   }
   torch::NoGradGuard no_grad;
   size_t used = 0;
@@ -139,6 +153,7 @@ void save_qat_checkpoint(QatNetImpl& net, const std::string& path) {
   root.insert(std::string("format"), std::string(kQatCheckpointFormat));
   root.insert(std::string("arch"), to_json(net.spec()).dump());
   root.insert(std::string("engine"), to_string(net.engine()));
+  root.insert(std::string("weight_quant"), to_string(net.weight_quant()));
   root.insert(std::string("mode"),
               c10::IValue(std::vector<int64_t>{m.fold_bn, m.fake_quant, m.observers, m.bn_frozen}));
   root.insert(std::string("tensors"), c10::IValue(tensors));
@@ -148,7 +163,7 @@ void save_qat_checkpoint(QatNetImpl& net, const std::string& path) {
 
 QatNet load_qat_checkpoint(const std::string& path, torch::Device device) {
   Checkpoint c = read_checkpoint(path);
-  QatNet net(c.spec, c.engine);
+  QatNet net(c.spec, c.engine, c.weights);
   load_state(c, path, *net);
   net->to(device);
   return net;

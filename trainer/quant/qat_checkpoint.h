@@ -10,8 +10,9 @@ namespace frostnas {
 constexpr const char* kQatCheckpointFormat = "frostnas.qat/1";
 
 /// Writes a self-describing float checkpoint of `net` to `path` (atomically): the
-/// architecture JSON, the engine, the QatMode and every parameter and buffer by name
-/// (BN statistics and observer min/max/scale/zero point included), as one
+/// architecture JSON, the engine, the weight scheme ("weight_quant": per_channel or
+/// per_tensor; checkpoints without it load as per_channel), the QatMode and every parameter and
+/// buffer by name (BN statistics and observer min/max/scale/zero point included), as one
 /// torch::pickle_save dictionary. Tensors are stored on the CPU.
 void save_qat_checkpoint(QatNetImpl& net, const std::string& path);
 

@@ -56,7 +56,7 @@ torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
   } else {
     auto sf = bn_scale_factor().reshape({-1, 1, 1, 1});
     auto w = conv->weight * sf;
-    if (mode_.fake_quant) w = fake_quantize_weight(w);
+    if (mode_.fake_quant) w = fake_quantize_weight(w, mode_.weights);
     // PyTorch divides the conv output by sf. A convolution is linear in each output
     // channel's filter, so dividing the (small) fake-quantized weight instead gives the
     // same value and gradients up to rounding, and saves one pass over the activation

@@ -15,6 +15,7 @@ namespace frostnas {
 /// - QAT (fold_bn on), PyTorch's ConvBn2d `_forward_approximate`:
 ///   sf = gamma / sqrt(running_var + eps); y = conv(x, fq_w(w * sf)) / sf; y = BN(y)
 ///   (computed as conv(x, fq_w(w * sf) / sf): equal up to rounding, cheaper to backprop)
+///   (fq_w per channel or per tensor as the mode's `weights` says)
 ///   with batch statistics in training (running statistics in eval or after freeze_bn);
 ///   ReLU; out_fq(y).
 /// Input [N, in, H, W] -> output [N, out, H', W'].

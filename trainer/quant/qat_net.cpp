@@ -4,8 +4,8 @@
 
 namespace frostnas {
 
-QatNetImpl::QatNetImpl(const NetSpec& spec, QuantEngine engine)
-    : spec_(spec), resolved_(resolve(spec)), engine_(engine) {
+QatNetImpl::QatNetImpl(const NetSpec& spec, QuantEngine engine, WeightQuant weights)
+    : spec_(spec), resolved_(resolve(spec)), engine_(engine), weights_(weights) {
   input_fq = register_module("input_fq", ActFakeQuant(act_fake_quant_options(engine)));
   stem = register_module("stem", QatConvBnAct(resolved_.stem, engine));
   blocks = register_module("blocks", torch::nn::ModuleList());
@@ -24,7 +24,11 @@ QatNetImpl::QatNetImpl(const NetSpec& spec, QuantEngine engine)
   set_mode(QatMode::float_mode());
 }
 
-void QatNetImpl::set_mode(const QatMode& mode) { apply_qat_mode(*this, mode); }
+void QatNetImpl::set_mode(const QatMode& mode) {
+  QatMode m = mode;
+  m.weights = weights_;
+  apply_qat_mode(*this, m);
+}
 
 void QatNetImpl::set_channels_last(bool on) {
   for (const auto& m : modules(/*include_self=*/false)) {
@@ -69,7 +73,7 @@ torch::Tensor QatNetImpl::forward(torch::Tensor x) {
   if (head->out_fq->fake_quant_enabled()) x = head->out_fq->fake_quantize(x);
   x = dropout->forward(x);
   auto w = classifier->weight;
-  if (mode_.fake_quant) w = fake_quantize_weight(w);
+  if (mode_.fake_quant) w = fake_quantize_weight(w, weights_);
   x = torch::conv2d(x, w, classifier->bias);
   return logits_fq->forward(x).flatten(1);
 }

@@ -18,13 +18,16 @@ namespace frostnas {
 
 /// The quantization-aware version of FrostNet, built from a NetSpec through resolve():
 /// input_fq -> stem -> blocks -> head -> avg pool (kept on the head's grid) -> dropout
-/// -> classifier (1x1 conv with bias, per-channel fake-quantized weight) -> logits_fq.
+/// -> classifier (1x1 conv with bias, fake-quantized weight) -> logits_fq. Weights are
+/// fake-quantized per channel or per tensor (`weights`, fixed at construction: every
+/// mode the net applies carries it).
 /// Parameters and BN buffers have FrostNet's names (stem.*, blocks.i.*, head.*,
 /// classifier.*) and are initialised like it. Starts in float mode.
 /// Input [N, in_channels, H, W] -> logits [N, num_classes].
 class QatNetImpl : public torch::nn::Module, public QatModeTarget {
  public:
-  explicit QatNetImpl(const NetSpec& spec, QuantEngine engine = QuantEngine::kOneDNN);
+  explicit QatNetImpl(const NetSpec& spec, QuantEngine engine = QuantEngine::kOneDNN,
+                      WeightQuant weights = WeightQuant::kPerChannel);
   torch::Tensor forward(torch::Tensor x);
 
   /// Full precision on the same parameters (StatAssist warm-up).
@@ -36,16 +39,20 @@ class QatNetImpl : public torch::nn::Module, public QatModeTarget {
   void freeze_observers() { enable_observers(false); }
   /// BN uses and keeps its running statistics from now on.
   void freeze_bn();
-  /// Applies a whole mode to every layer.
+  /// Applies a whole mode to every layer, with the net's weight scheme.
   void set_mode(const QatMode& mode);
   const QatMode& mode() const { return mode_; }
   /// Every Conv-BN layer in channels-last format (see QatConvBnActImpl::set_channels_last).
   void set_channels_last(bool on);
-  void set_qat_mode(const QatMode& mode) override { mode_ = mode; }
+  void set_qat_mode(const QatMode& mode) override {
+    mode_ = mode;
+    mode_.weights = weights_;
+  }
 
   const NetSpec& spec() const { return spec_; }
   const ResolvedNet& resolved() const { return resolved_; }
   QuantEngine engine() const { return engine_; }
+  WeightQuant weight_quant() const { return weights_; }
   const std::vector<QatBlock>& block_modules() const { return block_modules_; }
 
   ActFakeQuant input_fq{nullptr};
@@ -60,6 +67,7 @@ class QatNetImpl : public torch::nn::Module, public QatModeTarget {
   NetSpec spec_;
   ResolvedNet resolved_;
   QuantEngine engine_;
+  WeightQuant weights_;
   QatMode mode_;
   std::vector<QatBlock> block_modules_;
 };

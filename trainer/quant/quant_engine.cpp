@@ -19,6 +19,18 @@ QuantEngine parse_quant_engine(const std::string& name, const std::string& field
                    "' (allowed: onednn, qnnpack)");
 }
 
+std::string to_string(WeightQuant weights) {
+  return weights == WeightQuant::kPerTensor ? "per_tensor" : "per_channel";
+}
+
+std::vector<std::string> weight_quant_names() { return {"per_channel", "per_tensor"}; }
+
+WeightQuant parse_weight_quant(const std::string& name, const std::string& field) {
+  if (name == "per_channel") return WeightQuant::kPerChannel;
+  if (name == "per_tensor") return WeightQuant::kPerTensor;
+  throw InputError(field + ": unknown value '" + name + "' (allowed: per_channel, per_tensor)");
+}
+
 at::QEngine to_qengine(QuantEngine engine) {
   return engine == QuantEngine::kQNNPACK ? at::QEngine::QNNPACK : at::QEngine::ONEDNN;
 }

@@ -31,10 +31,26 @@ int64_t activation_quant_max(QuantEngine engine);
 /// Activations are quint8: every INT8 op saturates its output to 0..255.
 constexpr int64_t kActivationDtypeMin = 0;
 constexpr int64_t kActivationDtypeMax = 255;
-/// Weights: per-channel symmetric qint8 restricted to -127..127 (scale = max|w| / 127,
-/// zero point 0), so that the largest weight is represented exactly.
+/// Weights: symmetric qint8 restricted to -127..127 (scale = max|w| / 127 per channel or
+/// per tensor, zero point 0), so that the largest weight is represented exactly.
 constexpr int64_t kWeightQuantMin = -127;
 constexpr int64_t kWeightQuantMax = 127;
+
+/// How weights are quantized (both symmetric qint8 with codes -127..127, zero point 0):
+/// - kPerChannel: one scale per output channel, max|w_c| / 127 (the default; what
+///   PyTorch's default QAT qconfig does);
+/// - kPerTensor: one scale for the whole (BN-folded) weight, max|w| / 127 (the QNNPACK
+///   configuration of the FrostNet paper). A channel with small weights then gets few
+///   codes, which costs depthwise convolutions and squeeze-and-excitation most.
+enum class WeightQuant { kPerChannel, kPerTensor };
+
+/// "per_channel" or "per_tensor".
+std::string to_string(WeightQuant weights);
+/// Allowed names: "per_channel", "per_tensor".
+std::vector<std::string> weight_quant_names();
+/// Parses a weight scheme name; throws InputError "<field>: unknown value 'x' (allowed:
+/// per_channel, per_tensor)".
+WeightQuant parse_weight_quant(const std::string& name, const std::string& field = "weight_quant");
 
 /// Per-tensor affine quantization parameters of an activation (quint8).
 struct QParams {

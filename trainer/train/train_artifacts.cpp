@@ -113,6 +113,7 @@ nlohmann::json metrics_json(const TrainResult& r, const NetSpec& spec, const Tra
                       {"arch_hash", arch_hash(spec)},
                       {"params", resolved.params()},
                       {"macs", resolved.macs()},
+                      {"weight_quant", to_string(config.weight_quant)},
                       {"config", to_json(config)}};
   if (!extra.is_null()) {
     for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();

@@ -48,7 +48,8 @@ void check_class_names(const InputInfo& info, const ImageDataset& data, const st
 /// metrics.json: accuracies (top level: the reported split; `val` and `test` objects),
 /// losses, per-epoch history, train_seconds, images_per_second, flags (diverged,
 /// interrupted, budget_exhausted), the architecture, its hash, parameters and MACs, the
-/// full TrainConfig and `extra` (data set, split sizes, ... from the caller).
+/// weight scheme ("weight_quant": per_channel or per_tensor), the full TrainConfig and `extra`
+/// (data set, split sizes, ... from the caller).
 nlohmann::json metrics_json(const TrainResult& result, const NetSpec& spec,
                             const TrainConfig& config, const nlohmann::json& extra = {});
 

@@ -100,6 +100,9 @@ void config_fields(ConfigFields& f, TrainConfig& c) {
   f.integer("calibration_batches", c.calibration_batches);
   f.flag("calibration_fake_quant", c.calibration_fake_quant);
   f.enumeration("engine", c.engine, parse_quant_engine);
+  // Written only when per_tensor, so that configurations stored before the field existed
+  // still equal their checkpoints' and resume.
+  f.enumeration("weight_quant", c.weight_quant, weight_quant_names(), FieldRule::kUnlessDefault);
   f.nested("transform", c.transform);
   f.integer("eval_batch_size", c.eval_batch_size);
   f.number("time_budget_s", c.time_budget_s);

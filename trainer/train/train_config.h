@@ -58,6 +58,9 @@ struct TrainConfig {
   bool calibration_fake_quant = false;
 
   QuantEngine engine = QuantEngine::kOneDNN;
+  /// How weights are quantized, in QAT and in the INT8 model: per channel (default) or per
+  /// tensor (the paper's QNNPACK configuration). Stored in JSON only when per_tensor.
+  WeightQuant weight_quant = WeightQuant::kPerChannel;
   /// Augmentation and input adaptation of training batches (normalize, size and channels
   /// are shared with evaluation; pad and flip apply to training only).
   TransformOptions transform;

@@ -86,7 +86,7 @@ void set_up(Run& r, const std::string& resume_dir) {
     d->std = r.splits.train.std;
   }
   torch::manual_seed(c.seed);
-  r.net = QatNet(r.spec, c.engine);
+  r.net = QatNet(r.spec, c.engine, c.weight_quant);
   r.net->to(r.device);
   r.optimizer = make_optimizer(c.optimizer, split_weight_decay(*r.net, c.other_weight_decay_scale));
   r.loader = std::make_unique<DataLoader>(r.splits.train,
@@ -136,7 +136,8 @@ void checkpoint(Run& r, int64_t next_epoch, int64_t next_step, const EpochSums& 
 /// Puts the network and optimizer in the mode of `info`'s step; reports the switch to fake
 /// quantization.
 void enter_step_mode(Run& r, StepInfo& info) {
-  const QatMode want = r.schedule->mode_at(info.epoch, info.global_step);
+  QatMode want = r.schedule->mode_at(info.epoch, info.global_step);
+  want.weights = r.net->weight_quant();  // the schedule does not know the net's scheme
   if (want == r.net->mode()) return;
   const bool switching = want.fake_quant && !r.net->mode().fake_quant;
   r.net->set_mode(want);

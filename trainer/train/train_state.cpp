@@ -39,13 +39,21 @@ EpochInfo epoch_from_json(const nlohmann::json& j) {
 
 /// The config fields a resumed run must share with the checkpointed one.
 const std::vector<std::string>& resume_keys() {
-  static const std::vector<std::string> keys = {"epochs",           "batch_size",
-                                                "optimizer",        "schedule",
-                                                "lr_warmup_epochs", "other_weight_decay_scale",
-                                                "label_smoothing",  "qat",
-                                                "fp_warmup_epochs", "freeze_observers_epoch",
-                                                "freeze_bn_epoch",  "engine",
-                                                "transform",        "seed"};
+  static const std::vector<std::string> keys = {"epochs",
+                                                "batch_size",
+                                                "optimizer",
+                                                "schedule",
+                                                "lr_warmup_epochs",
+                                                "other_weight_decay_scale",
+                                                "label_smoothing",
+                                                "qat",
+                                                "fp_warmup_epochs",
+                                                "freeze_observers_epoch",
+                                                "freeze_bn_epoch",
+                                                "engine",
+                                                "weight_quant",
+                                                "transform",
+                                                "seed"};
   return keys;
 }
 
@@ -123,11 +131,15 @@ LoopState load_resume_checkpoint(const std::string& dir, const NetSpec& spec,
       throw InputError(path + ": field 'arch_hash': the checkpoint is of another architecture");
     const nlohmann::json now = frostnas::to_json(config);
     const nlohmann::json& then = j.at("config");
+    // A field stored only when set (weight_quant) is absent from both when at its default.
+    const auto shown = [](const nlohmann::json& c, const std::string& key) {
+      return c.contains(key) ? c.at(key).dump() : std::string("nothing");
+    };
     for (const auto& key : resume_keys()) {
-      if (!then.contains(key) || then.at(key) != now.at(key)) {
+      if (then.contains(key) != now.contains(key) ||
+          (then.contains(key) && then.at(key) != now.at(key))) {
         throw InputError(path + ": field 'config." + key + "': the checkpoint has " +
-                         (then.contains(key) ? then.at(key).dump() : std::string("nothing")) +
-                         ", this run " + now.at(key).dump());
+                         shown(then, key) + ", this run " + shown(now, key));
       }
     }
     s.epoch = j.at("epoch").get<int64_t>();

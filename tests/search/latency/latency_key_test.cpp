@@ -73,6 +73,35 @@ TEST(LatencyKey, ItemsCoverEverySampledNetwork) {
   }
 }
 
+TEST(LatencyKey, WeightSchemeIsPartOfEveryKeyWithWeights) {
+  const SearchSpace space = lut_testing::tiny_space();
+  const ResolvedNet r = resolve(skeleton(space));
+  // Per channel: the keys of tables built before the scheme existed.
+  EXPECT_EQ(stem_lut_key(r.stem, WeightQuant::kPerChannel), "stem:i1x8:o8x8:k3:s1");
+  EXPECT_EQ(stem_lut_key(r.stem, WeightQuant::kPerTensor), "stem:i1x8:o8x8:k3:s1:wpt");
+  EXPECT_EQ(head_lut_key(r, WeightQuant::kPerTensor), "head:i16x4:h32:c3:wpt");
+  EXPECT_EQ(calibration_lut_key("scale", WeightQuant::kPerTensor), "calib:scale:wpt");
+  EXPECT_NE(block_lut_key(r.blocks[0], WeightQuant::kPerTensor), block_lut_key(r.blocks[0]));
+  const auto pc = lut_items(space, WeightQuant::kPerChannel);
+  const auto pt = lut_items(space, WeightQuant::kPerTensor);
+  ASSERT_EQ(pc.size(), pt.size());
+  std::set<std::string> all;
+  for (const auto& item : pc) all.insert(item.key);
+  size_t shared = 0;
+  for (const auto& item : pt) {
+    if (!all.insert(item.key).second) {
+      // Only the io entry (quantize the input, dequantize the logits) has no weights.
+      EXPECT_EQ(item.kind, LutItem::Kind::kIo) << item.key;
+      ++shared;
+    }
+  }
+  EXPECT_EQ(shared, 1u);
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    for (const auto& key : net_lut_keys(resolve(sample(space, seed)), WeightQuant::kPerTensor))
+      EXPECT_TRUE(all.count(key)) << key;
+  }
+}
+
 TEST(LatencyKey, PrecisionNames) {
   EXPECT_EQ(to_string(Precision::kInt8), "int8");
   EXPECT_EQ(to_string(Precision::kFP32), "fp32");

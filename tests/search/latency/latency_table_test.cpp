@@ -143,6 +143,45 @@ TEST(LatencyTable, IncrementalBuildReusesEntries) {
   }
 }
 
+TEST(LatencyTable, PerTensorEntriesAndCorrectionAreKeptApart) {
+  TempDir dir;
+  Store store(dir.file("db.sqlite"));
+  const SearchSpace space = tiny_space();
+  const size_t n = lut_items(space).size();
+  LutBuildOptions opts;
+  opts.calibration_networks = 3;
+  int net_calls = 0;
+  CountingMeasurer pc;
+  const auto r_pc = build_latency_table(store, test_fingerprint(), space, pc,
+                                        fake_networks(nullptr, &net_calls), opts);
+  EXPECT_EQ(pc.measured, n);
+  // The same machine, per-tensor weights: every entry with weights is new, the io entry
+  // is shared, and the correction is fitted for the scheme.
+  opts.weight_quant = WeightQuant::kPerTensor;
+  CountingMeasurer pt;
+  const auto r_pt = build_latency_table(store, test_fingerprint(), space, pt,
+                                        fake_networks(nullptr, &net_calls), opts);
+  EXPECT_EQ(pt.measured, n - 1);
+  EXPECT_EQ(r_pt.reused, 1u);
+  EXPECT_TRUE(r_pt.calibrated);
+  EXPECT_EQ(net_calls, 2);
+  const auto table = std::make_shared<const LatencyTable>(
+      load_latency_table(store, store.upsert_fingerprint(test_fingerprint())));
+  EXPECT_EQ(table->size(), 2 * (2 * n - 1));
+  EXPECT_EQ(table->correction(Precision::kInt8).networks, 3);
+  EXPECT_EQ(table->correction(Precision::kInt8, WeightQuant::kPerTensor).networks, 3);
+  EXPECT_DOUBLE_EQ(table->correction(Precision::kInt8).scale, r_pc.int8.scale);
+  const NetSpec net = sample(space, 3);
+  const TableLatencyModel per_channel(table, Precision::kInt8, false);
+  const TableLatencyModel per_tensor(table, Precision::kInt8, false, WeightQuant::kPerTensor);
+  double expected = 0.0;
+  for (const auto& key : net_lut_keys(resolve(net), WeightQuant::kPerTensor))
+    expected += fake_ms(key);
+  EXPECT_DOUBLE_EQ(per_tensor.sum_ms(net), expected);
+  EXPECT_NE(per_tensor.sum_ms(net), per_channel.sum_ms(net));
+  EXPECT_TRUE(per_tensor.missing_keys(net).empty());
+}
+
 TEST(LatencyTable, InterruptedBuildKeepsFinishedChunks) {
   TempDir dir;
   Store store(dir.file("db.sqlite"));

@@ -56,12 +56,14 @@ NetSpec cell_net() {
   return s;
 }
 
-QatNet trained_cell_net(QuantEngine engine, uint64_t seed) {
-  return briefly_trained_qat_net(cell_net(), engine, seed);
+QatNet trained_cell_net(QuantEngine engine, uint64_t seed,
+                        WeightQuant weights = WeightQuant::kPerChannel) {
+  return briefly_trained_qat_net(cell_net(), engine, seed, weights);
 }
 
 /// Max |INT8 - fake quant| of one op, in steps of the INT8 output scale.
-double op_error_steps(const std::string& name, QuantEngine engine, uint64_t seed) {
+double op_error_steps(const std::string& name, QuantEngine engine, uint64_t seed,
+                      WeightQuant weights) {
   torch::manual_seed(seed);
   CellOpPtr op = make_cell_op(name, CellOpOptions(16, 7).engine(engine));
   ActFakeQuant in_fq(act_fake_quant_options(engine));
@@ -72,14 +74,14 @@ double op_error_steps(const std::string& name, QuantEngine engine, uint64_t seed
       if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.5, 0.5);
   }
   // Calibrate (observers, BN batch statistics), then freeze as after training.
-  apply_qat_mode(*op, QatMode::qat());
-  in_fq->set_qat_mode(QatMode::qat());
+  apply_qat_mode(*op, QatMode::qat(weights));
+  in_fq->set_qat_mode(QatMode::qat(weights));
   op->train();
   {
     torch::NoGradGuard no_grad;
     for (int i = 0; i < 3; ++i) op->forward(in_fq->forward(torch::randn({8, 16, 7, 7})));
   }
-  const QatMode frozen{true, true, false, true};
+  const QatMode frozen{true, true, false, true, weights};
   apply_qat_mode(*op, frozen);
   in_fq->set_qat_mode(frozen);
   op->eval();
@@ -88,6 +90,7 @@ double op_error_steps(const std::string& name, QuantEngine engine, uint64_t seed
   auto xq = in_fq->forward(x);
   auto y_fq = op->forward(xq);
   Int8CellOp int8 = convert_to_int8(*op, engine);
+  for (const auto& c : int8.convs) EXPECT_EQ(c.weight_quant(), weights) << name;
   QEngineGuard guard(engine);
   auto qx = quantize_activation(x, in_fq->qparams());
   EXPECT_TRUE(torch::equal(qx.dequantize(), xq)) << name;
@@ -113,14 +116,16 @@ TEST(Int8CellOp, EveryOpMatchesFakeQuant) {
   std::vector<QuantEngine> engines{QuantEngine::kOneDNN};
   if (quant_engine_available(QuantEngine::kQNNPACK)) engines.push_back(QuantEngine::kQNNPACK);
   for (QuantEngine engine : engines) {
-    uint64_t seed = 10;
-    for (const auto& name : genotype_op_names()) {
-      const double steps = op_error_steps(name, engine, seed++);
-      std::printf("%-8s %-13s max error %.3f steps\n", to_string(engine).c_str(), name.c_str(),
-                  steps);
-      // se and avg_pool_3x3: the quantized pools round onto the input's grid first.
-      const double allowed = name == "se" ? 3.0 : name == "avg_pool_3x3" ? 2.0 : 1.01;
-      EXPECT_LE(steps, allowed) << to_string(engine) << " " << name;
+    for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+      uint64_t seed = 10;
+      for (const auto& name : genotype_op_names()) {
+        const double steps = op_error_steps(name, engine, seed++, weights);
+        std::printf("%-8s %-11s %-13s max error %.3f steps\n", to_string(engine).c_str(),
+                    to_string(weights).c_str(), name.c_str(), steps);
+        // se and avg_pool_3x3: the quantized pools round onto the input's grid first.
+        const double allowed = name == "se" ? 3.0 : name == "avg_pool_3x3" ? 2.0 : 1.01;
+        EXPECT_LE(steps, allowed) << to_string(engine) << " " << to_string(weights) << " " << name;
+      }
     }
   }
 }
@@ -143,19 +148,23 @@ TEST(Int8Cell, WholeNetLogitsMatchFakeQuant) {
   std::vector<QuantEngine> engines{QuantEngine::kOneDNN};
   if (quant_engine_available(QuantEngine::kQNNPACK)) engines.push_back(QuantEngine::kQNNPACK);
   for (QuantEngine engine : engines) {
-    QatNet net = trained_cell_net(engine, 50);
-    auto x = torch::randn({4, 1, 16, 16});
-    torch::NoGradGuard no_grad;
-    auto y_fq = net->forward(x);
-    Int8Net int8 = convert_to_int8(*net);
-    ASSERT_TRUE(int8.blocks()[0].cell().has_value());
-    EXPECT_FALSE(int8.blocks()[4].cell().has_value());
-    auto y = int8.forward(x);
-    const double scale = int8.classifier().out_qparams().scale;
-    EXPECT_GT((y_fq.max() - y_fq.min()).item<double>() / scale, 20.0);
-    const double steps = (y - y_fq).abs().max().item<double>() / scale;
-    std::printf("%s cell net: max logit error %.3f steps\n", to_string(engine).c_str(), steps);
-    EXPECT_LE(steps, 4.0) << to_string(engine);
+    for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+      QatNet net = trained_cell_net(engine, 50, weights);
+      auto x = torch::randn({4, 1, 16, 16});
+      torch::NoGradGuard no_grad;
+      auto y_fq = net->forward(x);
+      Int8Net int8 = convert_to_int8(*net);
+      EXPECT_EQ(int8.weight_quant(), weights);
+      ASSERT_TRUE(int8.blocks()[0].cell().has_value());
+      EXPECT_FALSE(int8.blocks()[4].cell().has_value());
+      auto y = int8.forward(x);
+      const double scale = int8.classifier().out_qparams().scale;
+      EXPECT_GT((y_fq.max() - y_fq.min()).item<double>() / scale, 20.0);
+      const double steps = (y - y_fq).abs().max().item<double>() / scale;
+      std::printf("%s %s cell net: max logit error %.3f steps\n", to_string(engine).c_str(),
+                  to_string(weights).c_str(), steps);
+      EXPECT_LE(steps, 4.0) << to_string(engine) << " " << to_string(weights);
+    }
   }
 }
 

@@ -5,10 +5,12 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/json_reader.h"
 #include "space/frost_net.h"
 #include "tests/trainer/int8/int8_test_util.h"
 #include "trainer/int8/convert.h"
 #include "trainer/int8/int8_artifact.h"
+#include "trainer/int8/int8_ops.h"
 #include "trainer/quant/qat_net.h"
 
 using namespace frostnas;
@@ -24,10 +26,11 @@ struct Trained {
   torch::Tensor x;
 };
 
-Trained trained_net(QuantEngine engine, uint64_t seed) {
+Trained trained_net(QuantEngine engine, uint64_t seed,
+                    WeightQuant weights = WeightQuant::kPerChannel) {
   torch::manual_seed(seed);
   Trained t;
-  t.net = QatNet(tiny_net(), engine);
+  t.net = QatNet(tiny_net(), engine, weights);
   perturb_bn(*t.net, seed + 1);
   torch::manual_seed(seed + 2);
   t.net->enable_qat();
@@ -48,11 +51,12 @@ Trained trained_net(QuantEngine engine, uint64_t seed) {
   return t;
 }
 
-double net_error_steps(QuantEngine engine, uint64_t seed) {
-  Trained t = trained_net(engine, seed);
+double net_error_steps(QuantEngine engine, uint64_t seed, WeightQuant weights) {
+  Trained t = trained_net(engine, seed, weights);
   torch::NoGradGuard no_grad;
   auto y_fq = t.net->forward(t.x);
   Int8Net int8 = convert_to_int8(*t.net);
+  EXPECT_EQ(int8.weight_quant(), weights);
   auto y = int8.forward(t.x);
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{4, 10}));
   const double scale = int8.classifier().out_qparams().scale;
@@ -78,16 +82,45 @@ void expect_input_error(const std::function<void()>& f, const std::string& prefi
 }  // namespace
 
 TEST(Int8Net, LogitsMatchFakeQuantOneDNN) {
-  const double steps = net_error_steps(QuantEngine::kOneDNN, 300);
-  std::printf("onednn  whole net: max logit error %.3f steps\n", steps);
-  EXPECT_LE(steps, 3.0);
+  for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+    const double steps = net_error_steps(QuantEngine::kOneDNN, 300, weights);
+    std::printf("onednn  %-11s whole net: max logit error %.3f steps\n", to_string(weights).c_str(),
+                steps);
+    EXPECT_LE(steps, 3.0) << to_string(weights);
+  }
 }
 
 TEST(Int8Net, LogitsMatchFakeQuantQNNPACK) {
   if (!quant_engine_available(QuantEngine::kQNNPACK)) GTEST_SKIP() << "no QNNPACK";
-  const double steps = net_error_steps(QuantEngine::kQNNPACK, 400);
-  std::printf("qnnpack whole net: max logit error %.3f steps\n", steps);
-  EXPECT_LE(steps, 3.0);
+  for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+    const double steps = net_error_steps(QuantEngine::kQNNPACK, 400, weights);
+    std::printf("qnnpack %-11s whole net: max logit error %.3f steps\n", to_string(weights).c_str(),
+                steps);
+    EXPECT_LE(steps, 3.0) << to_string(weights);
+  }
+}
+
+TEST(Int8Net, PerTensorWeightsRunAsPerTensorQuantizedTensors) {
+  Trained t = trained_net(QuantEngine::kOneDNN, 310, WeightQuant::kPerTensor);
+  Int8Net int8 = convert_to_int8(*t.net);
+  const Int8ConvBnAct& dw = int8.blocks().at(0).depthwise();
+  ASSERT_EQ(dw.weight_quant(), WeightQuant::kPerTensor);
+  // One scale for the whole folded weight: max|w| / 127 over every channel.
+  EXPECT_TRUE(torch::equal(dw.scales(), dw.scales()[0].expand_as(dw.scales())));
+  EXPECT_EQ(dw.codes().to(torch::kInt).abs().max().item<int>(), 127);
+  const at::Tensor q = make_qweight(dw.codes(), dw.scales(), dw.weight_quant());
+  EXPECT_EQ(q.qscheme(), at::kPerTensorAffine);
+  EXPECT_DOUBLE_EQ(q.q_scale(), dw.scales()[0].item<double>());
+  EXPECT_EQ(make_qweight(dw.codes(), dw.scales()).qscheme(), at::kPerChannelAffine);
+  // Per channel, the same layer's channels each reach code 127; per tensor, most do not.
+  auto [w, b] = t.net->block_modules().at(0)->depthwise->folded_weight_and_bias();
+  auto [pc_codes, pc_scales] = quantize_weight_codes(w, WeightQuant::kPerChannel);
+  auto channel_max = [](const at::Tensor& codes) {
+    return codes.to(torch::kInt).abs().reshape({codes.size(0), -1}).amax(1);
+  };
+  EXPECT_EQ(channel_max(pc_codes).min().item<int>(), 127);
+  EXPECT_LT(channel_max(dw.codes()).min().item<int>(), 127);
+  EXPECT_THROW(make_qweight(pc_codes, pc_scales, WeightQuant::kPerTensor), c10::Error);
 }
 
 TEST(FoldedNet, MatchesFloatModels) {
@@ -113,18 +146,50 @@ TEST(FoldedNet, MatchesFloatModels) {
 }
 
 TEST(Int8Artifact, RoundTripsBitExactly) {
-  Trained t = trained_net(QuantEngine::kOneDNN, 600);
+  for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+    Trained t = trained_net(QuantEngine::kOneDNN, 600, weights);
+    Int8Net int8 = convert_to_int8(*t.net);
+    const std::string dir = temp_dir("roundtrip_" + to_string(weights));
+    save_int8_model(int8, dir);
+    EXPECT_TRUE(fs::exists(fs::path(dir) / kInt8ModelJson));
+    EXPECT_TRUE(fs::exists(fs::path(dir) / kInt8TensorsFile));
+    EXPECT_FALSE(fs::exists(fs::path(dir) / (std::string(kInt8ModelJson) + ".tmp")));
+    EXPECT_EQ(load_json_file((fs::path(dir) / kInt8ModelJson).string()).at("weight_quant"),
+              to_string(weights));
+    Int8Net loaded = load_int8_model(dir);
+    EXPECT_EQ(loaded.spec(), int8.spec());
+    EXPECT_EQ(loaded.engine(), QuantEngine::kOneDNN);
+    EXPECT_EQ(loaded.weight_quant(), weights);
+    EXPECT_EQ(loaded.input_qparams(), int8.input_qparams());
+    EXPECT_TRUE(torch::equal(loaded.forward(t.x), int8.forward(t.x))) << to_string(weights);
+    fs::remove_all(dir);
+  }
+}
+
+TEST(Int8Artifact, WeightSchemeIsCheckedAndDefaultsToPerChannel) {
+  Trained t = trained_net(QuantEngine::kOneDNN, 610);
   Int8Net int8 = convert_to_int8(*t.net);
-  const std::string dir = temp_dir("roundtrip");
+  const std::string dir = temp_dir("weight_quant");
   save_int8_model(int8, dir);
-  EXPECT_TRUE(fs::exists(fs::path(dir) / kInt8ModelJson));
-  EXPECT_TRUE(fs::exists(fs::path(dir) / kInt8TensorsFile));
-  EXPECT_FALSE(fs::exists(fs::path(dir) / (std::string(kInt8ModelJson) + ".tmp")));
-  Int8Net loaded = load_int8_model(dir);
-  EXPECT_EQ(loaded.spec(), int8.spec());
-  EXPECT_EQ(loaded.engine(), QuantEngine::kOneDNN);
-  EXPECT_EQ(loaded.input_qparams(), int8.input_qparams());
-  EXPECT_TRUE(torch::equal(loaded.forward(t.x), int8.forward(t.x)));
+  const std::string json_path = (fs::path(dir) / kInt8ModelJson).string();
+  nlohmann::json j = load_json_file(json_path);
+  // Written before the field existed: per channel.
+  j.erase("weight_quant");
+  save_json_file(j, json_path);
+  Int8Net old = load_int8_model(dir);
+  EXPECT_EQ(old.weight_quant(), WeightQuant::kPerChannel);
+  EXPECT_TRUE(torch::equal(old.forward(t.x), int8.forward(t.x)));
+  j["weight_quant"] = "per_layer";
+  save_json_file(j, json_path);
+  expect_input_error([&] { load_int8_model(dir); },
+                     json_path +
+                         ": weight_quant: unknown value 'per_layer' (allowed: "
+                         "per_channel, per_tensor)");
+  // Per-channel scales are not one per-tensor scale.
+  j["weight_quant"] = "per_tensor";
+  save_json_file(j, json_path);
+  expect_input_error([&] { load_int8_model(dir); },
+                     (fs::path(dir) / kInt8TensorsFile).string() + ": stem.scales: expected one");
   fs::remove_all(dir);
 }
 

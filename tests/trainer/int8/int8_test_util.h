@@ -11,11 +11,13 @@
 
 namespace frostnas::testing {
 
-/// A QatNet of `spec` with perturbed BN, QAT-trained 4 seeded SGD steps on random batches of 8
-/// against random labels, then observers and BN frozen, in eval mode.
-inline QatNet briefly_trained_qat_net(const NetSpec& spec, QuantEngine engine, uint64_t seed) {
+/// A QatNet of `spec` (weights quantized as `weights`) with perturbed BN, QAT-trained 4 seeded
+/// SGD steps on random batches of 8 against random labels, then observers and BN frozen, in
+/// eval mode.
+inline QatNet briefly_trained_qat_net(const NetSpec& spec, QuantEngine engine, uint64_t seed,
+                                      WeightQuant weights = WeightQuant::kPerChannel) {
   torch::manual_seed(seed);
-  QatNet net(spec, engine);
+  QatNet net(spec, engine, weights);
   perturb_bn(*net, seed + 1);
   torch::manual_seed(seed + 2);
   net->enable_qat();

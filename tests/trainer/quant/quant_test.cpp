@@ -15,6 +15,8 @@
 #include "trainer/quant/qat_net.h"
 #include "trainer/quant/quant_engine.h"
 
+#include <torch/csrc/jit/serialization/pickle.h>
+
 using namespace frostnas;
 using frostnas::testing::perturb_bn;
 using frostnas::testing::tiny_net;
@@ -49,6 +51,20 @@ TEST(QuantEngine, ParsesNamesAndListsAllowedOnError) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()),
               "--engine: unknown quantization engine 'fbgemm' (allowed: onednn, qnnpack)");
+  }
+}
+
+TEST(WeightQuantScheme, ParsesNamesAndListsAllowedOnError) {
+  EXPECT_EQ(parse_weight_quant("per_channel"), WeightQuant::kPerChannel);
+  EXPECT_EQ(parse_weight_quant("per_tensor"), WeightQuant::kPerTensor);
+  EXPECT_EQ(to_string(WeightQuant::kPerTensor), "per_tensor");
+  EXPECT_EQ(weight_quant_names(), (std::vector<std::string>{"per_channel", "per_tensor"}));
+  try {
+    parse_weight_quant("per_layer", "--weight-quant");
+    FAIL() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--weight-quant: unknown value 'per_layer' (allowed: per_channel, per_tensor)");
   }
 }
 
@@ -198,6 +214,24 @@ TEST(WeightFakeQuant, PerChannelSymmetricCodes) {
   EXPECT_TRUE(torch::allclose(fq, codes.to(torch::kFloat) * scales.reshape({2, 1, 1, 1})));
 }
 
+TEST(WeightFakeQuant, PerTensorSymmetricCodesWithOneScale) {
+  auto w = torch::tensor({{1.0f, -0.5f, 0.066f}, {-2.54f, 1.0f, 0.0f}}).reshape({2, 3, 1, 1});
+  auto s = weight_scales(w, WeightQuant::kPerTensor);
+  ASSERT_EQ(s.sizes(), (std::vector<int64_t>{2}));
+  EXPECT_NEAR(s[0].item<float>(), 0.02f, 1e-7);
+  EXPECT_EQ(s[1].item<float>(), s[0].item<float>());
+  auto [codes, scales] = quantize_weight_codes(w, WeightQuant::kPerTensor);
+  // The first channel loses resolution: per channel its largest weight would be code 127.
+  EXPECT_TRUE(
+      torch::equal(codes.flatten(), torch::tensor({50, -25, 3, -127, 50, 0}, torch::kChar)));
+  auto wg = w.clone().requires_grad_();
+  auto fq = fake_quantize_weight(wg, WeightQuant::kPerTensor);
+  EXPECT_TRUE(torch::allclose(fq, codes.to(torch::kFloat) * scales.reshape({2, 1, 1, 1})));
+  EXPECT_FALSE(torch::equal(fq, fake_quantize_weight(w)));
+  fq.sum().backward();
+  EXPECT_TRUE(torch::equal(wg.grad(), torch::ones_like(w)));  // straight through
+}
+
 TEST(QatConvBnAct, FloatModeIsConvBnReLUOnTheSameParameters) {
   torch::manual_seed(2);
   auto layer = conv_layer(4, 6, 3, 1, 1, true);
@@ -229,34 +263,38 @@ TEST(QatConvBnAct, FloatModeIsConvBnReLUOnTheSameParameters) {
 
 TEST(QatConvBnAct, FoldMatchesPyTorchQuotientFormulaWithGradients) {
   // PyTorch's ConvBn2d._forward_approximate divides by the scale factor; the module
-  // multiplies by its reciprocal. Values and gradients must agree up to rounding.
-  torch::manual_seed(6);
-  QatConvBnAct q(conv_layer(4, 6, 3, 1, 2, true));
-  perturb_bn(*q, 7);
-  q->set_qat_mode(QatMode{true, true, false, false});
-  q->out_fq->enable_fake_quant(false);  // compare the fold itself, not the output rounding
-  q->train();
-  auto x = torch::randn({3, 4, 8, 8});
-  auto w = q->conv->weight.detach().clone().requires_grad_();
-  auto gamma = q->bn->weight.detach().clone().requires_grad_();
-  auto beta = q->bn->bias.detach().clone().requires_grad_();
-  auto rm = q->bn->running_mean.clone();
-  auto rv = q->bn->running_var.clone();
-  auto sf = gamma / torch::sqrt(rv + 1e-5);
-  auto wq = fake_quantize_weight(w * sf.reshape({-1, 1, 1, 1}));
-  auto y = torch::conv2d(x, wq, {}, 1, 1, 1, 2) / sf.reshape({1, -1, 1, 1});
-  auto ref = torch::relu(torch::batch_norm(y, gamma, beta, rm, rv, true, 0.1, 1e-5, false));
-  auto out = q->forward(x);
-  ASSERT_TRUE(torch::allclose(out, ref, 1e-5, 1e-5));
-  EXPECT_TRUE(torch::allclose(q->bn->running_mean, rm, 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(q->bn->running_var, rv, 1e-5, 1e-6));
-  auto g = torch::randn_like(out);
-  (out * g).sum().backward();
-  (ref * g).sum().backward();
-  EXPECT_TRUE(torch::allclose(q->conv->weight.grad(), w.grad(), 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(q->bn->weight.grad(), gamma.grad(), 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(q->bn->bias.grad(), beta.grad(), 1e-4, 1e-5));
-  EXPECT_GT(gamma.grad().abs().sum().item<double>(), 0.0);
+  // multiplies by its reciprocal. Values and gradients must agree up to rounding, with
+  // weights fake-quantized per channel or per tensor.
+  for (const WeightQuant weights : {WeightQuant::kPerChannel, WeightQuant::kPerTensor}) {
+    SCOPED_TRACE(to_string(weights));
+    torch::manual_seed(6);
+    QatConvBnAct q(conv_layer(4, 6, 3, 1, 2, true));
+    perturb_bn(*q, 7);
+    q->set_qat_mode(QatMode{true, true, false, false, weights});
+    q->out_fq->enable_fake_quant(false);  // compare the fold itself, not the output rounding
+    q->train();
+    auto x = torch::randn({3, 4, 8, 8});
+    auto w = q->conv->weight.detach().clone().requires_grad_();
+    auto gamma = q->bn->weight.detach().clone().requires_grad_();
+    auto beta = q->bn->bias.detach().clone().requires_grad_();
+    auto rm = q->bn->running_mean.clone();
+    auto rv = q->bn->running_var.clone();
+    auto sf = gamma / torch::sqrt(rv + 1e-5);
+    auto wq = fake_quantize_weight(w * sf.reshape({-1, 1, 1, 1}), weights);
+    auto y = torch::conv2d(x, wq, {}, 1, 1, 1, 2) / sf.reshape({1, -1, 1, 1});
+    auto ref = torch::relu(torch::batch_norm(y, gamma, beta, rm, rv, true, 0.1, 1e-5, false));
+    auto out = q->forward(x);
+    ASSERT_TRUE(torch::allclose(out, ref, 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(q->bn->running_mean, rm, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(q->bn->running_var, rv, 1e-5, 1e-6));
+    auto g = torch::randn_like(out);
+    (out * g).sum().backward();
+    (ref * g).sum().backward();
+    EXPECT_TRUE(torch::allclose(q->conv->weight.grad(), w.grad(), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(q->bn->weight.grad(), gamma.grad(), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(q->bn->bias.grad(), beta.grad(), 1e-4, 1e-5));
+    EXPECT_GT(gamma.grad().abs().sum().item<double>(), 0.0);
+  }
 }
 
 TEST(QatConvBnAct, ChannelsLastMatchesNchwInEveryModeWithGradients) {
@@ -374,6 +412,81 @@ TEST(QatNet, FakeQuantLogitsStayCloseToFloat) {
   EXPECT_LT(err, 0.25 * y_float.abs().max().item<float>() + 1e-3);
   q->enable_fake_quant(false);
   EXPECT_TRUE(torch::allclose(q->forward(x), y_float, 1e-4, 1e-4));
+}
+
+TEST(QatNet, PerTensorWeightsAreStampedOnEveryModeAndChangeTheLogits) {
+  torch::manual_seed(12);
+  QatNet pc(tiny_net());
+  QatNet pt(tiny_net(), QuantEngine::kOneDNN, WeightQuant::kPerTensor);
+  perturb_bn(*pc, 13);
+  {
+    torch::NoGradGuard no_grad;
+    auto src = pc->named_parameters();
+    for (auto& p : pt->named_parameters()) p.value().copy_(*src.find(p.key()));
+    auto src_b = pc->named_buffers();
+    for (auto& b : pt->named_buffers()) b.value().copy_(*src_b.find(b.key()));
+  }
+  EXPECT_EQ(pt->weight_quant(), WeightQuant::kPerTensor);
+  auto x = torch::randn({4, 1, 28, 28});
+  for (QatNet* q : {&pc, &pt}) {
+    (*q)->eval();
+    (*q)->enable_qat();
+    for (int i = 0; i < 3; ++i) (*q)->forward(x);
+    (*q)->freeze_observers();
+  }
+  // A mode built without the scheme is applied with the net's own.
+  pt->set_mode(QatMode{true, true, false, true});
+  EXPECT_EQ(pt->mode().weights, WeightQuant::kPerTensor);
+  EXPECT_EQ(pt->stem->qat_mode().weights, WeightQuant::kPerTensor);
+  pc->set_mode(QatMode{true, true, false, true});
+  EXPECT_EQ(pc->stem->qat_mode().weights, WeightQuant::kPerChannel);
+  torch::NoGradGuard no_grad;
+  auto y_pc = pc->forward(x);
+  auto y_pt = pt->forward(x);
+  EXPECT_FALSE(torch::equal(y_pc, y_pt));
+  pt->enable_fake_quant(false);
+  pc->enable_fake_quant(false);
+  EXPECT_TRUE(torch::allclose(pt->forward(x), pc->forward(x)));
+}
+
+TEST(QatCheckpoint, RoundTripsWeightSchemeAndReadsOldOnesAsPerChannel) {
+  torch::manual_seed(14);
+  QatNet q(tiny_net(), QuantEngine::kOneDNN, WeightQuant::kPerTensor);
+  q->enable_qat();
+  auto x = torch::randn({4, 1, 28, 28});
+  q->forward(x);
+  q->freeze_observers();
+  q->eval();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "frostnas_quant_test_wq.pt").string();
+  save_qat_checkpoint(*q, path);
+  QatNet r = load_qat_checkpoint(path);
+  r->eval();
+  EXPECT_EQ(r->weight_quant(), WeightQuant::kPerTensor);
+  EXPECT_EQ(r->mode(), q->mode());
+  EXPECT_TRUE(torch::equal(r->forward(x), q->forward(x)));
+  // Into a per-channel network of the same architecture: refused, naming the field.
+  QatNet pc(tiny_net());
+  try {
+    load_qat_checkpoint_into(path, *pc);
+    FAIL() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), path +
+                                         ": field 'weight_quant': 'per_tensor' but the network "
+                                         "uses 'per_channel'");
+  }
+  // A checkpoint written before the field existed.
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto root = torch::jit::pickle_load(bytes).toGenericDict();
+    root.erase(c10::IValue(std::string("weight_quant")));
+    const std::vector<char> old = torch::jit::pickle_save(c10::IValue(root));
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(old.data(), static_cast<std::streamsize>(old.size()));
+  }
+  EXPECT_EQ(load_qat_checkpoint(path)->weight_quant(), WeightQuant::kPerChannel);
+  std::remove(path.c_str());
 }
 
 TEST(QatCheckpoint, RoundTripsStateAndMode) {

@@ -64,6 +64,30 @@ TEST(TrainConfig, JsonRoundTrip) {
             "r.json: $.qat: unknown value 'x' (allowed: statassist, plain, none)");
 }
 
+TEST(TrainConfig, WeightQuantIsStoredOnlyWhenPerTensorAndRefusesOtherValues) {
+  TrainConfig c;
+  EXPECT_EQ(c.weight_quant, WeightQuant::kPerChannel);
+  EXPECT_FALSE(to_json(c).contains("weight_quant"));
+  // Stored configurations without the field read as per channel.
+  EXPECT_EQ(train_config_from_json(to_json(c), "old.json").weight_quant, WeightQuant::kPerChannel);
+  EXPECT_EQ(train_config_from_json({{"weight_quant", "per_channel"}}, "r.json").weight_quant,
+            WeightQuant::kPerChannel);
+  c.weight_quant = WeightQuant::kPerTensor;
+  EXPECT_EQ(to_json(c).at("weight_quant"), "per_tensor");
+  const TrainConfig back = train_config_from_json(to_json(c), "x.json");
+  EXPECT_EQ(back.weight_quant, WeightQuant::kPerTensor);
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_EQ(input_error([] {
+              train_config_from_json({{"weight_quant", "per_layer"}}, "r.json");
+            }),
+            "r.json: $.weight_quant: \"per_layer\" is not allowed (allowed: per_channel, "
+            "per_tensor)");
+  EXPECT_EQ(input_error([] {
+              train_config_from_json({{"weight_quant", 1}}, "r.json");
+            }).rfind("r.json: $.weight_quant: expected a string", 0),
+            0u);
+}
+
 TEST(TrainConfig, JsonRefusesUnknownKeysAndWrongTypesAtEveryDepth) {
   EXPECT_EQ(input_error([] {
               train_config_from_json({{"epochz", 2}}, "r.json");
