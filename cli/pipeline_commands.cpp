@@ -16,10 +16,6 @@
 #include "experiments/pipeline/pipeline.h"
 #include "search/store/store.h"
 
-#ifdef FROSTNAS_WITH_MPI
-#include "search/mpi/mpi_search.h"
-#endif
-
 namespace frostnas::cli {
 namespace {
 
@@ -120,24 +116,12 @@ int pipeline_mpi(const po::variables_map& vm, std::optional<int64_t> resume) {
   hooks.stop = interrupt.flag();
   hooks.workers = dispatcher.get();
   PipelineSummary s;
-  try {
-    s = run_pipeline(config, *store, resume, hooks);
-  } catch (const std::exception& e) {
-    if (dispatcher->shutdown()) throw;
-    const std::string what = e.what();
-    std::cerr << "frostnas: error: " << what.substr(0, what.find('\n')) << std::endl;
-    world.abort(1);
-  }
+  run_on_rank0(world, *dispatcher, [&] { s = run_pipeline(config, *store, resume, hooks); });
   if (!s.interrupted) {
     print_pipeline_summary(s, *store);
     return 0;
   }
-  const std::string line = interrupted_line(s, *store);
-  if (dispatcher->shutdown()) throw InputError(line);
-  // Workers still training (or silent) end only with the whole job.
-  std::cerr << "frostnas: error: " << line << std::endl;
-  store.reset();
-  world.abort(1);
+  end_interrupted_run(world, *dispatcher, interrupted_line(s, *store), [&] { store.reset(); });
 }
 #endif
 

@@ -149,25 +149,17 @@ int search_mpi(const po::variables_map& vm, std::optional<int64_t> resume) {
   const LatencyFn latency = make_latency_fn(config, *store, latency_progress(quiet));
   ProgressBar bar = search_bar(config, quiet);
   SearchSummary summary;
-  try {
+  run_on_rank0(world, *dispatcher, [&] {
     summary = run_search(config, *store, *dispatcher, latency, resume,
                          search_hooks(bar, interrupt.flag()));
-  } catch (const std::exception& e) {
-    if (dispatcher->shutdown()) throw;
-    const std::string what = e.what();
-    std::cerr << "frostnas: error: " << what.substr(0, what.find('\n')) << std::endl;
-    world.abort(1);
-  }
+  });
   bar.finish();
   print_summary(config, *store, summary);
   if (!summary.interrupted) return 0;
-  const std::string line =
-      summary.message + "; the database is consistent: " + resume_hint(*store, summary);
-  if (dispatcher->shutdown()) throw InputError(line);
-  // Workers still training (or silent) end only with the whole job.
-  std::cerr << "frostnas: error: " << line << std::endl;
-  store.reset();
-  world.abort(1);
+  end_interrupted_run(
+      world, *dispatcher,
+      summary.message + "; the database is consistent: " + resume_hint(*store, summary),
+      [&] { store.reset(); });
 }
 #endif
 

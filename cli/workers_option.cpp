@@ -1,5 +1,6 @@
 #include "cli/workers_option.h"
 
+#include <iostream>
 #include <string>
 
 #include "common/error.h"
@@ -35,5 +36,28 @@ bool use_mpi_workers(const po::variables_map& vm) {
                : std::string()));
 #endif
 }
+
+#ifdef FROSTNAS_WITH_MPI
+void run_on_rank0(const MpiWorld& world, MpiDispatcher& dispatcher,
+                  const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const std::exception& e) {
+    if (dispatcher.shutdown()) throw;
+    const std::string what = e.what();
+    std::cerr << "frostnas: error: " << what.substr(0, what.find('\n')) << std::endl;
+    world.abort(1);
+  }
+}
+
+void end_interrupted_run(const MpiWorld& world, MpiDispatcher& dispatcher, const std::string& line,
+                         const std::function<void()>& before_abort) {
+  if (dispatcher.shutdown()) throw InputError(line);
+  // Workers still training (or silent) end only with the whole job.
+  std::cerr << "frostnas: error: " << line << std::endl;
+  before_abort();
+  world.abort(1);
+}
+#endif
 
 }  // namespace frostnas::cli
