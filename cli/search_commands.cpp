@@ -10,6 +10,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/progress_bar.h"
+#include "cli/workers_option.h"
 #include "common/error.h"
 #include "common/json_reader.h"
 #include "search/driver/latency_source.h"
@@ -125,29 +126,20 @@ int search_serial(const po::variables_map& vm, const std::optional<SearchConfig>
 #ifdef FROSTNAS_WITH_MPI
 /// Rank 0's dispatcher after the handshake with every worker; the store is opened (or
 /// created) only once every worker has agreed, unless a resume needs its configuration.
-std::unique_ptr<MpiDispatcher> greet_workers(const MpiWorld& world, const po::variables_map& vm,
-                                             std::optional<int64_t> resume,
-                                             std::optional<Store>& store, SearchConfig& config,
-                                             std::atomic<bool>* stop) {
-  bool greeted = false;  // from then on the dispatcher tells the workers to stop
-  try {
-    if (world.size() < 2) {
-      throw InputError(
-          "--workers mpi: the MPI job has 1 process and so no worker (start 2 or "
-          "more: mpirun -np N, rank 0 drives, ranks 1..N-1 train)");
-    }
+std::unique_ptr<MpiDispatcher> greet_search_workers(const MpiWorld& world,
+                                                    const po::variables_map& vm,
+                                                    std::optional<int64_t> resume,
+                                                    std::optional<Store>& store,
+                                                    SearchConfig& config, std::atomic<bool>* stop) {
+  const auto prepare = [&] {
     const std::optional<SearchConfig> given = given_config(vm);
     if (resume) store.emplace(vm["db"].as<std::string>());
     config = resolve_config(given, store ? &*store : nullptr, resume);
     torch::manual_seed(config.seed);  // as the workers load theirs
-    const std::string checksum = data_checksum(search_data(config));
-    greeted = true;
-    return std::make_unique<MpiDispatcher>(world, config, checksum,
-                                           vm["worker-deadline"].as<double>(), stop);
-  } catch (...) {
-    if (!greeted) stop_workers(world);
-    throw;
-  }
+    return WorkerGreeting{config.to_json(), config_hash(config), data_checksum(search_data(config)),
+                          to_json(config.train)};
+  };
+  return greet_workers(world, prepare, vm["worker-deadline"].as<double>(), stop);
 }
 
 /// Rank 0 drives the search and owns the store; ranks 1..N-1 train (search/mpi).
@@ -156,38 +148,30 @@ int search_mpi(const po::variables_map& vm, std::optional<int64_t> resume) {
   if (world.rank() > 0) {
     std::optional<std::string> config_path;
     if (vm.count("config")) config_path = vm["config"].as<std::string>();
-    serve_search_worker(world, config_path);
+    serve_search_worker(world, config_path, weight_quant_option(vm));
     return 0;
   }
   // mpirun ends its job with SIGTERM (Ctrl-C, or a rank that died).
   InterruptGuard interrupt(/*also_terminate=*/true);
   std::optional<Store> store;
   SearchConfig config;
-  auto dispatcher = greet_workers(world, vm, resume, store, config, interrupt.flag());
+  auto dispatcher = greet_search_workers(world, vm, resume, store, config, interrupt.flag());
   if (!store) store.emplace(vm["db"].as<std::string>());
   const bool quiet = vm["quiet"].as<bool>();
   const LatencyFn latency = make_latency_fn(config, *store, latency_progress(quiet));
   ProgressBar bar = search_bar(config, quiet);
   SearchSummary summary;
-  try {
+  run_on_rank0(world, *dispatcher, [&] {
     summary = run_search(config, *store, *dispatcher, latency, resume,
                          search_hooks(bar, interrupt.flag()));
-  } catch (const std::exception& e) {
-    if (dispatcher->shutdown()) throw;
-    const std::string what = e.what();
-    std::cerr << "frostnas: error: " << what.substr(0, what.find('\n')) << std::endl;
-    world.abort(1);
-  }
+  });
   bar.finish();
   print_summary(config, *store, summary);
   if (!summary.interrupted) return 0;
-  const std::string line =
-      summary.message + "; the database is consistent: " + resume_hint(*store, summary);
-  if (dispatcher->shutdown()) throw InputError(line);
-  // Workers still training (or silent) end only with the whole job.
-  std::cerr << "frostnas: error: " << line << std::endl;
-  store.reset();
-  world.abort(1);
+  end_interrupted_run(
+      world, *dispatcher,
+      summary.message + "; the database is consistent: " + resume_hint(*store, summary),
+      [&] { store.reset(); });
 }
 #endif
 
@@ -198,12 +182,8 @@ int search(const Command& self, const std::vector<std::string>& args) {
       "db", po::value<std::string>()->default_value(kDefaultStorePath), "experiment database")(
       "resume", po::value<int64_t>(),
       "continue experiment ID (with the configuration it was started with)")(
-      "workers", po::value<std::string>()->default_value("auto"),
-      "serial: train here; mpi: rank 0 drives, ranks 1..N-1 train (under mpirun); auto: mpi "
-      "when started by an MPI launcher")(
-      "worker-deadline", po::value<double>()->default_value(21600),
-      "seconds an MPI worker may take for one candidate before the run stops (0: no limit)")(
       "quiet", po::bool_switch()->default_value(false), "plain log lines instead of progress bars");
+  add_worker_options(options);
   add_weight_quant_option(options);
   po::variables_map vm;
   if (!parse_args(self, args, options, {}, vm)) return 0;
@@ -211,25 +191,12 @@ int search(const Command& self, const std::vector<std::string>& args) {
   if (!vm.count("resume") && !vm.count("config"))
     throw InputError("missing --config FILE (see --help)");
   weight_quant_option(vm);
-  const std::string workers = vm["workers"].as<std::string>();
-  if (workers != "auto" && workers != "serial" && workers != "mpi")
-    throw InputError("--workers: \"" + workers + "\" is not allowed (allowed: auto, serial, mpi)");
-  if (vm["worker-deadline"].as<double>() < 0)
-    throw InputError("--worker-deadline: must be >= 0 seconds (0: no limit)");
+  [[maybe_unused]] const bool mpi = use_mpi_workers(vm);
   std::optional<int64_t> resume;
   if (vm.count("resume")) resume = vm["resume"].as<int64_t>();
-  const int64_t job = mpi_job_size_from_env();
-  if (workers == "mpi" || (workers == "auto" && job > 0)) {
 #ifdef FROSTNAS_WITH_MPI
-    return search_mpi(vm, resume);
-#else
-    throw InputError(
-        "--workers mpi: this frostnas is built without MPI (install libopenmpi-dev "
-        "and rebuild with -DFROSTNAS_WITH_MPI=ON)" +
-        (job > 0 ? "; started by an MPI launcher with " + std::to_string(job) + " processes"
-                 : std::string()));
+  if (mpi) return search_mpi(vm, resume);
 #endif
-  }
   return search_serial(vm, given_config(vm), resume);
 }
 

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "experiments/pipeline/cell_stage.h"
+#include "experiments/pipeline/final_training.h"
 #include "export/model_export.h"
 #include "search/cell/cell_search.h"
 #include "search/driver/latency_source.h"
@@ -98,44 +99,16 @@ struct Trained {
   bool interrupted = false;
 };
 
-/// The normalisation, resize and class names of the retraining data, as the exports carry them.
-InputInfo pipeline_input_info(const PipelineConfig& config, const DataSplits& data,
-                              const TrainConfig& train) {
-  return InputInfo{config.retrain.data.name, data.train.mean, data.train.std,
-                   without_augmentation(train.transform), data.train.class_names};
-}
-
-/// Saves a final model into `dir`: the int8/ artifact that `frostnas eval` loads, the float
-/// checkpoint qat.pt, arch.json, input.json and the deployment exports (TorchScript INT8 and
-/// float, QDQ ONNX). Returns the BN-folded float network.
-std::shared_ptr<FoldedNet> save_final_model(QatNet qat, const std::shared_ptr<Int8Net>& int8,
-                                            const NetSpec& net, const InputInfo& input,
-                                            const fs::path& dir) {
-  fs::create_directories(dir);
-  save_int8_model(*int8, (dir / kInt8Dir).string());
-  save_qat_checkpoint(*qat, (dir / kPipelineQatFile).string());
-  save_net_spec(net, (dir / kArchFile).string());
-  save_json_file(to_json(input), (dir / kInputFile).string());
-  auto fp32 = std::make_shared<FoldedNet>(fold_to_fp32(*qat));
-  save_model_exports(ExportSource{int8, fp32, input}, dir.string());
-  return fp32;
-}
-
 /// INT8 and FP32 latency of a saved final model under the table's protocol (in a group with
 /// sampled networks of the space): by the hook in a fresh process when the CLI provides one.
-NetTiming time_final_model(const NetSpec& net, const std::shared_ptr<Int8Net>& int8,
-                           const std::shared_ptr<FoldedNet>& fp32, const fs::path& dir,
+NetTiming time_final_model(const std::function<BuiltNet()>& built_net, const fs::path& dir,
                            const PipelineConfig& config, const PipelineHooks& hooks) {
   const fs::path space_json = dir.parent_path() / "space.json";
   if (!fs::exists(space_json))
     atomic_write(space_json.string(), to_json(config.search.space).dump(1) + "\n");
   if (hooks.time_saved_model)
     return hooks.time_saved_model(dir.string(), space_json.string(), config.measure, config.seed);
-  BuiltNet built;
-  built.spec = net;
-  built.int8 = int8;
-  built.fp32 = fp32;
-  built.input = torch::rand({1, net.in_channels, net.input_size, net.input_size});
+  const BuiltNet built = built_net();
   const int previous_threads = torch::get_num_threads();
   apply_thread_settings(config.measure.threads);
   TimingOptions timing;
@@ -151,56 +124,60 @@ NetTiming time_final_model(const NetSpec& net, const std::shared_ptr<Int8Net>& i
   return t;
 }
 
-/// Trains `net` from scratch with `train`, scores it on the test split, converts it to
-/// INT8, saves it under `save_dir` (int8/ artifact that `frostnas eval` loads, float
-/// checkpoint qat.pt, arch.json) and measures INT8 and FP32 latency end to end.
-Trained train_and_measure(const NetSpec& net, const DataSplits& data, TrainConfig train,
-                          const PipelineConfig& config, int64_t candidate_id,
-                          const PipelineHooks& hooks, const std::string& save_dir) {
+/// The store's result and the comparison's entry of a final model trained as `e` says,
+/// its latency measured by `timing` when it was saved.
+Trained measured_model(const NetSpec& net, int64_t candidate_id, const Evaluation& e,
+                       const std::function<NetTiming()>& timing) {
   Trained out;
   out.model.name = net.name;
   out.model.candidate_id = candidate_id;
   out.result.candidate_id = candidate_id;
-  train.transform = input_transform_for(net, data.train, train.transform);
-  TrainCallbacks callbacks = hooks.train;
-  callbacks.stop_flag = hooks.stop;
-  TrainResult r;
-  try {
-    r = train_model(net, train, data, callbacks);
-  } catch (const InputError&) {
-    throw;
-  } catch (const std::exception& e) {
+  out.result.train_seconds = e.train_seconds;
+  out.model.train_seconds = e.train_seconds;
+  if (e.failed) {
     out.result.status = CandidateStatus::kFailed;
-    out.result.error = e.what();
+    out.result.error = e.error;
     return out;
   }
-  if (r.interrupted) {
-    out.interrupted = true;
-    return out;
-  }
-  out.result.train_seconds = r.train_seconds;
-  out.model.train_seconds = r.train_seconds;
-  if (r.diverged || !r.int8) {
-    out.result.status = CandidateStatus::kFailed;
-    out.result.error = r.diverged ? "diverged: " + r.diverged_reason : "no INT8 model";
-    return out;
-  }
-  const fs::path dir(save_dir);
-  const InputInfo input = pipeline_input_info(config, data, train);
-  const auto fp32 = save_final_model(r.net, r.int8, net, input, dir);
-  const NetTiming t = time_final_model(net, r.int8, fp32, dir, config, hooks);
-
+  const NetTiming t = timing();
   out.result.status = CandidateStatus::kDone;
-  out.result.int8_acc = r.int8_acc;
-  out.result.qat_acc = r.qat_acc;
-  out.result.fp32_acc = r.fp32_acc;
+  out.result.int8_acc = e.int8_acc;
+  out.result.qat_acc = e.qat_acc;
+  out.result.fp32_acc = e.fp32_acc;
   out.result.measured_latency_ms = t.int8.median_ms;
-  out.model.int8_acc = r.int8_acc;
-  out.model.qat_acc = r.qat_acc;
-  out.model.fp32_acc = r.fp32_acc;
+  out.model.int8_acc = e.int8_acc;
+  out.model.qat_acc = e.qat_acc;
+  out.model.fp32_acc = e.fp32_acc;
   out.model.int8_ms = t.int8.median_ms;
   out.model.fp32_ms = t.fp32.median_ms;
   return out;
+}
+
+/// Trains `net` from scratch with `train` in this process, saves it under `save_dir`
+/// (train_final_model) and measures INT8 and FP32 latency end to end.
+Trained train_and_measure(const NetSpec& net, const DataSplits& data, const TrainConfig& train,
+                          const PipelineConfig& config, int64_t candidate_id,
+                          const PipelineHooks& hooks, const std::string& save_dir) {
+  TrainCallbacks callbacks = hooks.train;
+  callbacks.stop_flag = hooks.stop;
+  const SavedFinalModel saved = train_final_model(net, data, train, config, callbacks, save_dir);
+  if (saved.interrupted) {
+    Trained out;
+    out.interrupted = true;
+    return out;
+  }
+  return measured_model(net, candidate_id, saved.evaluation, [&] {
+    return time_final_model(
+        [&] {
+          BuiltNet built;
+          built.spec = net;
+          built.int8 = saved.int8;
+          built.fp32 = saved.fp32;
+          built.input = torch::rand({1, net.in_channels, net.input_size, net.input_size});
+          return built;
+        },
+        save_dir, config, hooks);
+  });
 }
 
 }  // namespace
@@ -272,6 +249,7 @@ struct PipelineRun {
   SearchConfig search;
   std::optional<int64_t> final_id;
   std::optional<DataSplits> final_data;
+  std::string message;  ///< why the run stopped, when not on request (PipelineSummary)
 
   const DataSplits& data() {
     if (!final_data) final_data = retrain_data(config);
@@ -350,6 +328,17 @@ bool cell_search_stage(PipelineRun& r, PipelineSummary& summary) {
   return true;
 }
 
+/// The search of stage 3, its candidates trained by the workers when there are any.
+SearchSummary run_search_here_or_on_workers(PipelineRun& r, const LatencyFn& latency,
+                                            std::optional<int64_t> search_id,
+                                            const SearchHooks& sh) {
+  if (r.hooks.workers)
+    return run_search(r.search, r.store, *r.hooks.workers, latency, search_id, sh);
+  torch::manual_seed(r.config.seed);
+  TrainingEvaluator evaluator(search_data(r.search), r.search.train, r.hooks.stop);
+  return run_search(r.search, r.store, evaluator, latency, search_id, sh);
+}
+
 /// (3) The RL search over Frost bottleneck variants (and the cell) with the INT8 target.
 /// Returns false when interrupted.
 bool search_stage(PipelineRun& r, PipelineSummary& summary) {
@@ -361,8 +350,6 @@ bool search_stage(PipelineRun& r, PipelineSummary& summary) {
   r.store.set_stage(
       r.id, "search", StageStatus::kRunning,
       search_id ? nlohmann::json{{"experiment_id", *search_id}} : nlohmann::json::object());
-  torch::manual_seed(r.config.seed);
-  TrainingEvaluator evaluator(search_data(r.search), r.search.train, r.hooks.stop);
   SearchHooks sh;
   sh.stop = r.hooks.stop;
   sh.on_step = [&](const SearchStep& s) {
@@ -376,9 +363,12 @@ bool search_stage(PipelineRun& r, PipelineSummary& summary) {
                   s.best_reward);
     if (r.hooks.log) r.hooks.log(line);
   };
-  const SearchSummary ss = run_search(r.search, r.store, evaluator, latency, search_id, sh);
+  const SearchSummary ss = run_search_here_or_on_workers(r, latency, search_id, sh);
   summary.search_experiment_id = ss.experiment_id;
-  if (ss.interrupted) return false;
+  if (ss.interrupted) {
+    if (ss.timed_out) r.message = ss.message;
+    return false;
+  }
   r.store.set_stage(r.id, "search", StageStatus::kDone,
                     {{"experiment_id", ss.experiment_id},
                      {"best_candidate", ss.best ? nlohmann::json(ss.best->id) : nlohmann::json()}});
@@ -389,7 +379,12 @@ bool search_stage(PipelineRun& r, PipelineSummary& summary) {
 
 /// The experiment that holds the retrained networks and the baselines.
 int64_t open_final_experiment(PipelineRun& r) {
-  if (auto found = find_experiment(r.store, kPipelineFinalKind, r.prefix + "final")) return *found;
+  if (auto found = find_experiment(r.store, kPipelineFinalKind, r.prefix + "final")) {
+    const int64_t requeued = r.store.requeue_running(*found);
+    if (requeued > 0)
+      r.log(std::to_string(requeued) + " final model(s) left running by a crash re-queued");
+    return *found;
+  }
   ExperimentRecord e;
   e.kind = kPipelineFinalKind;
   e.name = r.prefix + "final";
@@ -418,30 +413,33 @@ FinalModel model_from_candidate(const CandidateRecord& c, const NetSpec& net,
   return m;
 }
 
-/// Trains one model of a group unless the final experiment already has its result;
-/// returns false when interrupted.
-bool run_model(PipelineRun& r, const NetSpec& net, const std::string& group,
-               std::optional<double> predicted, std::vector<FinalModel>& models) {
+/// The candidate of `net` in the final experiment, added when new; nullopt when its model
+/// is listed in `models` already or finished (a finished one not yet listed is added).
+std::optional<CandidateRecord> candidate_to_train(PipelineRun& r, const NetSpec& net,
+                                                  const std::string& group,
+                                                  std::optional<double> predicted,
+                                                  std::vector<FinalModel>& models) {
   auto existing = r.store.find_candidate_by_hash(*r.final_id, arch_hash(net));
   for (const auto& m : models)
-    if (m.candidate_id == (existing ? existing->id : -1)) return true;  // listed already
+    if (m.candidate_id == (existing ? existing->id : -1)) return std::nullopt;  // listed already
   if (existing && is_finished(existing->status)) {
     if (existing->status == CandidateStatus::kDone)
       models.push_back(model_from_candidate(*existing, net, group));
-    return true;
+    return std::nullopt;
   }
   if (!existing) existing = r.store.add_candidate(*r.final_id, net, predicted);
-  r.store.mark_running(existing->id);
-  r.log("training " + group + " " + net.name + " (candidate " + std::to_string(existing->id) + ")");
-  Trained t = train_and_measure(net, r.data(), r.config.retrain.train, r.config, existing->id,
-                                r.hooks, pipeline_model_dir(r.store, r.id, net.name));
-  if (t.interrupted) return false;
+  return existing;
+}
+
+/// Records a trained model: its candidate's result, a log line and, when done, its entry.
+void record_model(PipelineRun& r, Trained t, const NetSpec& net, const std::string& group,
+                  std::optional<double> predicted, std::vector<FinalModel>& models) {
   r.store.finish_candidate(t.result);
   t.model.group = group;
   t.model.predicted_int8_ms = predicted;
   if (t.result.status != CandidateStatus::kDone) {
     r.log(group + " " + net.name + " failed: " + t.result.error);
-    return true;
+    return;
   }
   models.push_back(t.model);
   char line[200];
@@ -450,6 +448,24 @@ bool run_model(PipelineRun& r, const NetSpec& net, const std::string& group,
                 net.name.c_str(), t.model.int8_acc, t.model.fp32_acc, t.model.int8_ms,
                 t.model.fp32_ms);
   r.log(line);
+}
+
+/// Trains one model of a group in this process unless the final experiment already has
+/// its result; returns false when interrupted.
+bool run_model(PipelineRun& r, const NetSpec& net, const std::string& group,
+               std::optional<double> predicted, std::vector<FinalModel>& models) {
+  const auto candidate = candidate_to_train(r, net, group, predicted, models);
+  if (!candidate) return true;
+  r.store.mark_running(candidate->id);
+  r.log("training " + group + " " + net.name + " (candidate " + std::to_string(candidate->id) +
+        ")");
+  Trained t = train_and_measure(net, r.data(), r.config.retrain.train, r.config, candidate->id,
+                                r.hooks, pipeline_model_dir(r.store, r.id, net.name));
+  if (t.interrupted) {
+    r.store.release_candidate(candidate->id);  // stopped on request: not an attempt
+    return false;
+  }
+  record_model(r, std::move(t), net, group, predicted, models);
   return true;
 }
 
@@ -462,10 +478,90 @@ std::vector<FinalModel> recorded_models(const PipelineRun& r, const std::string&
   return models;
 }
 
+/// The models of a stage to train: architecture, group and predicted INT8 latency.
+using FinalTodo = std::vector<std::tuple<NetSpec, std::string, std::optional<double>>>;
+
+/// The final models of `todo` still to train, as tasks for the workers (`index`: each
+/// task's entry in `todo`); one whose kMaxAttempts attempts killed their worker is
+/// recorded failed instead.
+std::vector<TaskMessage> final_tasks(PipelineRun& r, const FinalTodo& todo,
+                                     std::vector<FinalModel>& models, std::vector<size_t>& index) {
+  std::vector<TaskMessage> tasks;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& [net, group, predicted] = todo[i];
+    const auto c = candidate_to_train(r, net, group, predicted, models);
+    if (!c) continue;
+    if (c->attempts >= kMaxAttempts) {
+      Evaluation e;
+      e.failed = true;
+      e.error = "killed its worker " + std::to_string(c->attempts) + " times (last on worker " +
+                std::to_string(c->worker.value_or(0)) + ")";
+      record_model(r, measured_model(net, c->id, e, {}), net, group, predicted, models);
+      continue;
+    }
+    const TrainConfig& train = r.config.retrain.train;
+    tasks.push_back(TaskMessage{c->id, c->seq, c->attempts + 1, to_json(net), train.seed,
+                                to_json(train), kJobFinal});
+    index.push_back(i);
+  }
+  return tasks;
+}
+
+/// Trains `todo` on the workers: each final model is marked running with its worker
+/// before it is sent, its returned files are written into its folder as they come, and
+/// once the workers are done (or stopped) the models are timed here and recorded in
+/// order. False when interrupted: models without a result are queued again, except
+/// those a silent worker holds, which stay running so that a resume counts the attempt.
+bool train_group_on_workers(PipelineRun& r, const std::string& stage, const FinalTodo& todo,
+                            std::vector<FinalModel>& models) {
+  r.save_models(stage, models, StageStatus::kRunning);
+  std::vector<size_t> index;
+  const std::vector<TaskMessage> tasks = final_tasks(r, todo, models, index);
+  std::vector<std::optional<Evaluation>> results(tasks.size());
+  TaskCallbacks callbacks;
+  callbacks.on_start = [&](size_t t, int64_t worker) {
+    r.store.mark_running(tasks[t].candidate_id, worker);
+    const auto& [net, group, predicted] = todo[index[t]];
+    r.log("training " + group + " " + net.name + " (candidate " +
+          std::to_string(tasks[t].candidate_id) + ") on worker " + std::to_string(worker));
+  };
+  callbacks.on_result = [&](size_t t, const ResultMessage& m) {
+    const std::string& name = std::get<0>(todo[index[t]]).name;
+    if (!m.evaluation.failed)
+      write_saved_files(m.files, pipeline_model_dir(r.store, r.id, name), "final model " + name);
+    results[t] = m.evaluation;
+  };
+  const DispatchOutcome outcome = r.hooks.workers->run_tasks(tasks, callbacks);
+  for (size_t t = 0; t < tasks.size() && !stopped(r.hooks); ++t) {
+    if (!results[t]) continue;
+    const auto& [net, group, predicted] = todo[index[t]];
+    const std::string dir = pipeline_model_dir(r.store, r.id, net.name);
+    const auto load = [&] { return load_built_net(dir, r.config.seed); };
+    record_model(r,
+                 measured_model(net, tasks[t].candidate_id, *results[t],
+                                [&] { return time_final_model(load, dir, r.config, r.hooks); }),
+                 net, group, predicted, models);
+    r.save_models(stage, models, StageStatus::kRunning);
+  }
+  if (outcome.status == DispatchStatus::kDone && !stopped(r.hooks)) {
+    r.save_models(stage, models, StageStatus::kDone);
+    return true;
+  }
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const bool stuck =
+        std::find(outcome.stuck.begin(), outcome.stuck.end(), t) != outcome.stuck.end();
+    const int64_t id = tasks[t].candidate_id;
+    if (!stuck && r.store.get_candidate(id).status == CandidateStatus::kRunning)
+      r.store.release_candidate(id);
+  }
+  if (outcome.status == DispatchStatus::kTimedOut) r.message = outcome.message;
+  return false;
+}
+
 /// Trains `todo` into stage `stage`'s models, recording after each; false when interrupted.
-bool train_group(PipelineRun& r, const std::string& stage,
-                 const std::vector<std::tuple<NetSpec, std::string, std::optional<double>>>& todo,
+bool train_group(PipelineRun& r, const std::string& stage, const FinalTodo& todo,
                  std::vector<FinalModel>& models) {
+  if (r.hooks.workers) return train_group_on_workers(r, stage, todo, models);
   r.save_models(stage, models, StageStatus::kRunning);
   for (const auto& [net, group, predicted] : todo) {
     const bool done = run_model(r, net, group, predicted, models);
@@ -480,7 +576,7 @@ bool train_group(PipelineRun& r, const std::string& stage,
 bool retrain_stage(PipelineRun& r, const PipelineSummary& summary, std::vector<FinalModel>& found) {
   found = recorded_models(r, "retrain");
   if (stage_done(r.store, r.id, "retrain")) return true;
-  std::vector<std::tuple<NetSpec, std::string, std::optional<double>>> todo;
+  FinalTodo todo;
   int rank = 0;
   for (const auto& c :
        r.store.top_candidates(*summary.search_experiment_id, r.config.retrain.top_k)) {
@@ -525,7 +621,7 @@ bool baselines_stage(PipelineRun& r, const std::vector<FinalModel>& found,
                      std::vector<FinalModel>& baselines) {
   baselines = recorded_models(r, "baselines");
   if (stage_done(r.store, r.id, "baselines")) return true;
-  std::vector<std::tuple<NetSpec, std::string, std::optional<double>>> todo;
+  FinalTodo todo;
   for (const auto& name : r.config.baselines.frostnet) {
     NetSpec net = adapt_spec_to_data(builtin_arch(name), r.data().train, r.search.space.input_size);
     net.name = name;
@@ -552,6 +648,7 @@ PipelineSummary run_pipeline(const PipelineConfig& config, Store& store,
   auto interrupted = [&]() {
     store.set_experiment_status(r.id, ExperimentStatus::kInterrupted);
     summary.interrupted = true;
+    summary.message = r.message;
     summary.seconds = seconds_since(t0);
     return summary;
   };

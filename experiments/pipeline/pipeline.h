@@ -11,6 +11,7 @@
 
 #include "experiments/pipeline/pipeline_config.h"
 #include "search/cell/derivation.h"
+#include "search/driver/dispatcher.h"
 #include "search/driver/latency_source.h"
 #include "search/latency/lut_measurer.h"
 #include "search/store/store.h"
@@ -55,6 +56,10 @@ struct PipelineHooks {
   std::function<NetTiming(const std::string& model_dir, const std::string& space_json,
                           const MeasureConfig& measure, uint64_t seed)>
       time_saved_model;
+  /// Set (MPI rank 0, search/mpi): the search stage's candidates and the final models are
+  /// trained by these workers, greeted with pipeline_worker_greeting; each final model's
+  /// saved files come back in its result and are written and timed here. Unset: all here.
+  RemoteDispatcher* workers = nullptr;
 };
 
 struct PipelineSummary {
@@ -64,13 +69,17 @@ struct PipelineSummary {
   std::optional<DerivationEvidence> cell_evidence;
   std::vector<FinalModel> models;
   bool interrupted = false;
+  /// Why an interrupted run stopped when it was not a stop request (a worker that missed
+  /// its deadline), one line; empty otherwise.
+  std::string message;
   double seconds = 0.0;  ///< this run's wall time
 };
 
 /// Runs (or, with `resume_id`, continues with the configuration it was started with) a
 /// reproduction pipeline. Every stage is recorded (Store::set_stage) with its result;
 /// a killed run resumes at the stage where it stopped, and inside the searches at the
-/// epoch / candidate where they stopped; finished final models are not retrained.
+/// epoch / candidate where they stopped; finished final models are not retrained, and
+/// final models left running by a crash are queued again.
 /// The images the final models train on (make_splits of `retrain.data` with the pipeline's
 /// seed, test set included); the search stage uses search_data(config.search).
 DataSplits retrain_data(const PipelineConfig& config);

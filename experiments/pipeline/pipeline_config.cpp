@@ -200,4 +200,10 @@ PipelineConfig load_pipeline_config(const std::string& path, bool quick) {
   return pipeline_config_from_json(load_json_file(path), path, dir_of(path), quick);
 }
 
+void set_weight_quant(PipelineConfig& config, WeightQuant weights) {
+  config.search.train.weight_quant = weights;
+  config.retrain.train.weight_quant = weights;
+  if (!config.cell_search.is_null()) config.cell_search["weight_quant"] = to_string(weights);
+}
+
 }  // namespace frostnas

@@ -72,4 +72,8 @@ PipelineConfig pipeline_config_from_json(const nlohmann::json& j, const std::str
                                          const std::string& base_dir, bool quick);
 PipelineConfig load_pipeline_config(const std::string& path, bool quick);
 
+/// Makes every stage that trains or times networks use weight scheme `weights`: the
+/// search's candidates, the retrained models and baselines, and the inline cell search.
+void set_weight_quant(PipelineConfig& config, WeightQuant weights);
+
 }  // namespace frostnas

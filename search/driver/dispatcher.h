@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "search/driver/evaluator.h"
+#include "search/driver/worker_protocol.h"
 #include "space/net_spec.h"
 
 namespace frostnas {
@@ -52,6 +53,24 @@ class Dispatcher {
   /// Evaluates `tasks`, calling `on_start` then, later, `on_result` for each.
   virtual DispatchOutcome run(const std::vector<EvalTask>& tasks,
                               const DispatchCallbacks& callbacks) = 0;
+};
+
+/// What a dispatcher of protocol tasks reports while it runs them.
+struct TaskCallbacks {
+  /// Before task `task` is handed to `worker` (the MPI rank).
+  std::function<void(size_t task, int64_t worker)> on_start;
+  /// When the result of task `task` comes back (in any order).
+  std::function<void(size_t task, const ResultMessage& result)> on_result;
+};
+
+/// A dispatcher whose workers are other processes: besides the search's candidates
+/// (run) it hands out protocol tasks as they are, such as a pipeline's final models,
+/// whose results carry the saved files.
+class RemoteDispatcher : public Dispatcher {
+ public:
+  /// Hands each task to the next idle worker and reports each result; stops as run() does.
+  virtual DispatchOutcome run_tasks(const std::vector<TaskMessage>& tasks,
+                                    const TaskCallbacks& callbacks) = 0;
 };
 
 /// Evaluates the tasks one after the other in this process (worker 0), polling

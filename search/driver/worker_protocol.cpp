@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json_reader.h"
+#include "controllers/base64.h"
 #include "trainer/data/image_dataset.h"
 #include "trainer/data/load_dataset.h"
 #include "trainer/train/train_artifacts.h"
@@ -62,16 +63,21 @@ std::string encode(const ReadyMessage& m) {
 }
 
 std::string encode(const TaskMessage& m) {
-  return nlohmann::json{{"type", "task"},  {"candidate_id", m.candidate_id},
-                        {"seq", m.seq},    {"attempt", m.attempt},
-                        {"arch", m.arch},  {"seed", m.seed},
-                        {"train", m.train}}
+  return nlohmann::json{{"type", "task"},   {"candidate_id", m.candidate_id},
+                        {"seq", m.seq},     {"attempt", m.attempt},
+                        {"arch", m.arch},   {"seed", m.seed},
+                        {"train", m.train}, {"job", m.job}}
       .dump();
 }
 
 std::string encode(const ResultMessage& m) {
-  return nlohmann::json{
-      {"type", "result"}, {"candidate_id", m.candidate_id}, {"evaluation", to_json(m.evaluation)}}
+  nlohmann::json files = nlohmann::json::array();
+  for (const FilePart& f : m.files)
+    files.push_back({{"path", f.path}, {"base64", base64_encode(f.bytes)}});
+  return nlohmann::json{{"type", "result"},
+                        {"candidate_id", m.candidate_id},
+                        {"evaluation", to_json(m.evaluation)},
+                        {"files", files}}
       .dump();
 }
 
@@ -107,8 +113,9 @@ ReadyMessage decode_ready(const std::string& text, const std::string& source) {
 
 TaskMessage decode_task(const std::string& text, const std::string& source) {
   const nlohmann::json j = parse_message(text, source);
-  const JsonReader r = expect(j, source, "task",
-                              {"type", "candidate_id", "seq", "attempt", "arch", "seed", "train"});
+  const JsonReader r =
+      expect(j, source, "task",
+             {"type", "candidate_id", "seq", "attempt", "arch", "seed", "train", "job"});
   TaskMessage m;
   m.candidate_id = r.get_int("candidate_id", 1, INT64_MAX);
   m.seq = r.get_int("seq", 1, INT64_MAX);
@@ -118,15 +125,26 @@ TaskMessage decode_task(const std::string& text, const std::string& source) {
     r.fail_at("seed", "expected an unsigned integer");
   m.seed = j["seed"].get<uint64_t>();
   m.train = r.at("train").value();
+  m.job = r.get_string("job");
+  if (m.job != kJobEvaluate && m.job != kJobFinal)
+    r.fail_at("job", "\"" + m.job + "\" is not allowed (allowed: evaluate, final)");
   return m;
 }
 
 ResultMessage decode_result(const std::string& text, const std::string& source) {
   const nlohmann::json j = parse_message(text, source);
-  const JsonReader r = expect(j, source, "result", {"type", "candidate_id", "evaluation"});
+  const JsonReader r = expect(j, source, "result", {"type", "candidate_id", "evaluation", "files"});
   ResultMessage m;
   m.candidate_id = r.get_int("candidate_id", 1, INT64_MAX);
   m.evaluation = evaluation_from_json(r.at("evaluation").value(), source + " ($.evaluation)");
+  if (!j["files"].is_array()) r.fail_at("files", "expected an array");
+  for (const auto& f : j["files"]) {
+    if (!f.is_object() || !f.contains("path") || !f["path"].is_string() || !f.contains("base64") ||
+        !f["base64"].is_string())
+      r.fail_at("files", "expected objects with \"path\" and \"base64\" texts");
+    m.files.push_back({f["path"].get<std::string>(),
+                       base64_decode(f["base64"].get<std::string>(), source + " ($.files)")});
+  }
   return m;
 }
 
@@ -155,19 +173,36 @@ Evaluation evaluation_from_json(const nlohmann::json& j, const std::string& sour
   return e;
 }
 
-std::string config_hash(const SearchConfig& config) {
-  const std::string text = config.to_json().dump();
-  return hex64(fnv1a(text));
-}
+std::string config_hash(const SearchConfig& config) { return config_hash(config.to_json()); }
+
+std::string config_hash(const nlohmann::json& stored) { return hex64(fnv1a(stored.dump())); }
 
 std::string data_checksum(const DataSplits& data) {
   uint64_t h = kFnvOffsetBasis;
-  for (const ImageDataset* d : {&data.train, &data.val}) {
+  // A search's splits have no test set: its undefined tensors leave the hash as it is.
+  for (const ImageDataset* d : {&data.train, &data.val, &data.test}) {
     h = hash_tensor(d->images, h);
     h = hash_tensor(d->rows, h);  // a split of a memory-mapped set: which rows of its images
     h = hash_tensor(d->labels, h);
   }
   return hex64(h);
+}
+
+std::string first_line(const std::exception& e) {
+  const std::string what = e.what();
+  return what.substr(0, what.find('\n'));
+}
+
+Evaluation evaluate_task(const DataSplits& data, const TaskMessage& task) {
+  try {
+    TrainingEvaluator evaluator(data, train_config_from_json(task.train, "task train config"));
+    return evaluator.evaluate(net_spec_from_json(task.arch, "task"), task.seed);
+  } catch (const std::exception& e) {
+    Evaluation failed;
+    failed.failed = true;
+    failed.error = first_line(e);
+    return failed;
+  }
 }
 
 std::string program_version() { return FROSTNAS_VERSION; }

@@ -82,12 +82,11 @@ void MpiWorld::abort(int code) const {
   std::_Exit(code);
 }
 
-MpiDispatcher::MpiDispatcher(const MpiWorld& world, const SearchConfig& config,
-                             const std::string& data_checksum, double deadline_s,
+MpiDispatcher::MpiDispatcher(const MpiWorld& world, WorkerGreeting greeting, double deadline_s,
                              const std::atomic<bool>* stop)
-    : world_(world), deadline_s_(deadline_s), stop_(stop), train_(to_json(config.train)) {
+    : world_(world), deadline_s_(deadline_s), stop_(stop), greeting_(std::move(greeting)) {
   try {
-    handshake(config, data_checksum);
+    handshake();
   } catch (...) {
     shutdown();
     throw;
@@ -102,10 +101,11 @@ std::string MpiDispatcher::describe(int worker) const {
          (it == hosts_.end() || it->second.empty() ? "" : " (" + it->second + ")");
 }
 
-void MpiDispatcher::handshake(const SearchConfig& config, const std::string& data_checksum) {
-  const std::string hello = encode(HelloMessage{program_version(), config.to_json()});
+void MpiDispatcher::handshake() {
+  const std::string hello = encode(HelloMessage{program_version(), greeting_.config});
   for (int w = 1; w < world_.size(); ++w) send_text(w, kTagToWorker, hello);
-  const std::string hash = config_hash(config);
+  const std::string& hash = greeting_.config_hash;
+  const std::string& data_checksum = greeting_.data_checksum;
   const auto start = std::chrono::steady_clock::now();
   for (int answered = 0; answered < world_.size() - 1;) {
     auto m = poll_text(MPI_ANY_SOURCE, kTagToRoot);
@@ -150,6 +150,21 @@ bool MpiDispatcher::shutdown() {
 
 DispatchOutcome MpiDispatcher::run(const std::vector<EvalTask>& tasks,
                                    const DispatchCallbacks& callbacks) {
+  std::vector<TaskMessage> messages;
+  for (const EvalTask& t : tasks) {
+    messages.push_back(TaskMessage{t.candidate_id, t.seq, t.attempt, to_json(t.net), t.seed,
+                                   greeting_.train, kJobEvaluate});
+  }
+  TaskCallbacks task_callbacks;
+  task_callbacks.on_start = callbacks.on_start;
+  task_callbacks.on_result = [&](size_t task, const ResultMessage& r) {
+    callbacks.on_result(task, r.evaluation);
+  };
+  return run_tasks(messages, task_callbacks);
+}
+
+DispatchOutcome MpiDispatcher::run_tasks(const std::vector<TaskMessage>& tasks,
+                                         const TaskCallbacks& callbacks) {
   DispatchOutcome outcome;
   size_t next = 0;
   size_t done = 0;
@@ -162,11 +177,9 @@ DispatchOutcome MpiDispatcher::run(const std::vector<EvalTask>& tasks,
     }
     for (int w = 1; w < world_.size() && next < tasks.size(); ++w) {
       if (busy_.count(w)) continue;
-      const EvalTask& t = tasks[next];
+      const TaskMessage& t = tasks[next];
       callbacks.on_start(next, w);
-      send_text(
-          w, kTagToWorker,
-          encode(TaskMessage{t.candidate_id, t.seq, t.attempt, to_json(t.net), t.seed, train_}));
+      send_text(w, kTagToWorker, encode(t));
       busy_[w] = {next, t.candidate_id, t.seq, std::chrono::steady_clock::now()};
       ++next;
     }
@@ -180,7 +193,7 @@ DispatchOutcome MpiDispatcher::run(const std::vector<EvalTask>& tasks,
       }
       const size_t task = it->second.task;
       busy_.erase(it);
-      callbacks.on_result(task, r.evaluation);
+      callbacks.on_result(task, r);
       ++done;
       continue;
     }
@@ -201,50 +214,48 @@ DispatchOutcome MpiDispatcher::run(const std::vector<EvalTask>& tasks,
 
 namespace {
 
-/// The worker's configuration and data, or the one-line reason it has none.
-struct WorkerSetup {
-  std::optional<SearchConfig> config;
-  DataSplits data;
-  ReadyMessage ready;
+/// A search's worker: its configuration and data, or the one-line reason it has none.
+class SearchWorkerJobs : public WorkerJobs {
+ public:
+  SearchWorkerJobs(std::optional<std::string> config_path, std::optional<WeightQuant> weights)
+      : config_path_(std::move(config_path)), weights_(weights) {}
+
+  ReadyMessage set_up(const HelloMessage& hello) override {
+    ReadyMessage ready;
+    ready.version = program_version();
+    try {
+      SearchConfig config =
+          config_path_ ? load_search_config(*config_path_)
+                       : search_config_from_json(hello.config, "rank 0's configuration", ".");
+      if (config_path_ && weights_) config.train.weight_quant = *weights_;
+      ready.config_hash = config_hash(config);
+      ready.threads = config.train.threads;
+      configure_runtime(config.train.threads);
+      torch::manual_seed(config.seed);
+      data_ = search_data(config);
+      ready.data_checksum = data_checksum(data_);
+    } catch (const std::exception& e) {
+      ready.error = first_line(e);
+    }
+    return ready;
+  }
+
+  ResultMessage perform(const TaskMessage& task) override {
+    ResultMessage result{task.candidate_id, {}, {}};
+    if (task.job != kJobEvaluate) {
+      result.evaluation.failed = true;
+      result.evaluation.error = "a search worker performs no \"" + task.job + "\" job";
+      return result;
+    }
+    result.evaluation = evaluate_task(data_, task);
+    return result;
+  }
+
+ private:
+  std::optional<std::string> config_path_;
+  std::optional<WeightQuant> weights_;
+  DataSplits data_;
 };
-
-WorkerSetup set_up_worker(const MpiWorld& world, const std::optional<std::string>& config_path,
-                          const HelloMessage& hello) {
-  WorkerSetup s;
-  s.ready.version = program_version();
-  s.ready.host = world.host();
-  try {
-    s.config = config_path ? load_search_config(*config_path)
-                           : search_config_from_json(hello.config, "rank 0's configuration", ".");
-    s.ready.config_hash = config_hash(*s.config);
-    s.ready.threads = s.config->train.threads;
-    configure_runtime(s.config->train.threads);
-    torch::manual_seed(s.config->seed);
-    s.data = search_data(*s.config);
-    s.ready.data_checksum = data_checksum(s.data);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    s.ready.error = what.substr(0, what.find('\n'));
-  }
-  return s;
-}
-
-Evaluation evaluate_task(const WorkerSetup& s, const TaskMessage& task) {
-  if (task.seq == env_seq("FROSTNAS_TEST_KILL_AT_SEQ")) ::raise(SIGKILL);
-  if (task.seq == env_seq("FROSTNAS_TEST_HANG_AT_SEQ")) {
-    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  try {
-    TrainingEvaluator evaluator(s.data, train_config_from_json(task.train, "task train config"));
-    return evaluator.evaluate(net_spec_from_json(task.arch, "task"), task.seed);
-  } catch (const std::exception& e) {
-    Evaluation failed;
-    failed.failed = true;
-    const std::string what = e.what();
-    failed.error = what.substr(0, what.find('\n'));
-    return failed;
-  }
-}
 
 }  // namespace
 
@@ -252,18 +263,48 @@ void stop_workers(const MpiWorld& world) {
   for (int w = 1; w < world.size(); ++w) send_text(w, kTagToWorker, encode_stop());
 }
 
-void serve_search_worker(const MpiWorld& world, const std::optional<std::string>& config_path) {
+std::unique_ptr<MpiDispatcher> greet_workers(const MpiWorld& world,
+                                             const std::function<WorkerGreeting()>& prepare,
+                                             double deadline_s, const std::atomic<bool>* stop) {
+  WorkerGreeting greeting;
+  try {
+    if (world.size() < 2) {
+      throw InputError(
+          "--workers mpi: the MPI job has 1 process and so no worker (start 2 or "
+          "more: mpirun -np N, rank 0 drives, ranks 1..N-1 train)");
+    }
+    greeting = prepare();
+  } catch (...) {
+    stop_workers(world);
+    throw;
+  }
+  // From here on the dispatcher tells the workers to stop.
+  return std::make_unique<MpiDispatcher>(world, std::move(greeting), deadline_s, stop);
+}
+
+void serve_worker(const MpiWorld& world, WorkerJobs& jobs) {
   std::string text = wait_text(0, kTagToWorker);
   if (message_type(text, "rank 0") == "stop") return;
-  const WorkerSetup setup = set_up_worker(world, config_path, decode_hello(text, "rank 0"));
-  send_text(0, kTagToRoot, encode(setup.ready));
+  ReadyMessage ready = jobs.set_up(decode_hello(text, "rank 0"));
+  ready.host = world.host();
+  send_text(0, kTagToRoot, encode(ready));
   for (;;) {
     text = wait_text(0, kTagToWorker);
     if (message_type(text, "rank 0") == "stop") return;
-    if (!setup.ready.error.empty()) continue;
+    if (!ready.error.empty()) continue;
     const TaskMessage task = decode_task(text, "rank 0");
-    send_text(0, kTagToRoot, encode(ResultMessage{task.candidate_id, evaluate_task(setup, task)}));
+    if (task.seq == env_seq("FROSTNAS_TEST_KILL_AT_SEQ")) ::raise(SIGKILL);
+    if (task.seq == env_seq("FROSTNAS_TEST_HANG_AT_SEQ")) {
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    send_text(0, kTagToRoot, encode(jobs.perform(task)));
   }
+}
+
+void serve_search_worker(const MpiWorld& world, const std::optional<std::string>& config_path,
+                         std::optional<WeightQuant> weights) {
+  SearchWorkerJobs jobs(config_path, weights);
+  serve_worker(world, jobs);
 }
 
 }  // namespace frostnas

@@ -8,6 +8,7 @@
 
 #include "search/store/store.h"
 #include "tests/common/cli_runner.h"
+#include "tests/common/mpi_runner.h"
 
 namespace {
 
@@ -15,38 +16,9 @@ namespace fs = std::filesystem;
 using frostnas::CandidateRecord;
 using frostnas::Store;
 using frostnas::testing::CliResult;
-
-// CI runs as root, which Open MPI refuses unless told; two cores hold three ranks.
-const std::string kMpirun =
-    "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
-    "timeout 120 mpirun --oversubscribe --bind-to none";
-
-/// Runs a shell command line, capturing both streams.
-CliResult run_shell(const std::string& cmd) {
-  const fs::path err =
-      fs::temp_directory_path() / ("frostnas_mpi_err_" + std::to_string(::getpid()));
-  CliResult r;
-  FILE* pipe = ::popen((cmd + " 2>" + err.string()).c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  fs::remove(err);
-  return r;
-}
-
-int frostnas_error_lines(const std::string& err) {
-  int n = 0;
-  size_t pos = 0;
-  while ((pos = err.find("frostnas: error: ", pos)) != std::string::npos) {
-    ++n;
-    ++pos;
-  }
-  return n;
-}
+using frostnas::testing::frostnas_error_lines;
+using frostnas::testing::kMpirun;
+using frostnas::testing::run_shell;
 
 class MpiSearch : public ::testing::Test {
  protected:
@@ -56,10 +28,8 @@ class MpiSearch : public ::testing::Test {
     fs::create_directories(dir_);
     write_config("tiny.json", 3);
     write_config("other.json", 4);
-    if (std::system("command -v mpirun >/dev/null 2>&1") != 0) {
-      skip_ = "mpirun is missing (apt-get install openmpi-bin)";
-      return;
-    }
+    skip_ = frostnas::testing::mpirun_missing();
+    if (!skip_.empty()) return;
     const CliResult probe =
         run_shell(std::string(FROSTNAS_BINARY) + " search --workers mpi " + "--config " +
                   config("tiny.json") + " --db " + (dir_ / "probe.sqlite").string());

@@ -11,40 +11,11 @@
 #include "space/net_spec.h"
 #include "space/search_space.h"
 #include "tests/common/cli_runner.h"
+#include "tests/common/tiny_pipeline.h"
 #include "trainer/int8/int8_artifact.h"
 
 namespace frostnas {
 namespace {
-
-/// A pipeline small enough for a unit test: synthetic data, MAC-count latency, two
-/// search samples, one retrained network and two baselines.
-nlohmann::json tiny_config() {
-  nlohmann::json train = {{"epochs", 1},
-                          {"batch_size", 64},
-                          {"optimizer", {{"name", "qsgd"}, {"lr", 0.05}}},
-                          {"qat", "statassist"},
-                          {"fp_warmup_epochs", 0.5},
-                          {"threads", 1},
-                          {"eval_batch_size", 256}};
-  return {{"format", "frostnas.pipeline/1"},
-          {"name", "tiny"},
-          {"seed", 3},
-          {"search",
-           {{"format", "frostnas.search/1"},
-            {"space", "spaces/proxy.json"},
-            {"strategy", {{"name", "random"}}},
-            {"samples", 2},
-            {"data", {{"name", "synthetic"}, {"train_subset", 256}, {"val_size", 128}}},
-            {"train", train},
-            {"latency", {{"source", "macs"}, {"target_ms", 5.0}}}}},
-          {"cell_search", nullptr},
-          {"retrain",
-           {{"top_k", 1},
-            {"data", {{"name", "synthetic"}, {"train_subset", 256}, {"val_size", 128}}},
-            {"train", train}}},
-          {"baselines", {{"frostnet", {"frostnet-small-0.35"}}, {"mobilenet_widths", {0.5, 1.0}}}},
-          {"measure", {{"threads", 1}, {"warmup", 1}, {"rounds", 3}}}};
-}
 
 class TempDb {
  public:
@@ -68,7 +39,7 @@ TEST(Pipeline, RunsStopsAndResumesEveryStage) {
   TempDb db;
   Store store(db.path());
   const PipelineConfig config = pipeline_config_from_json(
-      tiny_config(), "tiny.json", testing::source_path("experiments"), false);
+      testing::tiny_pipeline_config(), "tiny.json", testing::source_path("experiments"), false);
   std::atomic<bool> stop{false};
   PipelineHooks hooks;
   hooks.stop = &stop;

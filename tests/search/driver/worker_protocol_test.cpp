@@ -117,3 +117,27 @@ TEST(WorkerProtocol, JobSizeComesFromTheLauncher) {
   ::unsetenv("PMI_SIZE");
   ::unsetenv("OMPI_COMM_WORLD_SIZE");
 }
+
+TEST(WorkerProtocol, FinalModelTaskCarriesItsFilesBack) {
+  const SearchConfig config = small_config(1);
+  const NetSpec net = decode(config.space, std::vector<int64_t>(decisions(config.space).size(), 0));
+  TaskMessage task{5, 2, 1, to_json(net), 9, to_json(config.train), kJobFinal};
+  EXPECT_EQ(decode_task(encode(task), "test").job, kJobFinal);
+  // A job this program does not know is refused.
+  nlohmann::json j = nlohmann::json::parse(encode(task));
+  j["job"] = "measure";
+  EXPECT_THROW(decode_task(j.dump(), "rank 0"), InputError);
+
+  ResultMessage result;
+  result.candidate_id = 5;
+  result.evaluation.int8_acc = 87.5;
+  const std::string binary("PK\x03\x04\0\xff\x80 end", 11);  // any bytes, NUL included
+  result.files = {{"int8/weights.bin", binary}, {"arch.json", "{}\n"}, {"empty", ""}};
+  const ResultMessage r = decode_result(encode(result), "test");
+  ASSERT_EQ(r.files.size(), 3u);
+  EXPECT_EQ(r.files[0].path, "int8/weights.bin");
+  EXPECT_EQ(r.files[0].bytes, binary);
+  EXPECT_EQ(r.files[1].bytes, "{}\n");
+  EXPECT_EQ(r.files[2].bytes, "");
+  EXPECT_EQ(r.evaluation.int8_acc, 87.5);
+}
