@@ -154,11 +154,11 @@ TEST(StudyAnalysis, EqualsPairedStatisticsOfTheStoredValuesOverPairedSeeds) {
         fake_run("z", s, s == 4 ? StudyRunStatus::kFailed : StudyRunStatus::kDone, z[s]));
   }
   const StudyAnalysis a = analyze_study(config, runs);
-  ASSERT_EQ(a.variants.size(), 3u);
-  EXPECT_DOUBLE_EQ(a.variants[0].summary.mean, summarize(x).mean);
-  EXPECT_DOUBLE_EQ(a.variants[0].summary.sd, summarize(x).sd);
-  EXPECT_EQ(a.variants[2].summary.n, 4);
-  EXPECT_EQ(a.variants[2].failed, 1);
+  ASSERT_EQ(a.per_metric[0].variants.size(), 3u);
+  EXPECT_DOUBLE_EQ(a.per_metric[0].variants[0].summary.mean, summarize(x).mean);
+  EXPECT_DOUBLE_EQ(a.per_metric[0].variants[0].summary.sd, summarize(x).sd);
+  EXPECT_EQ(a.per_metric[0].variants[2].summary.n, 4);
+  EXPECT_EQ(a.per_metric[0].variants[2].failed, 1);
   EXPECT_EQ(a.runs_done, 14);
   EXPECT_EQ(a.runs_failed, 1);
   EXPECT_EQ(a.runs_pending, 0);
@@ -187,7 +187,7 @@ TEST(StudyAnalysis, EqualsPairedStatisticsOfTheStoredValuesOverPairedSeeds) {
   EXPECT_EQ(*a.comparisons[1].verdict, Verdict::kNotReproduced);  // |diff| well inside ±5
 
   const nlohmann::json out = to_json(a);
-  EXPECT_EQ(out["metric"], "fp32_acc");
+  EXPECT_EQ(out["metrics"][0], "fp32_acc");
   EXPECT_DOUBLE_EQ(out["comparisons"][0]["t_p_holm"].get<double>(), t_holm[0]);
   EXPECT_TRUE(out["comparisons"][0]["verdict"].is_null());
   EXPECT_EQ(out["comparisons"][1]["verdict"], "not reproduced");
@@ -201,7 +201,7 @@ TEST(StudyAnalysis, LeavesComparisonsWithFewerThanTwoPairsWithoutStatistics) {
   const StudyAnalysis a = analyze_study(config, runs);
   EXPECT_FALSE(a.comparisons[0].stats.has_value());
   EXPECT_FALSE(a.comparisons[0].verdict.has_value());
-  EXPECT_EQ(a.variants[0].pending, 1);  // low, seed 1: never ran
-  EXPECT_EQ(a.variants[1].summary.n, 2);
-  EXPECT_DOUBLE_EQ(a.variants[1].summary.mean, 60.5);
+  EXPECT_EQ(a.per_metric[0].variants[0].pending, 1);  // low, seed 1: never ran
+  EXPECT_EQ(a.per_metric[0].variants[1].summary.n, 2);
+  EXPECT_DOUBLE_EQ(a.per_metric[0].variants[1].summary.mean, 60.5);
 }
