@@ -64,8 +64,8 @@ int report(const Command& self, const std::vector<std::string>& args) {
   } else {
     std::cout << files[0].path << ": experiment " << data.experiment.id << ", "
               << data.group(kSearchGroup).size() << " candidates, "
-              << data.group(kBaselineGroup).size() << " baselines, " << data.front.size()
-              << " of " << plotted << " plotted models on the Pareto front\n";
+              << data.group(kBaselineGroup).size() << " baselines, " << data.front.size() << " of "
+              << plotted << " plotted models on the Pareto front\n";
   }
   if (files.size() > 1) std::cout << files[1].path << ": Markdown summary\n";
   for (const auto& w : data.warnings) std::cerr << "frostnas: warning: " << w << "\n";

@@ -1,6 +1,6 @@
-// `frostnas study`: a declared grid of training or cell-search variants times seeds, recorded in the store,
-// resumable, with per-variant mean ± sd and paired comparisons (95 % interval, paired t and
-// exact sign-flip p-values, Holm-adjusted over the study's comparisons).
+// `frostnas study`: a declared grid of training or cell-search variants times seeds, recorded in
+// the store, resumable, with per-variant mean ± sd and paired comparisons (95 % interval, paired t
+// and exact sign-flip p-values, Holm-adjusted over the study's comparisons).
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -58,8 +58,10 @@ void print_agreement(const StudyAnalysis& a) {
   if (a.agreement.empty()) return;
   std::cout << "\nop ranking across seeds (Kendall's W; 1: every seed ranks the ops alike)\n";
   for (const RankAgreement& r : a.agreement) {
-    std::cout << "  " << padded(r.variant, 18) << padded(r.family, 14) << padded(
-                     std::to_string(r.ops.size()) + " ops x " + std::to_string(r.seeds) + " seeds", 20)
+    std::cout << "  " << padded(r.variant, 18) << padded(r.family, 14)
+              << padded(
+                     std::to_string(r.ops.size()) + " ops x " + std::to_string(r.seeds) + " seeds",
+                     20)
               << "W " << (std::isfinite(r.w) ? fmt("%.3f", r.w) : std::string("-")) << "\n";
   }
 }
@@ -94,8 +96,10 @@ void print_comparisons(const StudyAnalysis& a) {
     if (r.verdict) {
       std::cout << to_string(*r.verdict) << " (alpha " << fmt("%g", r.criteria->alpha)
                 << ", margin " << fmt("%g", r.criteria->margin);
-      if (r.criteria->min_effect > 0) std::cout << ", min effect " << fmt("%g", r.criteria->min_effect);
-      if (r.criteria->min_same_sign > 0) std::cout << ", same sign >= " << r.criteria->min_same_sign;
+      if (r.criteria->min_effect > 0)
+        std::cout << ", min effect " << fmt("%g", r.criteria->min_effect);
+      if (r.criteria->min_same_sign > 0)
+        std::cout << ", same sign >= " << r.criteria->min_same_sign;
       std::cout << ")";
     } else {
       std::cout << "-";

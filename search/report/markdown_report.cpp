@@ -186,7 +186,6 @@ std::string markdown_cell_table(const ReportData& d) {
   return out + markdown_evidence(d);
 }
 
-
 std::string table(const TextTable& t) {
   if (t.empty()) return "";
   std::string out = row(t.front()) + rule(t.front().size());
@@ -198,10 +197,10 @@ std::string markdown_study(const ReportData& d) {
   const ReportStudy& st = *d.study;
   std::ostringstream out;
   out << "# frostnas study: experiment " << d.experiment.id << " " << md(st.config.name) << "\n\n"
-      << md(to_string(st.config.kind)) << " runs, " << st.config.variants.size()
-      << " variants x " << st.config.seeds.size() << " seeds: " << st.analysis.runs_done
-      << " done, " << st.analysis.runs_failed << " failed, " << st.analysis.runs_pending
-      << " pending (" << md(d.db_path) << ", status " << to_string(d.experiment.status) << ").\n";
+      << md(to_string(st.config.kind)) << " runs, " << st.config.variants.size() << " variants x "
+      << st.config.seeds.size() << " seeds: " << st.analysis.runs_done << " done, "
+      << st.analysis.runs_failed << " failed, " << st.analysis.runs_pending << " pending ("
+      << md(d.db_path) << ", status " << to_string(d.experiment.status) << ").\n";
   for (const MetricSummary& m : st.analysis.per_metric)
     out << "\n## " << md(m.metric) << "\n\n" << table(study_variant_table(st.config, m));
   out << "\n## Comparisons (Holm over " << st.analysis.comparisons.size() << " tests)\n\n";

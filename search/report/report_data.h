@@ -103,7 +103,7 @@ struct ReportData {
   std::optional<DerivationEvidence> cell_evidence;
   std::vector<StageRecord> stages;
   std::vector<EventRecord> events;
-  std::optional<ReportStudy> study;  ///< set when the experiment is a study
+  std::optional<ReportStudy> study;        ///< set when the experiment is a study
   std::string latency_precision = "INT8";  ///< of the latency axis, from the config
   std::vector<std::string> warnings;       ///< data that could not be shown, and why
 

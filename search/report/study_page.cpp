@@ -99,8 +99,8 @@ std::string metric_dot_plot(const ReportStudy& st, const MetricSummary& m) {
   means.marker_size = 7;
   for (size_t i = 0; i < m.variants.size(); ++i) {
     const VariantSummary& v = m.variants[i];
-    chart.series.push_back(seed_dots(c, v.name, m.metric, v.seeds, v.values,
-                                     static_cast<double>(i), i));
+    chart.series.push_back(
+        seed_dots(c, v.name, m.metric, v.seeds, v.values, static_cast<double>(i), i));
     if (!v.summary.n) continue;
     means.xs.push_back(static_cast<double>(i));
     means.ys.push_back(v.summary.mean);
@@ -146,8 +146,8 @@ std::string study_summary(const ReportStudy& st) {
   const StudyConfig& c = st.config;
   const StudyAnalysis& a = st.analysis;
   std::ostringstream out;
-  out << "<p>" << escape_xml(to_string(c.kind)) << " runs, " << c.variants.size()
-      << " variants x " << c.seeds.size() << " seeds (";
+  out << "<p>" << escape_xml(to_string(c.kind)) << " runs, " << c.variants.size() << " variants x "
+      << c.seeds.size() << " seeds (";
   for (size_t i = 0; i < c.seeds.size(); ++i) out << (i ? ", " : "") << c.seeds[i];
   out << "): " << a.runs_done << " done, " << a.runs_failed << " failed, " << a.runs_pending
       << " pending. Runs that share a seed share the data subset, the initialisation and the "
@@ -238,7 +238,8 @@ std::string render_study_html(const ReportStudy& st) {
     out << html_table(study_test_table(a), 2)
         << "<p class=\"caption\">Verdicts read the Holm-adjusted t p-value and the 95 % "
            "interval: reproduced when p &lt; alpha and the interval lies above 0 (and the "
-           "difference reaches the minimum effect and enough seeds share its sign, if declared), not reproduced when the "
+           "difference reaches the minimum effect and enough seeds share its sign, if declared), "
+           "not reproduced when the "
            "interval lies inside &plusmn;margin, otherwise inconclusive. &ldquo;Same "
            "sign&rdquo; counts the seeds whose difference has the sign of the mean.</p>\n";
   }

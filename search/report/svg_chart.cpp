@@ -266,7 +266,7 @@ std::string xy_axes(const XYChart& chart, const XYPlotArea& a, const std::vector
   const int yd = yticks.size() > 1 ? tick_decimals(yticks[1] - yticks[0]) : 0;
   for (double t : xticks) {
     const auto i = static_cast<size_t>(std::lround(t));
-    const std::string label = chart.x_categories.empty() ? format_number(t, xd)
+    const std::string label = chart.x_categories.empty()      ? format_number(t, xd)
                               : i < chart.x_categories.size() ? chart.x_categories[i]
                                                               : std::string();
     out << text(a.sx(t), a.py1 + 17, label, "text-anchor=\"middle\"");

@@ -47,7 +47,7 @@ enum class SeriesStyle { kPoints, kLine, kSteps };
 /// One series of an XY chart. `labels` (optional, per point) are drawn next to the
 /// points; `tooltips` (optional, per point) become `<title>` elements.
 struct ChartSeries {
-  std::string name;  ///< legend entry; empty: not in the legend
+  std::string name;       ///< legend entry; empty: not in the legend
   bool in_legend = true;  ///< false: a named series (data-series) without a legend entry
   std::string color = "#1f77b4";
   SeriesStyle style = SeriesStyle::kPoints;

@@ -146,7 +146,8 @@ std::vector<double> average_ranks(const std::vector<double>& row, double& ties) 
     size_t end = start + 1;
     while (end < n && row[order[end]] == row[order[start]]) ++end;
     const double t = static_cast<double>(end - start);
-    for (size_t k = start; k < end; ++k) ranks[order[k]] = (static_cast<double>(start + end) + 1) / 2;
+    for (size_t k = start; k < end; ++k)
+      ranks[order[k]] = (static_cast<double>(start + end) + 1) / 2;
     ties += t * t * t - t;
     start = end;
   }

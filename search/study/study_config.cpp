@@ -115,7 +115,8 @@ void read_metrics(const JsonReader& r, StudyConfig& c) {
     }
     const std::string m = r.get_string("metric");
     if (!is_study_metric(c, m))
-      r.fail_at("metric", "\"" + m + "\" is not allowed (allowed: " + allowed_metrics_text(c) + ")");
+      r.fail_at("metric",
+                "\"" + m + "\" is not allowed (allowed: " + allowed_metrics_text(c) + ")");
     c.metrics = {m};
     return;
   }
@@ -202,14 +203,15 @@ void read_base(const JsonReader& b, const std::string& base_dir, StudyConfig& c)
   }
 }
 
-StudyVariant read_cell_search_variant(const JsonReader& v, const StudyConfig& c,
-                                      StudyVariant out) {
+StudyVariant read_cell_search_variant(const JsonReader& v, const StudyConfig& c, StudyVariant out) {
   if (!v.has("cell_search")) {
-    out.cell_search = read_cell_search(JsonReader(c.base_cell_search, v.source(), "$.base.cell_search"));
+    out.cell_search =
+        read_cell_search(JsonReader(c.base_cell_search, v.source(), "$.base.cell_search"));
     return out;
   }
   const JsonReader patch = v.at("cell_search");
-  if (!patch.value().is_object()) patch.fail("expected an object (a merge patch of base.cell_search)");
+  if (!patch.value().is_object())
+    patch.fail("expected an object (a merge patch of base.cell_search)");
   out.cell_search_patch = patch.value();
   nlohmann::json merged = c.base_cell_search;
   merged.merge_patch(out.cell_search_patch);
@@ -299,8 +301,9 @@ nlohmann::json to_json(const StudyCriteria& c) {
 
 std::string allowed_metrics_text(const StudyConfig& c) {
   if (c.kind == StudyKind::kTrain) return join_strings(train_study_metrics());
-  return std::string(kDecidedFractionMetric) + ", op_weight:<op>, op_weight@<stage>:<op> (op: " +
-         join_strings(base_ops(c)) + "; stage: 1.." + std::to_string(common_stages(c)) + ")";
+  return std::string(kDecidedFractionMetric) +
+         ", op_weight:<op>, op_weight@<stage>:<op> (op: " + join_strings(base_ops(c)) +
+         "; stage: 1.." + std::to_string(common_stages(c)) + ")";
 }
 
 bool is_study_metric(const StudyConfig& c, const std::string& name) {
@@ -361,12 +364,11 @@ nlohmann::json to_json(const StudyConfig& c) {
     if (cmp.criteria) e["criteria"] = to_json(*cmp.criteria);
     comparisons.push_back(std::move(e));
   }
-  const nlohmann::json base =
-      cell ? nlohmann::json{{"cell_search", c.base_cell_search}}
-           : nlohmann::json{{"arch", to_json(c.arch)},
-                            {"data", to_json(c.data)},
-                            {"input_size", c.input_size},
-                            {"train", c.base_train}};
+  const nlohmann::json base = cell ? nlohmann::json{{"cell_search", c.base_cell_search}}
+                                   : nlohmann::json{{"arch", to_json(c.arch)},
+                                                    {"data", to_json(c.data)},
+                                                    {"input_size", c.input_size},
+                                                    {"train", c.base_train}};
   nlohmann::json j = {{"format", kStudyConfigFormat},
                       {"name", c.name},
                       {"kind", to_string(c.kind)},

@@ -58,8 +58,8 @@ std::optional<OpWeightMetric> parse_op_weight_metric(const std::string& name);
 
 /// Criteria declared before a comparison runs (see judge() in paired_stats.h).
 struct StudyCriteria {
-  double alpha = 0.05;  ///< significance level of the Holm-adjusted p-value, in (0, 1)
-  double margin = 0.5;  ///< equivalence margin in the units of the metric (>= 0)
+  double alpha = 0.05;    ///< significance level of the Holm-adjusted p-value, in (0, 1)
+  double margin = 0.5;    ///< equivalence margin in the units of the metric (>= 0)
   double min_effect = 0;  ///< smallest mean difference that reproduces a claim (>= 0)
   /// Fewest seeds whose difference has the sign of the mean for a reproduction (0: any).
   int64_t min_same_sign = 0;
@@ -88,8 +88,8 @@ struct StudyVariant {
 struct StudyComparison {
   std::string a;
   std::string b;
-  std::string a_metric;  ///< empty: every metric of the study
-  std::string b_metric;  ///< set exactly when a_metric is
+  std::string a_metric;                   ///< empty: every metric of the study
+  std::string b_metric;                   ///< set exactly when a_metric is
   std::optional<StudyCriteria> criteria;  ///< the comparison's own, else the study's
 };
 

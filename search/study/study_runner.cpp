@@ -321,8 +321,8 @@ void adjust_and_judge(std::vector<ComparisonResult>& comparisons) {
     // The verdict uses the t test, whose interval it also reads; the exact sign-flip test
     // cannot go below 2 / 2^n, out of reach of a Holm-adjusted 0.05 at a few seeds.
     if (!r.criteria) continue;
-    r.verdict = judge(*r.stats, r.t_p_holm, r.criteria->alpha, r.criteria->margin,
-                      r.criteria->min_effect);
+    r.verdict =
+        judge(*r.stats, r.t_p_holm, r.criteria->alpha, r.criteria->margin, r.criteria->min_effect);
     if (*r.verdict == Verdict::kReproduced && r.same_sign < r.criteria->min_same_sign)
       r.verdict = Verdict::kInconclusive;
   }

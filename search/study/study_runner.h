@@ -104,9 +104,9 @@ struct ComparisonResult {
   std::string b;
   std::string a_metric;
   std::string b_metric;
-  std::vector<int64_t> seeds;     ///< the paired seeds
-  std::vector<double> a_values;   ///< a's values at `seeds`
-  std::vector<double> b_values;   ///< b's values at `seeds`
+  std::vector<int64_t> seeds;    ///< the paired seeds
+  std::vector<double> a_values;  ///< a's values at `seeds`
+  std::vector<double> b_values;  ///< b's values at `seeds`
   /// Empty with fewer than 2 pairs.
   std::optional<PairedComparison> stats;
   int64_t same_sign = 0;        ///< seeds whose difference has the sign of the mean

@@ -36,9 +36,9 @@ ReportData study_data() {
   j.erase("metric");
   j["metrics"] = {"fp32_acc", "int8_acc"};
   j["variants"] = {{{"name", "lo<w"}}, {{"name", "high"}}};
-  j["comparisons"] = {{{"a", "lo<w"}, {"b", "high"}},
-                      {{"a", "high"}, {"b", "lo<w"}, {"a_metric", "fp32_acc"},
-                       {"b_metric", "int8_acc"}}};
+  j["comparisons"] = {
+      {{"a", "lo<w"}, {"b", "high"}},
+      {{"a", "high"}, {"b", "lo<w"}, {"a_metric", "fp32_acc"}, {"b_metric", "int8_acc"}}};
   const StudyConfig config = study_config_from_json(j, "s.json");
   const std::vector<StudyRunRecord> runs{run("lo<w", 0, 70, 69),   run("lo<w", 1, 72, 70.5),
                                          run("lo<w", 2, 71, 70),   run("high", 0, 74, 73),

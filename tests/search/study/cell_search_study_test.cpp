@@ -64,7 +64,8 @@ TEST(CellSearchStudy, RunsEveryVariantAndSeedAsARecordedCellSearch) {
     EXPECT_NEAR(sum, 1.0, 1e-9);
     // The last stage keeps 2 ops per edge; "op_weight:<op>" is that stage's.
     double last = 0;
-    for (const std::string& op : cell_op_names()) last += r.metrics.at("op_weight:" + op).get<double>();
+    for (const std::string& op : cell_op_names())
+      last += r.metrics.at("op_weight:" + op).get<double>();
     EXPECT_NEAR(last, 1.0, 1e-9);
     EXPECT_EQ(r.metrics.at("op_weight:se"), r.metrics.at("op_weight@3:se"));
     const double decided = r.metrics.at("decided_fraction").get<double>();
@@ -146,14 +147,12 @@ TEST(StudyAnalysis, HolmCorrectsOverEveryComparisonAndMetric) {
                       {{"a", "x"}, {"b", "z"}},
                       {{"a", "z"}, {"b", "y"}, {"a_metric", "fp32_acc"}, {"b_metric", "int8_acc"}}};
   const StudyConfig config = study_config_from_json(j, "test");
-  const std::map<std::string, std::vector<double>> fp32{
-      {"x", {80.0, 81.5, 79.0, 82.0, 80.5}},
-      {"y", {81.0, 83.0, 79.5, 84.0, 81.0}},
-      {"z", {80.2, 81.4, 79.3, 82.1, 80.9}}};
-  const std::map<std::string, std::vector<double>> int8{
-      {"x", {78.0, 80.0, 77.5, 80.0, 79.0}},
-      {"y", {80.5, 82.0, 79.0, 83.0, 80.0}},
-      {"z", {77.2, 79.4, 78.3, 80.1, 77.9}}};
+  const std::map<std::string, std::vector<double>> fp32{{"x", {80.0, 81.5, 79.0, 82.0, 80.5}},
+                                                        {"y", {81.0, 83.0, 79.5, 84.0, 81.0}},
+                                                        {"z", {80.2, 81.4, 79.3, 82.1, 80.9}}};
+  const std::map<std::string, std::vector<double>> int8{{"x", {78.0, 80.0, 77.5, 80.0, 79.0}},
+                                                        {"y", {80.5, 82.0, 79.0, 83.0, 80.0}},
+                                                        {"z", {77.2, 79.4, 78.3, 80.1, 77.9}}};
   std::vector<StudyRunRecord> runs;
   for (const auto& [v, values] : fp32) {
     for (int64_t s = 0; s < 5; ++s) {

@@ -158,7 +158,8 @@ TEST(StudyConfig, ReadsACellSearchStudyWithPatchedVariantsAndSeveralMetrics) {
   nlohmann::json j = tiny_cell_study_json();
   j.erase("metrics");
   j["metric"] = "op_weight:skip";
-  EXPECT_EQ(study_config_from_json(j, "s.json").metrics, (std::vector<std::string>{"op_weight:skip"}));
+  EXPECT_EQ(study_config_from_json(j, "s.json").metrics,
+            (std::vector<std::string>{"op_weight:skip"}));
 }
 
 TEST(StudyConfig, RefusesAnUnknownMetricInOneLineNamingFileFieldAndAllowedValues) {
@@ -220,8 +221,8 @@ TEST(StudyConfig, ComparesTwoMetricsAcrossVariantsWhenAComparisonNamesBoth) {
 }
 
 TEST(StudyConfig, TheShippedStudiesParse) {
-  for (const char* name : {"example", "statassist_gradboost", "qat_penalised_ops",
-                           "cell_search_qat_vs_fp32"}) {
+  for (const char* name :
+       {"example", "statassist_gradboost", "qat_penalised_ops", "cell_search_qat_vs_fp32"}) {
     const std::string path =
         std::string(FROSTNAS_SOURCE_DIR) + "/experiments/studies/" + name + ".json";
     EXPECT_NO_THROW(load_study_config(path)) << path;
