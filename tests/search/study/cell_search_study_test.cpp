@@ -11,28 +11,17 @@
 #include "tests/search/study/tiny_study.h"
 
 using namespace frostnas;
+using frostnas::testing::one_thread;
 using frostnas::testing::TempDir;
 using frostnas::testing::tiny_cell_study_json;
 using frostnas::testing::tiny_study_json;
 
 namespace {
 
-StudyOptions one_thread() {
-  StudyOptions o;
-  o.threads = 1;
-  return o;
-}
-
 /// The op weights and decided fraction of every run by (variant, seed).
 std::map<std::pair<std::string, int64_t>, nlohmann::json> measures(
     const std::vector<StudyRunRecord>& runs) {
-  std::map<std::pair<std::string, int64_t>, nlohmann::json> out;
-  for (const StudyRunRecord& r : runs) {
-    nlohmann::json m = r.metrics;
-    m.erase("cell_search_experiment");
-    out[{r.variant, r.seed}] = m;
-  }
-  return out;
+  return frostnas::testing::metrics_by_run(runs, {"cell_search_experiment"});
 }
 
 }  // namespace

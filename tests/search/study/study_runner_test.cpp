@@ -8,27 +8,16 @@
 #include "tests/search/study/tiny_study.h"
 
 using namespace frostnas;
+using frostnas::testing::one_thread;
 using frostnas::testing::TempDir;
 using frostnas::testing::tiny_study_json;
 
 namespace {
 
-StudyOptions one_thread() {
-  StudyOptions o;
-  o.threads = 1;
-  return o;
-}
-
 /// The stored metrics by (variant, seed), without the timings.
 std::map<std::pair<std::string, int64_t>, nlohmann::json> metrics_by_run(
     const std::vector<StudyRunRecord>& runs) {
-  std::map<std::pair<std::string, int64_t>, nlohmann::json> out;
-  for (const StudyRunRecord& r : runs) {
-    nlohmann::json m = r.metrics;
-    m.erase("train_seconds");
-    out[{r.variant, r.seed}] = m;
-  }
-  return out;
+  return frostnas::testing::metrics_by_run(runs, {"train_seconds"});
 }
 
 StudyRunRecord fake_run(const std::string& variant, int64_t seed, StudyRunStatus status,

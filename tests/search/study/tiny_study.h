@@ -3,12 +3,39 @@
 // A study small enough for the suites: the tiny 28x28 net on 96 synthetic images, one epoch
 // of batch 32, one thread.
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <nlohmann/json.hpp>
+
+#include "search/study/study_runner.h"
 
 #include "tests/common/tiny_nets.h"
 #include "tests/search/cell/cell_test_util.h"
 
 namespace frostnas::testing {
+
+/// Study options of the suites: every run on one thread.
+inline StudyOptions one_thread() {
+  StudyOptions o;
+  o.threads = 1;
+  return o;
+}
+
+/// The stored metrics of every run by (variant, seed), without the keys in `drop` (timings,
+/// experiment ids).
+inline std::map<std::pair<std::string, int64_t>, nlohmann::json> metrics_by_run(
+    const std::vector<StudyRunRecord>& runs, const std::vector<std::string>& drop) {
+  std::map<std::pair<std::string, int64_t>, nlohmann::json> out;
+  for (const StudyRunRecord& r : runs) {
+    nlohmann::json m = r.metrics;
+    for (const std::string& key : drop) m.erase(key);
+    out[{r.variant, r.seed}] = m;
+  }
+  return out;
+}
 
 /// Two variants that differ in the learning rate, two seeds, one comparison.
 inline nlohmann::json tiny_study_json() {
