@@ -156,6 +156,8 @@ int study(const Command& self, const std::vector<std::string>& args) {
   study_options.train_callbacks = [quiet](const StudyVariant& v, int64_t) {
     return train_progress(v.train.epochs, v.train.batch_size, quiet);
   };
+  // Its stage tables go to stdout, which --json keeps for the analysis alone.
+  if (!vm["json"].as<bool>()) study_options.cell_search_progress = cell_search_progress(quiet);
   const StudyOutcome outcome = resuming ? resume_study(store, resume_id, study_options)
                                         : run_study(config, store, study_options);
   if (outcome.interrupted) {

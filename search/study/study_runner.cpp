@@ -123,6 +123,7 @@ std::optional<StudyRunRecord> cell_search_run(const StudyConfig& c, const GridRu
   config.name = study_cell_search_name(c, experiment_id, g.variant->name, g.seed);
   CellSearchOptions cell_options;
   cell_options.stop = options.stop;
+  cell_options.on_progress = options.cell_search_progress;
   cell_options.resume_id = earlier_cell_search(store, config.name);
   const CellSearchResult result = run_cell_search(config, store, cell_options);
   if (result.interrupted) return std::nullopt;

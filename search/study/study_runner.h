@@ -43,6 +43,8 @@ struct StudyOptions {
   std::function<void(const StudyProgress&)> on_progress;
   /// Per-run training callbacks (a progress bar); their stop_flag is replaced by `stop`.
   std::function<TrainCallbacks(const StudyVariant&, int64_t seed)> train_callbacks;
+  /// The progress of each cell search run (CellSearchOptions::on_progress).
+  std::function<void(const CellSearchProgress&)> cell_search_progress;
 };
 
 /// What run_study / resume_study leave behind.
