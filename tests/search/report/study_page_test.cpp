@@ -13,7 +13,7 @@ using namespace frostnas;
 
 namespace {
 
-size_t count(const std::string& s, const std::string& needle) {
+size_t occurrences(const std::string& s, const std::string& needle) {
   size_t n = 0;
   for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
   return n;
@@ -61,11 +61,12 @@ TEST(StudyPage, DrawsPerSeedDotsWithPairedLinesAndTheTestTable) {
   EXPECT_EQ(html.find("<section id=\"pareto\">"), std::string::npos);  // no search sections
   // One dot plot per metric and one for the comparison across metrics.
   // (A chart's title is its aria-label, its <title> and its heading.)
-  EXPECT_EQ(count(html, "per seed (lines join the seeds of each comparison)\" "), 2u);
-  EXPECT_EQ(count(html, "high int8_acc against lo&lt;w fp32_acc"), 0u);
-  EXPECT_EQ(count(html, "aria-label=\"lo&lt;w int8_acc against high fp32_acc per seed\""), 1u);
+  EXPECT_EQ(occurrences(html, "per seed (lines join the seeds of each comparison)\" "), 2u);
+  EXPECT_EQ(occurrences(html, "high int8_acc against lo&lt;w fp32_acc"), 0u);
+  EXPECT_EQ(occurrences(html, "aria-label=\"lo&lt;w int8_acc against high fp32_acc per seed\""),
+            1u);
   // Paired lines: 3 seeds x (2 metrics + 1 comparison across metrics), each a path.
-  EXPECT_EQ(count(html, "<g class=\"series\" data-series=\"seed "), 9u);
+  EXPECT_EQ(occurrences(html, "<g class=\"series\" data-series=\"seed "), 9u);
   EXPECT_NE(html.find("data-series=\"seed 1: high - lo&lt;w = +3.50\">\n<path d=\"M"),
             std::string::npos);
   // The variants name the categories of the x axis, escaped.
