@@ -56,10 +56,17 @@ int report(const Command& self, const std::vector<std::string>& args) {
 
   size_t plotted = 0;
   for (const auto& m : data.models) plotted += m.plotted ? 1 : 0;
-  std::cout << files[0].path << ": experiment " << data.experiment.id << ", "
-            << data.group(kSearchGroup).size() << " candidates, "
-            << data.group(kBaselineGroup).size() << " baselines, " << data.front.size() << " of "
-            << plotted << " plotted models on the Pareto front\n";
+  if (data.study) {
+    std::cout << files[0].path << ": study page of experiment " << data.experiment.id << ", "
+              << data.study->analysis.per_metric.size() << " metrics, "
+              << data.study->analysis.comparisons.size() << " tests, "
+              << data.study->analysis.runs_done << " runs done\n";
+  } else {
+    std::cout << files[0].path << ": experiment " << data.experiment.id << ", "
+              << data.group(kSearchGroup).size() << " candidates, "
+              << data.group(kBaselineGroup).size() << " baselines, " << data.front.size() << " of "
+              << plotted << " plotted models on the Pareto front\n";
+  }
   if (files.size() > 1) std::cout << files[1].path << ": Markdown summary\n";
   for (const auto& w : data.warnings) std::cerr << "frostnas: warning: " << w << "\n";
   return 0;

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "search/report/study_page.h"
 #include "search/report/svg_chart.h"
 
 namespace frostnas {
@@ -185,9 +186,35 @@ std::string markdown_cell_table(const ReportData& d) {
   return out + markdown_evidence(d);
 }
 
+std::string table(const TextTable& t) {
+  if (t.empty()) return "";
+  std::string out = row(t.front()) + rule(t.front().size());
+  for (size_t i = 1; i < t.size(); ++i) out += row(t[i]);
+  return out;
+}
+
+std::string markdown_study(const ReportData& d) {
+  const ReportStudy& st = *d.study;
+  std::ostringstream out;
+  out << "# frostnas study: experiment " << d.experiment.id << " " << md(st.config.name) << "\n\n"
+      << md(to_string(st.config.kind)) << " runs, " << st.config.variants.size() << " variants x "
+      << st.config.seeds.size() << " seeds: " << st.analysis.runs_done << " done, "
+      << st.analysis.runs_failed << " failed, " << st.analysis.runs_pending << " pending ("
+      << md(d.db_path) << ", status " << to_string(d.experiment.status) << ").\n";
+  for (const MetricSummary& m : st.analysis.per_metric)
+    out << "\n## " << md(m.metric) << "\n\n" << table(study_variant_table(st.config, m));
+  out << "\n## Comparisons (Holm over " << st.analysis.comparisons.size() << " tests)\n\n";
+  out << (st.analysis.comparisons.empty() ? "None declared.\n"
+                                          : table(study_test_table(st.analysis)));
+  const TextTable agreement = study_agreement_table(st.analysis);
+  if (!agreement.empty()) out << "\n## Op ranking across seeds\n\n" << table(agreement);
+  return out.str();
+}
+
 }  // namespace
 
 std::string render_markdown_report(const ReportData& d) {
+  if (d.study) return markdown_study(d);
   const auto search = d.group(kSearchGroup);
   const auto found = d.group(kFoundGroup);
   const auto baselines = d.group(kBaselineGroup);

@@ -538,6 +538,11 @@ ReportData gather_report_data(const Store& store, const ReportOptions& options) 
                      ")");
   }
   d.experiment = *main;
+  if (d.experiment.kind == kStudyExperimentKind) {
+    StudyConfig config = load_study(store, d.experiment.id);
+    StudyAnalysis analysis = analyze_study(config, store.list_study_runs(d.experiment.id));
+    d.study = ReportStudy{std::move(config), std::move(analysis)};
+  }
   d.stages = store.list_stages(d.experiment.id);
   d.events = store.list_events(d.experiment.id);
   d.latency_precision = config_latency_precision(d.experiment.config, d.latency_precision);

@@ -10,6 +10,7 @@
 #include "search/cell/derivation.h"
 #include "search/store/records.h"
 #include "search/store/store.h"
+#include "search/study/study_runner.h"
 
 namespace frostnas {
 
@@ -75,6 +76,13 @@ struct StageWeights {
   std::vector<EpochWeights> epochs;
 };
 
+/// A study experiment (`frostnas study`): its configuration and the analysis of its
+/// recorded runs, shown as the study page instead of the search sections.
+struct ReportStudy {
+  StudyConfig config;
+  StudyAnalysis analysis;
+};
+
 struct ReportData {
   std::string db_path;
   ExperimentRecord experiment;
@@ -95,6 +103,7 @@ struct ReportData {
   std::optional<DerivationEvidence> cell_evidence;
   std::vector<StageRecord> stages;
   std::vector<EventRecord> events;
+  std::optional<ReportStudy> study;        ///< set when the experiment is a study
   std::string latency_precision = "INT8";  ///< of the latency axis, from the config
   std::vector<std::string> warnings;       ///< data that could not be shown, and why
 

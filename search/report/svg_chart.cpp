@@ -264,8 +264,13 @@ std::string xy_axes(const XYChart& chart, const XYPlotArea& a, const std::vector
   out << "<g class=\"ticks\" fill=\"#333\">\n";
   const int xd = xticks.size() > 1 ? tick_decimals(xticks[1] - xticks[0]) : 0;
   const int yd = yticks.size() > 1 ? tick_decimals(yticks[1] - yticks[0]) : 0;
-  for (double t : xticks)
-    out << text(a.sx(t), a.py1 + 17, format_number(t, xd), "text-anchor=\"middle\"");
+  for (double t : xticks) {
+    const auto i = static_cast<size_t>(std::lround(t));
+    const std::string label = chart.x_categories.empty()      ? format_number(t, xd)
+                              : i < chart.x_categories.size() ? chart.x_categories[i]
+                                                              : std::string();
+    out << text(a.sx(t), a.py1 + 17, label, "text-anchor=\"middle\"");
+  }
   for (double t : yticks)
     out << text(a.px0 - 7, a.sy(t) + 4, format_number(t, yd), "text-anchor=\"end\"");
   out << "</g>\n";
@@ -330,7 +335,7 @@ std::string render_xy_chart(const XYChart& chart) {
   for (const auto& s : chart.series) {
     all_x.insert(all_x.end(), s.xs.begin(), s.xs.end());
     all_y.insert(all_y.end(), s.ys.begin(), s.ys.end());
-    if (!s.name.empty()) {
+    if (!s.name.empty() && s.in_legend) {
       legend.push_back({s.name, s.color, s.style != SeriesStyle::kPoints, s.dashed, s.marker});
     }
   }
@@ -341,7 +346,17 @@ std::string render_xy_chart(const XYChart& chart) {
   a.px1 = chart.width - right;
   a.py0 = 40 + legend_h + 8;
   a.py1 = chart.height - bottom;
-  const auto xticks = axis_ticks(chart.x, all_x, chart.integer_x, a.xr);
+  ChartAxis x_axis = chart.x;
+  const size_t categories = chart.x_categories.size();
+  if (categories) {
+    x_axis.min = -0.5;
+    x_axis.max = static_cast<double>(categories) - 0.5;
+  }
+  std::vector<double> xticks = axis_ticks(x_axis, all_x, chart.integer_x, a.xr);
+  if (categories) {
+    xticks.clear();
+    for (size_t i = 0; i < categories; ++i) xticks.push_back(static_cast<double>(i));
+  }
   const auto yticks = axis_ticks(chart.y, all_y, false, a.yr);
 
   std::ostringstream out;

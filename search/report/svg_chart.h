@@ -47,7 +47,8 @@ enum class SeriesStyle { kPoints, kLine, kSteps };
 /// One series of an XY chart. `labels` (optional, per point) are drawn next to the
 /// points; `tooltips` (optional, per point) become `<title>` elements.
 struct ChartSeries {
-  std::string name;  ///< legend entry; empty: not in the legend
+  std::string name;       ///< legend entry; empty: not in the legend
+  bool in_legend = true;  ///< false: a named series (data-series) without a legend entry
   std::string color = "#1f77b4";
   SeriesStyle style = SeriesStyle::kPoints;
   Marker marker = Marker::kCircle;
@@ -68,6 +69,9 @@ struct XYChart {
   int width = 960;
   int height = 460;
   bool integer_x = false;  ///< ticks at whole numbers only (e.g. candidate indices)
+  /// Categories of a categorical x axis: category i sits at x = i, ticks are labelled with
+  /// the names, and the axis spans [-0.5, n - 0.5] (x.min and x.max are ignored).
+  std::vector<std::string> x_categories;
 };
 
 /// `<svg>...</svg>` for the chart. Points outside fixed axis bounds are clipped.

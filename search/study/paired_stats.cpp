@@ -116,10 +116,67 @@ std::string to_string(Verdict verdict) {
   return "inconclusive";
 }
 
-Verdict judge(const PairedComparison& c, double adjusted_p, double alpha, double margin) {
-  if (adjusted_p < alpha && c.ci_low > 0) return Verdict::kReproduced;
+Verdict judge(const PairedComparison& c, double adjusted_p, double alpha, double margin,
+              double min_effect) {
+  if (adjusted_p < alpha && c.ci_low > 0 && c.mean_diff >= min_effect) return Verdict::kReproduced;
   if (c.ci_low > -margin && c.ci_high < margin) return Verdict::kNotReproduced;
   return Verdict::kInconclusive;
+}
+
+int64_t count_same_sign(const std::vector<double>& differences) {
+  if (differences.empty()) return 0;
+  const double mean = std::accumulate(differences.begin(), differences.end(), 0.0) /
+                      static_cast<double>(differences.size());
+  if (mean == 0) return 0;
+  return std::count_if(differences.begin(), differences.end(),
+                       [mean](double d) { return d * mean > 0; });
+}
+
+namespace {
+
+/// 1-based ranks of `row`, ties sharing their average rank; adds t^3 - t of every tie
+/// group of t values to `ties`.
+std::vector<double> average_ranks(const std::vector<double>& row, double& ties) {
+  const size_t n = row.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return row[i] < row[j]; });
+  std::vector<double> ranks(n);
+  for (size_t start = 0; start < n;) {
+    size_t end = start + 1;
+    while (end < n && row[order[end]] == row[order[start]]) ++end;
+    const double t = static_cast<double>(end - start);
+    for (size_t k = start; k < end; ++k)
+      ranks[order[k]] = (static_cast<double>(start + end) + 1) / 2;
+    ties += t * t * t - t;
+    start = end;
+  }
+  return ranks;
+}
+
+}  // namespace
+
+double kendall_w(const std::vector<std::vector<double>>& scores) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const size_t m = scores.size();
+  if (m < 2 || scores.front().size() < 2) return nan;
+  const size_t n = scores.front().size();
+  std::vector<double> rank_sums(n, 0.0);
+  double ties = 0;
+  for (const std::vector<double>& row : scores) {
+    if (row.size() != n)
+      throw std::invalid_argument("kendall_w: rows of " + std::to_string(n) + " and " +
+                                  std::to_string(row.size()) + " scores");
+    check_finite(row, "kendall_w");
+    const std::vector<double> ranks = average_ranks(row, ties);
+    for (size_t i = 0; i < n; ++i) rank_sums[i] += ranks[i];
+  }
+  const double dm = static_cast<double>(m), dn = static_cast<double>(n);
+  const double mean = dm * (dn + 1) / 2;
+  double s = 0;
+  for (double r : rank_sums) s += (r - mean) * (r - mean);
+  const double denominator = dm * dm * (dn * dn * dn - dn) - dm * ties;
+  return denominator > 0 ? 12 * s / denominator : nan;
 }
 
 }  // namespace frostnas

@@ -62,7 +62,22 @@ std::string to_string(Verdict verdict);
 
 /// The verdict of `c` for a claimed positive effect (b above a), given its Holm-adjusted
 /// p-value, the significance level `alpha` and the equivalence `margin` (in the units of
-/// the measure, e.g. 0.5 accuracy points).
-Verdict judge(const PairedComparison& c, double adjusted_p, double alpha, double margin);
+/// the measure, e.g. 0.5 accuracy points). With `min_effect` > 0 a reproduction also needs
+/// a mean difference of at least `min_effect` (a claim such as "at least 0.5 points more").
+Verdict judge(const PairedComparison& c, double adjusted_p, double alpha, double margin,
+              double min_effect = 0);
+
+/// How many of `differences` have the sign of their mean (0 when the mean is 0): the
+/// "same sign in k of n seeds" of a paired comparison.
+int64_t count_same_sign(const std::vector<double>& differences);
+
+/// Kendall's coefficient of concordance W of `scores[rater][object]` (every row the same
+/// length): each rater's scores are ranked (ties share their average rank), and
+/// W = 12 S / (m^2 (n^3 - n) - m T), S the sum of squared deviations of the objects' rank
+/// sums from their mean, T the sum over raters and tie groups of t^3 - t. 1: every rater
+/// ranks the objects alike; near 0: no agreement. NaN with fewer than 2 raters or 2
+/// objects, or when every rater ties every object. Throws std::invalid_argument on rows
+/// of unequal length or a non-finite score.
+double kendall_w(const std::vector<std::vector<double>>& scores);
 
 }  // namespace frostnas

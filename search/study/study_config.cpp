@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/config_fields.h"
 #include "common/format_tag.h"
 #include "search/study/paired_stats.h"
 #include "space/builtin_archs.h"
@@ -11,19 +12,45 @@
 namespace frostnas {
 
 const std::vector<std::string>& study_kinds() {
-  static const std::vector<std::string> v{"train"};
+  static const std::vector<std::string> v{"train", "cell_search"};
   return v;
 }
 
 std::string to_string(StudyKind kind) { return study_kinds().at(static_cast<size_t>(kind)); }
 
-const std::vector<std::string>& study_metrics() {
+const std::vector<std::string>& train_study_metrics() {
   static const std::vector<std::string> v{"int8_acc", "qat_acc", "fp32_acc", "int8_drop"};
   return v;
 }
 
-std::string to_string(StudyMetric metric) {
-  return study_metrics().at(static_cast<size_t>(metric));
+int metric_decimals(const std::string& metric) {
+  const auto& points = train_study_metrics();
+  return std::find(points.begin(), points.end(), metric) != points.end() ? 2 : 4;
+}
+
+std::string OpWeightMetric::family() const {
+  return stage > 0 ? "op_weight@" + std::to_string(stage) : "op_weight";
+}
+
+std::string OpWeightMetric::name() const { return family() + ":" + op; }
+
+std::optional<OpWeightMetric> parse_op_weight_metric(const std::string& name) {
+  const std::string prefix = "op_weight";
+  const size_t colon = name.find(':');
+  if (name.compare(0, prefix.size(), prefix) != 0 || colon == std::string::npos) return {};
+  OpWeightMetric m;
+  m.op = name.substr(colon + 1);
+  const std::string family = name.substr(0, colon);
+  if (family != prefix) {
+    const std::string stage = family.substr(prefix.size());
+    if (stage.size() < 2 || stage[0] != '@' || stage.size() > 3 ||
+        stage.find_first_not_of("0123456789", 1) != std::string::npos)
+      return {};
+    m.stage = std::stoll(stage.substr(1));
+    if (m.stage < 1) return {};
+  }
+  if (m.op.empty()) return {};
+  return m;
 }
 
 const std::vector<std::string>& study_splits() {
@@ -67,12 +94,62 @@ void check_train_object(const JsonReader& t) {
 }
 
 StudyCriteria read_criteria(const JsonReader& c) {
-  c.expect_object({"alpha", "margin"});
+  c.expect_object({"alpha", "margin", "min_effect", "min_same_sign"});
   StudyCriteria out;
   out.alpha = c.get_double_or("alpha", out.alpha, 0, 1, /*lo_open=*/true);
   if (out.alpha >= 1) c.fail_at("alpha", "must be below 1 (allowed: (0, 1))");
   out.margin = c.get_double_or("margin", out.margin, 0, 1e9);
+  out.min_effect = c.get_double_or("min_effect", out.min_effect, 0, 1e9);
+  out.min_same_sign = c.get_int_or("min_same_sign", out.min_same_sign, 0, kMaxExactPairs);
   return out;
+}
+
+/// `metrics` (an array of names) or the single `metric` of older studies; read after the
+/// variants, whose cell searches bound the op-weight stages.
+void read_metrics(const JsonReader& r, StudyConfig& c) {
+  if (r.has("metric") && r.has("metrics")) r.fail_at("metric", "give metric or metrics, not both");
+  if (!r.has("metrics")) {
+    if (!r.has("metric")) {
+      c.metrics = {c.kind == StudyKind::kTrain ? "int8_acc" : kDecidedFractionMetric};
+      return;
+    }
+    const std::string m = r.get_string("metric");
+    if (!is_study_metric(c, m))
+      r.fail_at("metric",
+                "\"" + m + "\" is not allowed (allowed: " + allowed_metrics_text(c) + ")");
+    c.metrics = {m};
+    return;
+  }
+  const JsonReader ms = r.at("metrics");
+  ms.expect_array();
+  c.metrics.clear();
+  for (size_t i = 0; i < ms.size(); ++i) {
+    const JsonReader e = ms.at(i);
+    if (!e.value().is_string()) e.fail("expected a metric name");
+    const std::string m = e.value().get<std::string>();
+    if (!is_study_metric(c, m))
+      e.fail("\"" + m + "\" is not allowed (allowed: " + allowed_metrics_text(c) + ")");
+    if (std::find(c.metrics.begin(), c.metrics.end(), m) != c.metrics.end())
+      e.fail("metric \"" + m + "\" is listed twice");
+    c.metrics.push_back(m);
+  }
+}
+
+/// The fewest stages of any variant's cell search (the op-weight stages all variants have).
+int64_t common_stages(const StudyConfig& c) {
+  int64_t stages = 0;
+  for (const StudyVariant& v : c.variants) {
+    const auto n = static_cast<int64_t>(v.cell_search.stages.size());
+    stages = stages == 0 ? n : std::min(stages, n);
+  }
+  return stages;
+}
+
+/// The ops of the base cell search's cell.
+std::vector<std::string> base_ops(const StudyConfig& c) {
+  nlohmann::json full = c.base_cell_search;
+  if (!full.contains("format")) full["format"] = kCellSearchConfigFormat;
+  return cell_search_config_from_json(full, "base.cell_search").ops;
 }
 
 std::vector<int64_t> read_seeds(const JsonReader& r) {
@@ -95,7 +172,25 @@ std::vector<int64_t> read_seeds(const JsonReader& r) {
   return seeds;
 }
 
+/// A cell search object of a study (the base or a merged variant) read at its path.
+CellSearchConfig read_cell_search(const JsonReader& r) {
+  if (!r.value().is_object()) r.fail("expected an object (a cell search configuration)");
+  if (r.has("seed")) r.fail_at("seed", "set by the study's seeds (remove it)");
+  if (r.has("threads")) r.fail_at("threads", "set by --threads (remove it)");
+  nlohmann::json full = r.value();
+  if (!full.contains("format")) full["format"] = kCellSearchConfigFormat;
+  CellSearchConfig out;
+  read_config(JsonReader(full, r.source(), r.path()), out);
+  return out;
+}
+
 void read_base(const JsonReader& b, const std::string& base_dir, StudyConfig& c) {
+  if (c.kind == StudyKind::kCellSearch) {
+    b.expect_object({"cell_search"});
+    read_cell_search(b.at("cell_search"));
+    c.base_cell_search = b.at("cell_search").value();
+    return;
+  }
   b.expect_object({"arch", "data", "input_size", "train"});
   c.arch = read_arch(b.at("arch"), base_dir);
   if (b.has("data")) read_data_spec(b.at("data"), c.data);
@@ -108,12 +203,33 @@ void read_base(const JsonReader& b, const std::string& base_dir, StudyConfig& c)
   }
 }
 
+StudyVariant read_cell_search_variant(const JsonReader& v, const StudyConfig& c, StudyVariant out) {
+  if (!v.has("cell_search")) {
+    out.cell_search =
+        read_cell_search(JsonReader(c.base_cell_search, v.source(), "$.base.cell_search"));
+    return out;
+  }
+  const JsonReader patch = v.at("cell_search");
+  if (!patch.value().is_object())
+    patch.fail("expected an object (a merge patch of base.cell_search)");
+  out.cell_search_patch = patch.value();
+  nlohmann::json merged = c.base_cell_search;
+  merged.merge_patch(out.cell_search_patch);
+  out.cell_search = read_cell_search(JsonReader(merged, v.source(), patch.path()));
+  return out;
+}
+
 StudyVariant read_variant(const JsonReader& v, const StudyConfig& c, const std::string& base_dir) {
-  v.expect_object({"name", "train", "arch"});
+  if (c.kind == StudyKind::kCellSearch) {
+    v.expect_object({"name", "cell_search"});
+  } else {
+    v.expect_object({"name", "train", "arch"});
+  }
   StudyVariant out;
   out.name = v.get_string("name");
   if (out.name.empty() || out.name.find_first_of(" \t\n,") != std::string::npos)
     v.fail_at("name", "\"" + out.name + "\" is not a name (non-empty, no spaces or commas)");
+  if (c.kind == StudyKind::kCellSearch) return read_cell_search_variant(v, c, std::move(out));
   if (v.has("train")) {
     check_train_object(v.at("train"));
     out.train_patch = v.at("train").value();
@@ -149,13 +265,24 @@ void read_comparisons(const JsonReader& r, StudyConfig& c) {
   for (const StudyVariant& v : c.variants) names.push_back(v.name);
   for (size_t i = 0; i < cs.size(); ++i) {
     const JsonReader e = cs.at(i);
-    e.expect_object({"a", "b", "criteria"});
+    e.expect_object({"a", "b", "a_metric", "b_metric", "criteria"});
     StudyComparison cmp;
     cmp.a = e.get_string_in("a", names);
     cmp.b = e.get_string_in("b", names);
-    if (cmp.a == cmp.b) e.fail_at("b", "compares variant \"" + cmp.a + "\" with itself");
+    if (e.has("a_metric") != e.has("b_metric"))
+      e.fail("give both a_metric and b_metric, or neither (then every metric is compared)");
+    for (const char* key : {"a_metric", "b_metric"}) {
+      if (!e.has(key)) continue;
+      const std::string m = e.get_string(key);
+      if (!is_study_metric(c, m))
+        e.fail_at(key, "\"" + m + "\" is not allowed (allowed: " + allowed_metrics_text(c) + ")");
+      (std::string(key) == "a_metric" ? cmp.a_metric : cmp.b_metric) = m;
+    }
+    if (cmp.a == cmp.b && cmp.a_metric == cmp.b_metric)
+      e.fail_at("b", "compares variant \"" + cmp.a + "\" with itself");
     for (const StudyComparison& prior : c.comparisons) {
-      if (prior.a == cmp.a && prior.b == cmp.b)
+      if (prior.a == cmp.a && prior.b == cmp.b && prior.a_metric == cmp.a_metric &&
+          prior.b_metric == cmp.b_metric)
         e.fail("the comparison of \"" + cmp.b + "\" against \"" + cmp.a + "\" is declared twice");
     }
     if (e.has("criteria")) cmp.criteria = read_criteria(e.at("criteria"));
@@ -166,23 +293,47 @@ void read_comparisons(const JsonReader& r, StudyConfig& c) {
 }  // namespace
 
 nlohmann::json to_json(const StudyCriteria& c) {
-  return {{"alpha", c.alpha}, {"margin", c.margin}};
+  nlohmann::json j = {{"alpha", c.alpha}, {"margin", c.margin}};
+  if (c.min_effect != 0) j["min_effect"] = c.min_effect;
+  if (c.min_same_sign != 0) j["min_same_sign"] = c.min_same_sign;
+  return j;
+}
+
+std::string allowed_metrics_text(const StudyConfig& c) {
+  if (c.kind == StudyKind::kTrain) return join_strings(train_study_metrics());
+  return std::string(kDecidedFractionMetric) +
+         ", op_weight:<op>, op_weight@<stage>:<op> (op: " + join_strings(base_ops(c)) +
+         "; stage: 1.." + std::to_string(common_stages(c)) + ")";
+}
+
+bool is_study_metric(const StudyConfig& c, const std::string& name) {
+  if (c.kind == StudyKind::kTrain) {
+    const auto& names = train_study_metrics();
+    return std::find(names.begin(), names.end(), name) != names.end();
+  }
+  if (name == kDecidedFractionMetric) return true;
+  const std::optional<OpWeightMetric> m = parse_op_weight_metric(name);
+  if (!m || m->stage > common_stages(c)) return false;
+  const std::vector<std::string> ops = base_ops(c);
+  return std::find(ops.begin(), ops.end(), m->op) != ops.end();
 }
 
 StudyConfig study_config_from_json(const nlohmann::json& j, const std::string& source,
                                    const std::string& base_dir) {
   const JsonReader r(j, source);
-  r.expect_object({"format", "name", "kind", "seeds", "metric", "split", "base", "variants",
-                   "comparisons", "criteria"});
+  r.expect_object({"format", "name", "kind", "seeds", "metric", "metrics", "split", "base",
+                   "variants", "comparisons", "criteria"});
   expect_format(r, kStudyConfigFormat, "a study configuration");
   StudyConfig c;
   c.name = r.get_string_or("name", c.name);
   c.kind = enum_in<StudyKind>(r, "kind", study_kinds(), "train");
   c.seeds = read_seeds(r);
-  c.metric = enum_in<StudyMetric>(r, "metric", study_metrics(), "int8_acc");
   c.split = r.has("split") ? r.get_string_in("split", study_splits()) : c.split;
+  if (c.kind == StudyKind::kCellSearch && r.has("split"))
+    r.fail_at("split", "a cell search study has no split (remove it)");
   read_base(r.at("base"), base_dir, c);
   read_variants(r, base_dir, c);
+  read_metrics(r, c);
   read_comparisons(r, c);
   if (r.has("criteria")) c.criteria = read_criteria(r.at("criteria"));
   return c;
@@ -194,31 +345,39 @@ StudyConfig load_study_config(const std::string& path) {
 }
 
 nlohmann::json to_json(const StudyConfig& c) {
+  const bool cell = c.kind == StudyKind::kCellSearch;
   nlohmann::json variants = nlohmann::json::array();
   for (const StudyVariant& v : c.variants) {
-    nlohmann::json e = {{"name", v.name}, {"train", v.train_patch}};
-    if (v.arch) e["arch"] = to_json(*v.arch);
+    nlohmann::json e = {{"name", v.name}};
+    if (cell) {
+      e["cell_search"] = v.cell_search_patch;
+    } else {
+      e["train"] = v.train_patch;
+      if (v.arch) e["arch"] = to_json(*v.arch);
+    }
     variants.push_back(std::move(e));
   }
   nlohmann::json comparisons = nlohmann::json::array();
   for (const StudyComparison& cmp : c.comparisons) {
     nlohmann::json e = {{"a", cmp.a}, {"b", cmp.b}};
+    if (!cmp.a_metric.empty()) e.update({{"a_metric", cmp.a_metric}, {"b_metric", cmp.b_metric}});
     if (cmp.criteria) e["criteria"] = to_json(*cmp.criteria);
     comparisons.push_back(std::move(e));
   }
+  const nlohmann::json base = cell ? nlohmann::json{{"cell_search", c.base_cell_search}}
+                                   : nlohmann::json{{"arch", to_json(c.arch)},
+                                                    {"data", to_json(c.data)},
+                                                    {"input_size", c.input_size},
+                                                    {"train", c.base_train}};
   nlohmann::json j = {{"format", kStudyConfigFormat},
                       {"name", c.name},
                       {"kind", to_string(c.kind)},
                       {"seeds", c.seeds},
-                      {"metric", to_string(c.metric)},
-                      {"split", c.split},
-                      {"base",
-                       {{"arch", to_json(c.arch)},
-                        {"data", to_json(c.data)},
-                        {"input_size", c.input_size},
-                        {"train", c.base_train}}},
+                      {"metrics", c.metrics},
+                      {"base", base},
                       {"variants", std::move(variants)},
                       {"comparisons", std::move(comparisons)}};
+  if (!cell) j["split"] = c.split;
   if (c.criteria) j["criteria"] = to_json(*c.criteria);
   return j;
 }

@@ -2,6 +2,9 @@
 // study, and one-line refusals of bad input.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/common/cli_runner.h"
@@ -22,10 +25,10 @@ TEST(StudyCli, JsonHasTheSummariesAndTheComparisonThenResumePrintsTheTable) {
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("name"), "tiny");
-  EXPECT_EQ(j.at("metric"), "fp32_acc");
+  EXPECT_EQ(j.at("metrics"), nlohmann::json::array({"fp32_acc"}));
   EXPECT_EQ(j.at("runs_done"), 4);
-  ASSERT_EQ(j.at("variants").size(), 2u);
-  for (const auto& v : j.at("variants")) {
+  ASSERT_EQ(j.at("per_metric")[0].at("variants").size(), 2u);
+  for (const auto& v : j.at("per_metric")[0].at("variants")) {
     EXPECT_EQ(v.at("n"), 2);
     EXPECT_TRUE(v.at("mean").is_number());
     EXPECT_TRUE(v.at("sd").is_number());
@@ -50,6 +53,17 @@ TEST(StudyCli, JsonHasTheSummariesAndTheComparisonThenResumePrintsTheTable) {
   EXPECT_NE(again.out.find("mean ± sd"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find("high - low"), std::string::npos) << again.out;
   EXPECT_NE(again.err.find("(recorded earlier)"), std::string::npos) << again.err;
+
+  // The report of a study experiment is its study page.
+  const std::string html = dir.file("study.html");
+  const CliResult report = run_frostnas("report --experiment " + j.at("experiment_id").dump() +
+                                        " --db " + db + " --out " + html);
+  ASSERT_EQ(report.status, 0) << report.err;
+  EXPECT_NE(report.out.find("study page of experiment"), std::string::npos) << report.out;
+  std::ifstream in(html);
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<section id=\"study\">"), std::string::npos);
+  EXPECT_NE(page.find("data-series=\"seed 1: high - low = "), std::string::npos);
 }
 
 TEST(StudyCli, BadInputIsOneLineWithExitTwo) {

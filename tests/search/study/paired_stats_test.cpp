@@ -105,3 +105,32 @@ TEST(PairedStats, VerdictFollowsTheDeclaredCriteria) {
   EXPECT_EQ(judge(c, 0.6, 0.05, 0.5), Verdict::kInconclusive);
   EXPECT_EQ(to_string(Verdict::kNotReproduced), "not reproduced");
 }
+
+TEST(PairedStats, KendallWMatchesHandComputedValues) {
+  // Ranks 4 3 2 1 / 3 4 2 1 / 4 2 3 1: rank sums 11 9 7 3 around 7.5, S = 35,
+  // W = 12 S / (m^2 (n^3 - n)) = 420 / 540.
+  EXPECT_NEAR(kendall_w({{0.4, 0.3, 0.2, 0.1}, {0.3, 0.4, 0.2, 0.1}, {0.4, 0.2, 0.3, 0.1}}),
+              7.0 / 9.0, 1e-12);
+  // A tie in the first rater (ranks 1.5 1.5 3 4, T = 6) and 1 2 3 4: rank sums
+  // 2.5 3.5 6 8 around 5, S = 18.5, W = 12 S / (4 x 60 - 2 x 6) = 222 / 228.
+  EXPECT_NEAR(kendall_w({{1, 1, 2, 3}, {1, 2, 3, 4}}), 37.0 / 38.0, 1e-12);
+  EXPECT_DOUBLE_EQ(kendall_w({{1, 2, 3}, {10, 20, 30}, {0.1, 0.2, 0.3}}), 1.0);
+  // Two raters in opposite orders disagree completely.
+  EXPECT_NEAR(kendall_w({{1, 2, 3}, {3, 2, 1}}), 0.0, 1e-12);
+  EXPECT_TRUE(std::isnan(kendall_w({{1, 2, 3}})));
+  EXPECT_TRUE(std::isnan(kendall_w({{1, 1}, {2, 2}})));
+  EXPECT_THROW(kendall_w({{1, 2}, {1, 2, 3}}), std::invalid_argument);
+}
+
+TEST(PairedStats, CountsDifferencesWithTheSignOfTheMean) {
+  EXPECT_EQ(count_same_sign({-0.1, -0.3, 0.05, -0.2, 0, -0.4}), 4);
+  EXPECT_EQ(count_same_sign({1, -1}), 0);
+  EXPECT_EQ(count_same_sign({}), 0);
+}
+
+TEST(PairedStats, AMinimumEffectHoldsBackAReproductionBelowIt) {
+  const PairedComparison c = compare_paired({80, 81, 82, 83}, {80.3, 81.4, 82.3, 83.4});
+  ASSERT_GT(c.ci_low, 0);
+  EXPECT_EQ(judge(c, 0.01, 0.05, 0.1), Verdict::kReproduced);
+  EXPECT_EQ(judge(c, 0.01, 0.05, 0.1, 0.5), Verdict::kInconclusive);
+}

@@ -7,6 +7,7 @@
 #include "tests/search/study/tiny_study.h"
 
 using namespace frostnas;
+using frostnas::testing::tiny_cell_study_json;
 using frostnas::testing::tiny_study_json;
 
 namespace {
@@ -23,7 +24,7 @@ TEST(StudyConfig, ReadsVariantsAsPatchesOverTheBase) {
   EXPECT_EQ(c.name, "tiny");
   EXPECT_EQ(c.kind, StudyKind::kTrain);
   EXPECT_EQ(c.seeds, (std::vector<int64_t>{0, 1}));
-  EXPECT_EQ(c.metric, StudyMetric::kFp32Acc);
+  EXPECT_EQ(c.metrics, (std::vector<std::string>{"fp32_acc"}));
   EXPECT_EQ(c.split, "val");
   EXPECT_EQ(c.data.name, "synthetic");
   EXPECT_EQ(c.data.train_subset, 96);
@@ -90,8 +91,8 @@ TEST(StudyConfig, RefusesABadMetricKindSplitOrSeedsListingTheAllowedValues) {
             std::string::npos)
       << study_error(j);
   j = tiny_study_json();
-  j["kind"] = "cell_search";
-  EXPECT_NE(study_error(j).find("$.kind: \"cell_search\" is not allowed (allowed: train)"),
+  j["kind"] = "search";
+  EXPECT_NE(study_error(j).find("$.kind: \"search\" is not allowed (allowed: train, cell_search)"),
             std::string::npos)
       << study_error(j);
   j = tiny_study_json();
@@ -139,4 +140,95 @@ TEST(StudyConfig, ResolvesArchitectureFilesAgainstTheStudyFile) {
               load_study_config(path);
             }).find("$.base.arch: \"missing.json\" is neither a built-in"),
             std::string::npos);
+}
+
+TEST(StudyConfig, ReadsACellSearchStudyWithPatchedVariantsAndSeveralMetrics) {
+  const StudyConfig c = study_config_from_json(tiny_cell_study_json(), "s.json");
+  EXPECT_EQ(c.kind, StudyKind::kCellSearch);
+  ASSERT_EQ(c.metrics.size(), 5u);
+  EXPECT_EQ(c.metrics[0], "op_weight@1:se");
+  ASSERT_EQ(c.variants.size(), 2u);
+  EXPECT_EQ(c.variants[0].cell_search.precision, SearchPrecision::kQat);
+  EXPECT_EQ(c.variants[1].cell_search.precision, SearchPrecision::kFp32);
+  EXPECT_EQ(c.variants[1].cell_search.stages.size(), 3u);
+  EXPECT_EQ(c.variants[1].cell_search.data.train_subset, 32);
+  const nlohmann::json written = to_json(c);
+  EXPECT_EQ(to_json(study_config_from_json(written, "stored")), written);
+  // The older single metric still reads.
+  nlohmann::json j = tiny_cell_study_json();
+  j.erase("metrics");
+  j["metric"] = "op_weight:skip";
+  EXPECT_EQ(study_config_from_json(j, "s.json").metrics,
+            (std::vector<std::string>{"op_weight:skip"}));
+}
+
+TEST(StudyConfig, RefusesAnUnknownMetricInOneLineNamingFileFieldAndAllowedValues) {
+  nlohmann::json j = tiny_cell_study_json();
+  j["metrics"][1] = "op_weight:conv_9x9";
+  const std::string error = study_error(j);
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_NE(error.find("s.json: $.metrics[1]: \"op_weight:conv_9x9\" is not allowed (allowed: "
+                       "decided_fraction, op_weight:<op>, op_weight@<stage>:<op> (op: none, "),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("; stage: 1..3)"), std::string::npos) << error;
+  j["metrics"][1] = "op_weight@4:se";  // the search has 3 stages
+  EXPECT_NE(study_error(j).find("$.metrics[1]: \"op_weight@4:se\" is not allowed"),
+            std::string::npos);
+  j = tiny_study_json();
+  j["metrics"] = {"int8_acc", "int8_accuracy"};
+  j.erase("metric");
+  EXPECT_NE(study_error(j).find("s.json: $.metrics[1]: \"int8_accuracy\" is not allowed (allowed: "
+                                "int8_acc, qat_acc, fp32_acc, int8_drop)"),
+            std::string::npos)
+      << study_error(j);
+  j["metric"] = "int8_acc";
+  EXPECT_NE(study_error(j).find("$.metric: give metric or metrics, not both"), std::string::npos);
+  j = tiny_study_json();
+  j["comparisons"][0]["a_metric"] = "fp32_acc";
+  EXPECT_NE(study_error(j).find("give both a_metric and b_metric"), std::string::npos);
+  j["comparisons"][0]["b_metric"] = "op_weight:se";
+  EXPECT_NE(study_error(j).find("$.comparisons[0].b_metric: \"op_weight:se\" is not allowed"),
+            std::string::npos)
+      << study_error(j);
+}
+
+TEST(StudyConfig, RefusesTrainFieldsAndSeedsInACellSearchStudy) {
+  nlohmann::json j = tiny_cell_study_json();
+  j["variants"][1]["train"] = nlohmann::json::object();
+  EXPECT_NE(study_error(j).find("$.variants[1].train: unknown field"), std::string::npos)
+      << study_error(j);
+  j = tiny_cell_study_json();
+  j["base"]["cell_search"]["seed"] = 2;
+  EXPECT_NE(study_error(j).find("$.base.cell_search.seed: set by the study's seeds"),
+            std::string::npos)
+      << study_error(j);
+  j = tiny_cell_study_json();
+  j["variants"][1]["cell_search"]["precision"] = "int4";
+  EXPECT_NE(study_error(j).find("$.variants[1].cell_search.precision"), std::string::npos)
+      << study_error(j);
+}
+
+TEST(StudyConfig, ComparesTwoMetricsAcrossVariantsWhenAComparisonNamesBoth) {
+  nlohmann::json j = tiny_study_json();
+  j["comparisons"].push_back(
+      {{"a", "low"}, {"b", "high"}, {"a_metric", "fp32_acc"}, {"b_metric", "int8_acc"}});
+  const StudyConfig c = study_config_from_json(j, "s.json");
+  ASSERT_EQ(c.comparisons.size(), 2u);
+  EXPECT_EQ(c.comparisons[1].a_metric, "fp32_acc");
+  EXPECT_EQ(c.comparisons[1].b_metric, "int8_acc");
+  EXPECT_EQ(to_json(study_config_from_json(to_json(c), "stored")), to_json(c));
+}
+
+TEST(StudyConfig, TheShippedStudiesParse) {
+  for (const char* name :
+       {"example", "statassist_gradboost", "qat_penalised_ops", "cell_search_qat_vs_fp32"}) {
+    const std::string path =
+        std::string(FROSTNAS_SOURCE_DIR) + "/experiments/studies/" + name + ".json";
+    EXPECT_NO_THROW(load_study_config(path)) << path;
+  }
+  const StudyConfig c = load_study_config(std::string(FROSTNAS_SOURCE_DIR) +
+                                          "/experiments/studies/cell_search_qat_vs_fp32.json");
+  EXPECT_EQ(c.kind, StudyKind::kCellSearch);
+  EXPECT_GE(c.seeds.size(), 6u);
 }

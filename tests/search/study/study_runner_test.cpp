@@ -8,27 +8,16 @@
 #include "tests/search/study/tiny_study.h"
 
 using namespace frostnas;
+using frostnas::testing::one_thread;
 using frostnas::testing::TempDir;
 using frostnas::testing::tiny_study_json;
 
 namespace {
 
-StudyOptions one_thread() {
-  StudyOptions o;
-  o.threads = 1;
-  return o;
-}
-
 /// The stored metrics by (variant, seed), without the timings.
 std::map<std::pair<std::string, int64_t>, nlohmann::json> metrics_by_run(
     const std::vector<StudyRunRecord>& runs) {
-  std::map<std::pair<std::string, int64_t>, nlohmann::json> out;
-  for (const StudyRunRecord& r : runs) {
-    nlohmann::json m = r.metrics;
-    m.erase("train_seconds");
-    out[{r.variant, r.seed}] = m;
-  }
-  return out;
+  return frostnas::testing::metrics_by_run(runs, {"train_seconds"});
 }
 
 StudyRunRecord fake_run(const std::string& variant, int64_t seed, StudyRunStatus status,
@@ -154,11 +143,11 @@ TEST(StudyAnalysis, EqualsPairedStatisticsOfTheStoredValuesOverPairedSeeds) {
         fake_run("z", s, s == 4 ? StudyRunStatus::kFailed : StudyRunStatus::kDone, z[s]));
   }
   const StudyAnalysis a = analyze_study(config, runs);
-  ASSERT_EQ(a.variants.size(), 3u);
-  EXPECT_DOUBLE_EQ(a.variants[0].summary.mean, summarize(x).mean);
-  EXPECT_DOUBLE_EQ(a.variants[0].summary.sd, summarize(x).sd);
-  EXPECT_EQ(a.variants[2].summary.n, 4);
-  EXPECT_EQ(a.variants[2].failed, 1);
+  ASSERT_EQ(a.per_metric[0].variants.size(), 3u);
+  EXPECT_DOUBLE_EQ(a.per_metric[0].variants[0].summary.mean, summarize(x).mean);
+  EXPECT_DOUBLE_EQ(a.per_metric[0].variants[0].summary.sd, summarize(x).sd);
+  EXPECT_EQ(a.per_metric[0].variants[2].summary.n, 4);
+  EXPECT_EQ(a.per_metric[0].variants[2].failed, 1);
   EXPECT_EQ(a.runs_done, 14);
   EXPECT_EQ(a.runs_failed, 1);
   EXPECT_EQ(a.runs_pending, 0);
@@ -187,7 +176,7 @@ TEST(StudyAnalysis, EqualsPairedStatisticsOfTheStoredValuesOverPairedSeeds) {
   EXPECT_EQ(*a.comparisons[1].verdict, Verdict::kNotReproduced);  // |diff| well inside ±5
 
   const nlohmann::json out = to_json(a);
-  EXPECT_EQ(out["metric"], "fp32_acc");
+  EXPECT_EQ(out["metrics"][0], "fp32_acc");
   EXPECT_DOUBLE_EQ(out["comparisons"][0]["t_p_holm"].get<double>(), t_holm[0]);
   EXPECT_TRUE(out["comparisons"][0]["verdict"].is_null());
   EXPECT_EQ(out["comparisons"][1]["verdict"], "not reproduced");
@@ -201,7 +190,7 @@ TEST(StudyAnalysis, LeavesComparisonsWithFewerThanTwoPairsWithoutStatistics) {
   const StudyAnalysis a = analyze_study(config, runs);
   EXPECT_FALSE(a.comparisons[0].stats.has_value());
   EXPECT_FALSE(a.comparisons[0].verdict.has_value());
-  EXPECT_EQ(a.variants[0].pending, 1);  // low, seed 1: never ran
-  EXPECT_EQ(a.variants[1].summary.n, 2);
-  EXPECT_DOUBLE_EQ(a.variants[1].summary.mean, 60.5);
+  EXPECT_EQ(a.per_metric[0].variants[0].pending, 1);  // low, seed 1: never ran
+  EXPECT_EQ(a.per_metric[0].variants[1].summary.n, 2);
+  EXPECT_DOUBLE_EQ(a.per_metric[0].variants[1].summary.mean, 60.5);
 }
