@@ -1,5 +1,7 @@
 #include "trainer/quant/act_fake_quant.h"
 
+#include <ATen/native/quantized/cpu/QuantUtils.h>
+
 #include <limits>
 
 #include "trainer/quant/fake_quant_kernel.h"
@@ -27,6 +29,10 @@ void ActFakeQuantImpl::set_qat_mode(const QatMode& mode) {
 }
 
 bool ActFakeQuantImpl::calibrated() const {
+  if (running_min.device().is_cpu()) {
+    return !std::isinf(*running_min.data_ptr<float>()) &&
+           !std::isinf(*running_max.data_ptr<float>());
+  }
   return !std::isinf(running_min.item<float>()) && !std::isinf(running_max.item<float>());
 }
 
@@ -43,6 +49,16 @@ torch::Tensor ActFakeQuantImpl::flag(bool on, const torch::Device& device) {
 }
 
 void ActFakeQuantImpl::update_qparams() {
+  if (running_min.device().is_cpu()) {
+    // What the fused op computes, without its ~10 tensor ops: the same ChooseQuantizationParams
+    // over the float range, stored into the float scale and int zero point.
+    const auto p = quant_utils::ChooseQuantizationParams(
+        *running_min.data_ptr<float>(), *running_max.data_ptr<float>(),
+        static_cast<int32_t>(options.quant_min()), static_cast<int32_t>(options.quant_max()));
+    *scale.data_ptr<float>() = static_cast<float>(p.scale);
+    *zero_point.data_ptr<int32_t>() = p.zero_point;
+    return;
+  }
   // Observer off, fake quant on, on a one-element dummy: the op recomputes scale and
   // zero point from running_min / running_max exactly as in training.
   auto dummy = torch::zeros({1}, running_min.options());
@@ -62,7 +78,7 @@ torch::Tensor ActFakeQuantImpl::fake_quantize(const torch::Tensor& x) {
   const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
   // On other devices the tensor qparams avoid a host sync for scale.item().
   if (uses_fake_quant_kernel(x)) {
-    return fake_quantize_per_tensor(x, scale.item<float>(), zero_point.item<int64_t>(),
+    return fake_quantize_per_tensor(x, *scale.data_ptr<float>(), *zero_point.data_ptr<int32_t>(),
                                     options.quant_min(), qmax);
   }
   return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, options.quant_min(), qmax);
@@ -78,18 +94,7 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
         running_max, scale, zero_point, options.averaging_constant(), options.quant_min(),
         options.quant_max(), 0);
   }
-  if (observer_enabled_) {
-    // The fused op's moving average, in float: first batch sets the range.
-    torch::NoGradGuard no_grad;
-    auto mm = torch::aminmax(x.detach());
-    const auto c = static_cast<float>(options.averaging_constant());
-    auto lo = std::get<0>(mm).reshape({1}).to(torch::kFloat);
-    auto hi = std::get<1>(mm).reshape({1}).to(torch::kFloat);
-    running_min.copy_(
-        torch::where(torch::isinf(running_min), lo, running_min + c * (lo - running_min)));
-    running_max.copy_(
-        torch::where(torch::isinf(running_max), hi, running_max + c * (hi - running_max)));
-  }
+  if (observer_enabled_) observe(x);
   if (!fake_quant_enabled_) return x;
   TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
   {
@@ -97,6 +102,28 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
     update_qparams();
   }
   return fake_quantize(x);
+}
+
+void ActFakeQuantImpl::observe(const torch::Tensor& x) {
+  // The fused op's moving average, in float: the first batch sets the range.
+  torch::NoGradGuard no_grad;
+  auto mm = torch::aminmax(x.detach());
+  const auto c = static_cast<float>(options.averaging_constant());
+  if (running_min.device().is_cpu()) {
+    // In scalars, as LibTorch's CPU kernel does it: a step of QAT runs this per activation.
+    const float lo = std::get<0>(mm).item<float>(), hi = std::get<1>(mm).item<float>();
+    float& rmin = *running_min.data_ptr<float>();
+    float& rmax = *running_max.data_ptr<float>();
+    rmin = std::isinf(rmin) ? lo : rmin + c * (lo - rmin);
+    rmax = std::isinf(rmax) ? hi : rmax + c * (hi - rmax);
+    return;
+  }
+  auto lo = std::get<0>(mm).reshape({1}).to(torch::kFloat);
+  auto hi = std::get<1>(mm).reshape({1}).to(torch::kFloat);
+  running_min.copy_(
+      torch::where(torch::isinf(running_min), lo, running_min + c * (lo - running_min)));
+  running_max.copy_(
+      torch::where(torch::isinf(running_max), hi, running_max + c * (hi - running_max)));
 }
 
 namespace {
@@ -120,6 +147,10 @@ torch::Tensor weight_scales(const torch::Tensor& weight, WeightQuant weights) {
 }
 
 torch::Tensor fake_quantize_weight(const torch::Tensor& weight, WeightQuant weights) {
+  if (uses_fake_quant_kernel(weight)) {
+    return fake_quantize_weight_symmetric(weight, weights == WeightQuant::kPerTensor,
+                                          kWeightQuantMax);
+  }
   auto scales = weight_amax_scales(weight, weights);
   const auto int_options = torch::TensorOptions().dtype(torch::kInt).device(weight.device());
   if (weights == WeightQuant::kPerTensor) {

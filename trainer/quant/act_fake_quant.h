@@ -56,6 +56,8 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
 
  private:
   bool fused_path() const;
+  /// Moves running_min / running_max towards x's range.
+  void observe(const torch::Tensor& x);
   void update_qparams();
   torch::Tensor flag(bool on, const torch::Device& device);
 

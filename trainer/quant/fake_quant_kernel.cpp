@@ -1,7 +1,10 @@
 #include "trainer/quant/fake_quant_kernel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include <ATen/Parallel.h>
 
@@ -56,6 +59,23 @@ bool has_avx2() {
 
 constexpr int64_t kGrain = 1 << 15;
 
+/// The straight-through gradient: g where the code was in range, else 0.
+torch::Tensor masked_gradient(const torch::Tensor& g, const torch::Tensor& mask) {
+  if (g.scalar_type() != torch::kFloat || g.strides() != mask.strides() ||
+      g.sizes() != mask.sizes()) {
+    return g * mask;
+  }
+  torch::Tensor dx = torch::empty_like(g);
+  const float* gp = g.data_ptr<float>();
+  const uint8_t* mp = mask.data_ptr<uint8_t>();
+  float* dp = dx.data_ptr<float>();
+  const auto fn = has_avx2() ? backward_avx2 : backward_base;
+  at::parallel_for(0, g.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    fn(gp + begin, mp + begin, dp + begin, end - begin);
+  });
+  return dx;
+}
+
 class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
@@ -82,23 +102,78 @@ class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
-    const torch::Tensor mask = ctx->get_saved_variables()[0];
-    const torch::Tensor& g = grads[0];
-    torch::Tensor dx;
-    if (g.scalar_type() == torch::kFloat && g.strides() == mask.strides() &&
-        g.sizes() == mask.sizes()) {
-      dx = torch::empty_like(g);
-      const float* gp = g.data_ptr<float>();
-      const uint8_t* mp = mask.data_ptr<uint8_t>();
-      float* dp = dx.data_ptr<float>();
-      const auto fn = has_avx2() ? backward_avx2 : backward_base;
-      at::parallel_for(0, g.numel(), kGrain, [&](int64_t begin, int64_t end) {
-        fn(gp + begin, mp + begin, dp + begin, end - begin);
-      });
-    } else {
-      dx = g * mask;
+    return {masked_gradient(grads[0], ctx->get_saved_variables()[0]), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+/// max|x| over n values; NaN wins, as in LibTorch's amax.
+__attribute__((always_inline)) inline float abs_max_loop(const float* x, int64_t n) {
+  float m = 0.0f;
+  bool nan = false;
+  for (int64_t i = 0; i < n; ++i) {
+    const float a = std::fabs(x[i]);
+    m = a > m ? a : m;
+    nan |= a != a;
+  }
+  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
+}
+__attribute__((target("avx2,fma"))) float abs_max_avx2(const float* x, int64_t n) {
+  return abs_max_loop(x, n);
+}
+float abs_max_base(const float* x, int64_t n) { return abs_max_loop(x, n); }
+
+/// Symmetric weight fake quantization in one node: the scales (max|w| / 127 per row of
+/// dim 0, or over the tensor, at least float eps) and the codes -127..127 in two passes
+/// over the weight, the mask kept for the straight-through backward.
+class WeightFakeQuantFunction : public torch::autograd::Function<WeightFakeQuantFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& weight,
+                               bool per_tensor, int64_t code_max) {
+    // Contiguous or channels-last, each output channel is one block of the storage.
+    const torch::Tensor x =
+        weight.is_contiguous() ||
+                (weight.dim() == 4 && weight.is_contiguous(at::MemoryFormat::ChannelsLast))
+            ? weight
+            : weight.contiguous();
+    torch::Tensor y = torch::empty_like(x);
+    torch::Tensor mask = torch::empty_like(x, x.options().dtype(torch::kUInt8));
+    const int64_t rows = x.size(0), len = x.numel() / std::max<int64_t>(rows, 1);
+    const float* xp = x.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    uint8_t* mp = mask.data_ptr<uint8_t>();
+    const auto amax_fn = has_avx2() ? abs_max_avx2 : abs_max_base;
+    const auto fq_fn = has_avx2() ? forward_avx2 : forward_base;
+    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1));
+    std::vector<float> scales(rows);
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) scales[r] = amax_fn(xp + r * len, len);
+    });
+    if (per_tensor && rows > 0) {
+      const bool nan = std::any_of(scales.begin(), scales.end(), [](float v) { return v != v; });
+      const float m = nan ? std::numeric_limits<float>::quiet_NaN()
+                          : *std::max_element(scales.begin(), scales.end());
+      std::fill(scales.begin(), scales.end(), m);
     }
-    return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    const auto qmax = static_cast<float>(code_max);
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const float amax = scales[r], s = amax / qmax;
+        // clamp_min(eps) keeps NaN, as LibTorch's does.
+        const float scale =
+            s < std::numeric_limits<float>::epsilon() ? std::numeric_limits<float>::epsilon() : s;
+        const FqArgs a{scale, 1.0f / scale, 0.0f, -qmax, qmax};
+        fq_fn(xp + r * len, yp + r * len, mp + r * len, len, a);
+      }
+    });
+    ctx->save_for_backward({mask});
+    return y;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    return {masked_gradient(grads[0], ctx->get_saved_variables()[0]), torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -116,6 +191,13 @@ torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int6
     return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, quant_min, quant_max);
   }
   return FakeQuantFunction::apply(x, static_cast<double>(scale), zero_point, quant_min, quant_max);
+}
+
+torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool per_tensor,
+                                             int64_t code_max) {
+  TORCH_CHECK(uses_fake_quant_kernel(weight) && weight.dim() >= 1,
+              "fake_quantize_weight_symmetric: a float CPU tensor [out, ...] expected");
+  return WeightFakeQuantFunction::apply(weight, per_tensor, code_max);
 }
 
 }  // namespace frostnas

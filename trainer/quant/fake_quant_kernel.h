@@ -20,6 +20,16 @@ namespace frostnas {
 torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int64_t zero_point,
                                        int64_t quant_min, int64_t quant_max);
 
+/// Symmetric int8 weight fake quantization of a float CPU weight [out, ...] (contiguous
+/// or channels-last) in one autograd node: scale max|w_c| / code_max per output channel
+/// (or max|w| / code_max for every channel when per_tensor), at least float eps; codes
+/// -code_max..code_max, zero point 0. Values and gradients equal, bit for bit, those of
+/// torch::fake_quantize_per_channel_affine (or _per_tensor_affine) with the scales that
+/// amax / code_max followed by clamp_min(eps) give; LibTorch's path takes about eight ops
+/// and a scalar loop per layer. -> the same shape and memory format.
+torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool per_tensor,
+                                             int64_t code_max);
+
 /// Whether fake_quantize_per_tensor runs `x` through its own kernel (a float CPU
 /// tensor) rather than LibTorch's op.
 inline bool uses_fake_quant_kernel(const torch::Tensor& x) {

@@ -2,6 +2,8 @@
 // straight-through gradients bit for bit, on both builds of the loops.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <torch/torch.h>
 
 #include "trainer/quant/fake_quant_kernel.h"
@@ -72,4 +74,61 @@ TEST(FakeQuantKernel, GradientWithOtherStridesAndBadQParams) {
   EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
   EXPECT_THROW(fake_quantize_per_tensor(x, 0.0f, 7, 0, 127), c10::Error);
   EXPECT_THROW(fake_quantize_per_tensor(x, 0.05f, 200, 0, 127), c10::Error);
+}
+
+namespace {
+
+/// LibTorch's composition for a symmetric weight: amax / 127, clamp_min(eps), then the
+/// per-channel (or per-tensor) fake quantization op with zero point 0.
+torch::Tensor libtorch_weight_fake_quant(const torch::Tensor& w, bool per_tensor) {
+  torch::Tensor amax;
+  {
+    torch::NoGradGuard no_grad;
+    auto a = w.detach().abs();
+    amax = per_tensor ? a.amax().reshape({1}) : a.reshape({w.size(0), -1}).amax(1);
+  }
+  auto s = torch::clamp_min(amax / 127.0f, std::numeric_limits<float>::epsilon());
+  if (per_tensor) {
+    return torch::fake_quantize_per_tensor_affine(w, s, torch::zeros({1}, torch::kInt), -127, 127);
+  }
+  return torch::fake_quantize_per_channel_affine(w, s, torch::zeros({w.size(0)}, torch::kInt), 0,
+                                                 -127, 127);
+}
+
+}  // namespace
+
+TEST(FakeQuantKernel, WeightKernelMatchesLibTorchPerChannelAndPerTensor) {
+  for (FakeQuantIsa isa : {FakeQuantIsa::kAuto, FakeQuantIsa::kBaseline}) {
+    set_fake_quant_isa(isa);
+    for (bool per_tensor : {false, true}) {
+      torch::manual_seed(7);
+      // Channel scales that differ by orders of magnitude, an all-zero channel (eps), a
+      // channels-last conv weight, a linear weight and a large one split across threads.
+      auto conv = torch::randn({6, 4, 3, 3}) * torch::logspace(-3, 1, 6).reshape({6, 1, 1, 1});
+      conv[2].zero_();
+      const std::vector<std::pair<std::string, torch::Tensor>> cases = {
+          {"conv", conv},
+          {"channels-last", conv.contiguous(torch::MemoryFormat::ChannelsLast)},
+          {"depthwise", torch::randn({24, 1, 5, 5})},
+          {"linear", torch::randn({10, 33}) * 0.1},
+          {"large", torch::randn({300, 7, 3, 3})},
+          {"transposed view", torch::randn({12, 9}).t()}};
+      for (const auto& [name, w0] : cases) {
+        SCOPED_TRACE(name + (per_tensor ? " per tensor" : " per channel") +
+                     (isa == FakeQuantIsa::kAuto ? " auto" : " baseline"));
+        auto w = w0.detach().clone().requires_grad_();
+        auto wr = w0.detach().clone().requires_grad_();
+        auto y = fake_quantize_weight_symmetric(w, per_tensor, 127);
+        auto ref = libtorch_weight_fake_quant(wr, per_tensor);
+        ASSERT_TRUE(torch::equal(y, ref));
+        // Not vacuous: the grid is coarse enough to move most values.
+        EXPECT_GT(y.ne(w0).sum().item<int64_t>(), w0.numel() / 2);
+        auto g = torch::randn_like(ref);
+        (y * g).sum().backward();
+        (ref * g).sum().backward();
+        EXPECT_TRUE(torch::equal(w.grad(), wr.grad()));
+      }
+    }
+  }
+  set_fake_quant_isa(FakeQuantIsa::kAuto);
 }
