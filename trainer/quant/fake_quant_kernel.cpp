@@ -18,18 +18,13 @@ struct FqArgs {
 };
 
 // always_inline: each target-specific caller gets its own copy, compiled for its ISA.
-template <bool kRelu>
 __attribute__((always_inline)) inline void forward_loop(const float* x, float* y, uint8_t* mask,
                                                         int64_t n, FqArgs a) {
   for (int64_t i = 0; i < n; ++i) {
-    // ReLU first when fused: NaN stays NaN, and the gradient passes only where the ReLU's
-    // output is positive (LibTorch's threshold_backward on the output).
-    const float v = kRelu ? (x[i] < 0.0f ? 0.0f : x[i]) : x[i];
     // As LibTorch: the product with the reciprocal rounded half to even, the zero point
     // added, the range test on the unclamped code.
-    const float q = std::nearbyint(v * a.inv_scale) + a.zero_point;
-    const bool in_range = (q >= a.quant_min) & (q <= a.quant_max);
-    mask[i] = static_cast<uint8_t>(kRelu ? in_range & (v > 0.0f) : in_range);
+    const float q = std::nearbyint(x[i] * a.inv_scale) + a.zero_point;
+    mask[i] = static_cast<uint8_t>((q >= a.quant_min) & (q <= a.quant_max));
     const float c = q < a.quant_min ? a.quant_min : (q > a.quant_max ? a.quant_max : q);
     y[i] = (c - a.zero_point) * a.scale;
   }
@@ -42,21 +37,14 @@ __attribute__((always_inline)) inline void backward_loop(const float* g, const u
 
 __attribute__((target("avx2,fma"))) void forward_avx2(const float* x, float* y, uint8_t* m,
                                                       int64_t n, FqArgs a) {
-  forward_loop<false>(x, y, m, n, a);
-}
-__attribute__((target("avx2,fma"))) void relu_forward_avx2(const float* x, float* y, uint8_t* m,
-                                                           int64_t n, FqArgs a) {
-  forward_loop<true>(x, y, m, n, a);
+  forward_loop(x, y, m, n, a);
 }
 __attribute__((target("avx2,fma"))) void backward_avx2(const float* g, const uint8_t* m, float* dx,
                                                        int64_t n) {
   backward_loop(g, m, dx, n);
 }
 void forward_base(const float* x, float* y, uint8_t* m, int64_t n, FqArgs a) {
-  forward_loop<false>(x, y, m, n, a);
-}
-void relu_forward_base(const float* x, float* y, uint8_t* m, int64_t n, FqArgs a) {
-  forward_loop<true>(x, y, m, n, a);
+  forward_loop(x, y, m, n, a);
 }
 void backward_base(const float* g, const uint8_t* m, float* dx, int64_t n) {
   backward_loop(g, m, dx, n);
@@ -92,7 +80,7 @@ class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
                                double scale, int64_t zero_point, int64_t quant_min,
-                               int64_t quant_max, bool relu) {
+                               int64_t quant_max) {
     // empty_like keeps a dense tensor's strides, so input, output and mask share one
     // element order and are walked linearly.
     const torch::Tensor x = input.is_non_overlapping_and_dense() ? input : input.contiguous();
@@ -104,26 +92,18 @@ class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
     const float* xp = x.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     uint8_t* mp = mask.data_ptr<uint8_t>();
-    const auto fn = relu ? (has_avx2() ? relu_forward_avx2 : relu_forward_base)
-                         : (has_avx2() ? forward_avx2 : forward_base);
+    const auto fn = has_avx2() ? forward_avx2 : forward_base;
     at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
       fn(xp + begin, yp + begin, mp + begin, end - begin, a);
     });
     ctx->save_for_backward({mask});
-    ctx->saved_data["relu"] = relu;
     return y;
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
-    const torch::Tensor mask = ctx->get_saved_variables()[0];
-    torch::Tensor dx = masked_gradient(grads[0], mask);
-    // The ReLU's own backward returns its gradient in the layout of its output (the
-    // mask's); the layers below reduce over it, so keeping that layout keeps their sums in
-    // the same order, and a run bit for bit the same as with a separate ReLU.
-    if (ctx->saved_data["relu"].toBool()) dx = dx.contiguous(mask.suggest_memory_format());
-    return {
-        dx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {masked_gradient(grads[0], ctx->get_saved_variables()[0]), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -202,17 +182,15 @@ class WeightFakeQuantFunction : public torch::autograd::Function<WeightFakeQuant
 void set_fake_quant_isa(FakeQuantIsa isa) { g_isa.store(isa); }
 
 torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int64_t zero_point,
-                                       int64_t quant_min, int64_t quant_max, bool relu) {
+                                       int64_t quant_min, int64_t quant_max) {
   TORCH_CHECK(scale > 0.0f, "fake_quantize_per_tensor: scale must be positive, got ", scale);
   TORCH_CHECK(quant_min <= zero_point && zero_point <= quant_max,
               "fake_quantize_per_tensor: zero point ", zero_point, " outside [", quant_min, ", ",
               quant_max, "]");
   if (!uses_fake_quant_kernel(x)) {
-    return torch::fake_quantize_per_tensor_affine(relu ? torch::relu(x) : x, scale, zero_point,
-                                                  quant_min, quant_max);
+    return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, quant_min, quant_max);
   }
-  return FakeQuantFunction::apply(x, static_cast<double>(scale), zero_point, quant_min, quant_max,
-                                  relu);
+  return FakeQuantFunction::apply(x, static_cast<double>(scale), zero_point, quant_min, quant_max);
 }
 
 torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool per_tensor,
