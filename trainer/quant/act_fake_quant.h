@@ -43,8 +43,9 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
 
   /// Whether the observer has seen at least one batch.
   bool calibrated() const;
-  /// Scale and zero point of the current running min/max, computed by
-  /// fused_moving_avg_obs_fake_quant itself (also stored into the buffers).
+  /// Scale and zero point of the current running min/max (also stored into the buffers):
+  /// on the CPU by the ChooseQuantizationParams that fused_moving_avg_obs_fake_quant
+  /// calls, elsewhere by that op itself.
   /// Throws (TORCH_CHECK) when not calibrated.
   QParams qparams();
   /// Fake-quantizes `x` with the current qparams without observing (used to put the
