@@ -107,17 +107,18 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
 void ActFakeQuantImpl::observe(const torch::Tensor& x) {
   // The fused op's moving average, in float: the first batch sets the range.
   torch::NoGradGuard no_grad;
-  auto mm = torch::aminmax(x.detach());
   const auto c = static_cast<float>(options.averaging_constant());
-  if (running_min.device().is_cpu()) {
+  if (running_min.device().is_cpu() && uses_fake_quant_kernel(x) &&
+      x.is_non_overlapping_and_dense() && x.numel() > 0) {
     // In scalars, as LibTorch's CPU kernel does it: a step of QAT runs this per activation.
-    const float lo = std::get<0>(mm).item<float>(), hi = std::get<1>(mm).item<float>();
+    const auto [lo, hi] = dense_min_max(x);
     float& rmin = *running_min.data_ptr<float>();
     float& rmax = *running_max.data_ptr<float>();
     rmin = std::isinf(rmin) ? lo : rmin + c * (lo - rmin);
     rmax = std::isinf(rmax) ? hi : rmax + c * (hi - rmax);
     return;
   }
+  auto mm = torch::aminmax(x.detach());
   auto lo = std::get<0>(mm).reshape({1}).to(torch::kFloat);
   auto hi = std::get<1>(mm).reshape({1}).to(torch::kFloat);
   running_min.copy_(

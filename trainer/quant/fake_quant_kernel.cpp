@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>
 
 namespace frostnas {
 namespace {
@@ -59,12 +60,45 @@ bool has_avx2() {
 
 constexpr int64_t kGrain = 1 << 15;
 
+/// One 2-D chunk of a TensorIterator over (dx, g, mask): dx = mask ? g : 0.
+void masked_gradient_chunk(char** data, const int64_t* strides, int64_t n0, int64_t n1) {
+  const auto fn = has_avx2() ? backward_avx2 : backward_base;
+  for (int64_t j = 0; j < n1; ++j) {
+    char* dp = data[0] + j * strides[3];
+    const char* gp = data[1] + j * strides[4];
+    const char* mp = data[2] + j * strides[5];
+    if (strides[0] == sizeof(float) && strides[1] == sizeof(float) && strides[2] == 1) {
+      fn(reinterpret_cast<const float*>(gp), reinterpret_cast<const uint8_t*>(mp),
+         reinterpret_cast<float*>(dp), n0);
+      continue;
+    }
+    for (int64_t i = 0; i < n0; ++i) {
+      const float gv = *reinterpret_cast<const float*>(gp + i * strides[1]);
+      *reinterpret_cast<float*>(dp + i * strides[0]) = mp[i * strides[2]] ? gv : 0.0f;
+    }
+  }
+}
+
+/// The straight-through gradient where g's layout differs from the mask's (an expanded or
+/// transposed gradient). The iterator lays dx out as `g * mask` would, so the backward ops
+/// below sum in the same order, but reads the uint8 mask in place instead of casting it to
+/// a float copy first.
+torch::Tensor masked_gradient_strided(const torch::Tensor& g, const torch::Tensor& mask) {
+  at::TensorIterator iter = at::TensorIteratorConfig()
+                                .add_owned_output(torch::Tensor())
+                                .add_input(g)
+                                .add_input(mask)
+                                .check_all_same_dtype(false)
+                                .declare_static_dtype_and_device(torch::kFloat, g.device())
+                                .build();
+  iter.for_each(masked_gradient_chunk, kGrain);
+  return iter.output();
+}
+
 /// The straight-through gradient: g where the code was in range, else 0.
 torch::Tensor masked_gradient(const torch::Tensor& g, const torch::Tensor& mask) {
-  if (g.scalar_type() != torch::kFloat || g.strides() != mask.strides() ||
-      g.sizes() != mask.sizes()) {
-    return g * mask;
-  }
+  if (g.scalar_type() != torch::kFloat || g.sizes() != mask.sizes()) return g * mask;
+  if (g.strides() != mask.strides()) return masked_gradient_strided(g, mask);
   torch::Tensor dx = torch::empty_like(g);
   const float* gp = g.data_ptr<float>();
   const uint8_t* mp = mask.data_ptr<uint8_t>();
@@ -122,6 +156,26 @@ __attribute__((target("avx2,fma"))) float abs_max_avx2(const float* x, int64_t n
   return abs_max_loop(x, n);
 }
 float abs_max_base(const float* x, int64_t n) { return abs_max_loop(x, n); }
+
+/// min and max over n values; NaN wins both, as in LibTorch's aminmax.
+struct MinMax {
+  float lo, hi;
+  bool nan;
+};
+__attribute__((always_inline)) inline MinMax min_max_loop(const float* x, int64_t n) {
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  bool nan = false;
+  for (int64_t i = 0; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+    nan |= x[i] != x[i];
+  }
+  return {lo, hi, nan};
+}
+__attribute__((target("avx2,fma"))) MinMax min_max_avx2(const float* x, int64_t n) {
+  return min_max_loop(x, n);
+}
+MinMax min_max_base(const float* x, int64_t n) { return min_max_loop(x, n); }
 
 /// Symmetric weight fake quantization in one node: the scales (max|w| / 127 per row of
 /// dim 0, or over the tensor, at least float eps) and the codes -127..127 in two passes
@@ -198,6 +252,33 @@ torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool p
   TORCH_CHECK(uses_fake_quant_kernel(weight) && weight.dim() >= 1,
               "fake_quantize_weight_symmetric: a float CPU tensor [out, ...] expected");
   return WeightFakeQuantFunction::apply(weight, per_tensor, code_max);
+}
+
+std::pair<float, float> dense_min_max(const torch::Tensor& x) {
+  TORCH_CHECK(uses_fake_quant_kernel(x) && x.is_non_overlapping_and_dense() && x.numel() > 0,
+              "dense_min_max: a non-empty dense float CPU tensor expected");
+  // Min and max do not depend on the order of the values, so the storage is walked as
+  // it lies: LibTorch's aminmax copies a channels-last tensor to contiguous first.
+  const float* xp = x.data_ptr<float>();
+  const auto fn = has_avx2() ? min_max_avx2 : min_max_base;
+  const int64_t n = x.numel();
+  const int64_t chunks = std::min<int64_t>((n + kGrain - 1) / kGrain, at::get_num_threads() * 4);
+  std::vector<MinMax> part(chunks);
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t lo = n * c / chunks, hi = n * (c + 1) / chunks;
+      part[c] = fn(xp + lo, hi - lo);
+    }
+  });
+  MinMax all = part[0];
+  for (const MinMax& p : part) {
+    all.lo = std::min(all.lo, p.lo);
+    all.hi = std::max(all.hi, p.hi);
+    all.nan |= p.nan;
+  }
+  if (all.nan)
+    return {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN()};
+  return {all.lo, all.hi};
 }
 
 }  // namespace frostnas

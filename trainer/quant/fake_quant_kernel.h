@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -29,6 +30,11 @@ torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int6
 /// and a scalar loop per layer. -> the same shape and memory format.
 torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool per_tensor,
                                              int64_t code_max);
+
+/// (min, max) of a non-empty dense float CPU tensor of any memory format, equal to
+/// torch::aminmax(x) (NaN for both when x holds a NaN), in one vectorized pass over the
+/// storage; LibTorch 1.13's aminmax copies a channels-last tensor to contiguous first.
+std::pair<float, float> dense_min_max(const torch::Tensor& x);
 
 /// Whether fake_quantize_per_tensor runs `x` through its own kernel (a float CPU
 /// tensor) rather than LibTorch's op.

@@ -2,7 +2,11 @@
 // straight-through gradients bit for bit, on both builds of the loops.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -72,6 +76,26 @@ TEST(FakeQuantKernel, GradientWithOtherStridesAndBadQParams) {
   (fake_quantize_per_tensor(x, 0.05f, 7, 0, 127).t() * g).sum().backward();
   (torch::fake_quantize_per_tensor_affine(xr, 0.05f, 7, 0, 127).t() * g).sum().backward();
   EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
+  EXPECT_EQ(x.grad().strides(), xr.grad().strides());
+  // A channels-last activation whose gradient comes back contiguous, and one whose
+  // gradient is expanded from a sum (stride 0): the same values and the same layout as
+  // LibTorch's, so that the backward ops below sum in the same order.
+  const auto cl = (torch::randn({2, 8, 5, 5}) * 3).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto g4 = torch::randn({2, 8, 5, 5});
+  for (const bool expanded : {false, true}) {
+    SCOPED_TRACE(expanded ? "expanded gradient" : "contiguous gradient");
+    auto grad_of = [&](bool ours) {
+      auto a = cl.clone().requires_grad_();
+      auto y = ours ? fake_quantize_per_tensor(a, 0.05f, 20, 0, 127)
+                    : torch::fake_quantize_per_tensor_affine(a, 0.05f, 20, 0, 127);
+      (expanded ? y.sum() : (y.contiguous() * g4).sum()).backward();
+      return a.grad();
+    };
+    const auto ours = grad_of(true), ref = grad_of(false);
+    EXPECT_TRUE(torch::equal(ours, ref));
+    EXPECT_EQ(ours.strides(), ref.strides());
+    EXPECT_GT(ref.eq(0).sum().item<int64_t>(), 0) << "nothing clipped";
+  }
   EXPECT_THROW(fake_quantize_per_tensor(x, 0.0f, 7, 0, 127), c10::Error);
   EXPECT_THROW(fake_quantize_per_tensor(x, 0.05f, 200, 0, 127), c10::Error);
 }
@@ -129,6 +153,37 @@ TEST(FakeQuantKernel, WeightKernelMatchesLibTorchPerChannelAndPerTensor) {
         EXPECT_TRUE(torch::equal(w.grad(), wr.grad()));
       }
     }
+  }
+  set_fake_quant_isa(FakeQuantIsa::kAuto);
+}
+
+TEST(FakeQuantKernel, DenseMinMaxMatchesAminmaxInAnyLayout) {
+  for (FakeQuantIsa isa : {FakeQuantIsa::kAuto, FakeQuantIsa::kBaseline}) {
+    set_fake_quant_isa(isa);
+    SCOPED_TRACE(isa == FakeQuantIsa::kAuto ? "auto" : "baseline");
+    torch::manual_seed(7);
+    const std::vector<std::pair<std::string, torch::Tensor>> cases = {
+        {"one value", torch::tensor({-2.5f})},
+        {"all negative", -torch::rand({37}) - 1},
+        {"channels-last",
+         torch::randn({4, 16, 9, 9}).contiguous(torch::MemoryFormat::ChannelsLast)},
+        {"transposed", torch::randn({30, 40}).t()},
+        // Several parallel chunks and a tail that is no multiple of any vector width.
+        {"large", torch::randn({200003}) * 7}};
+    for (const auto& [what, x] : cases) {
+      SCOPED_TRACE(what);
+      const auto [lo, hi] = dense_min_max(x);
+      const auto ref = torch::aminmax(x);
+      EXPECT_EQ(lo, std::get<0>(ref).item<float>());
+      EXPECT_EQ(hi, std::get<1>(ref).item<float>());
+    }
+    auto with_nan = torch::randn({1000});
+    with_nan[613] = std::numeric_limits<float>::quiet_NaN();
+    const auto [lo, hi] = dense_min_max(with_nan);
+    EXPECT_TRUE(std::isnan(lo) && std::isnan(hi));
+    EXPECT_TRUE(std::isnan(std::get<0>(torch::aminmax(with_nan)).item<float>()));
+    EXPECT_THROW(dense_min_max(torch::zeros({0})), c10::Error);
+    EXPECT_THROW(dense_min_max(torch::randn({6, 9}).slice(1, 0, 9, 2)), c10::Error);
   }
   set_fake_quant_isa(FakeQuantIsa::kAuto);
 }
