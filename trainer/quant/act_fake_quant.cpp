@@ -104,14 +104,30 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
   return fake_quantize(x);
 }
 
-void ActFakeQuantImpl::observe(const torch::Tensor& x) {
+torch::Tensor ActFakeQuantImpl::relu_forward(const torch::Tensor& x) {
+  if (!fake_quant_enabled_ || !uses_fake_quant_kernel(x)) return forward(torch::relu(x));
+  // relu(x)'s range is x's clamped at 0, so x is observed as it is, and the kernel
+  // applies the ReLU in its pass.
+  if (observer_enabled_) observe(x, /*relu=*/true);
+  TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
+  update_qparams();
+  const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
+  return fake_quantize_per_tensor(x, *scale.data_ptr<float>(), *zero_point.data_ptr<int32_t>(),
+                                  options.quant_min(), qmax, /*relu=*/true);
+}
+
+void ActFakeQuantImpl::observe(const torch::Tensor& x, bool relu) {
   // The fused op's moving average, in float: the first batch sets the range.
   torch::NoGradGuard no_grad;
   const auto c = static_cast<float>(options.averaging_constant());
   if (running_min.device().is_cpu() && uses_fake_quant_kernel(x) &&
       x.is_non_overlapping_and_dense() && x.numel() > 0) {
     // In scalars, as LibTorch's CPU kernel does it: a step of QAT runs this per activation.
-    const auto [lo, hi] = dense_min_max(x);
+    auto [lo, hi] = dense_min_max(x);
+    if (relu) {  // NaN stays NaN, as it would through torch::relu
+      lo = lo < 0.0f ? 0.0f : lo;
+      hi = hi < 0.0f ? 0.0f : hi;
+    }
     float& rmin = *running_min.data_ptr<float>();
     float& rmax = *running_max.data_ptr<float>();
     rmin = std::isinf(rmin) ? lo : rmin + c * (lo - rmin);
@@ -121,6 +137,10 @@ void ActFakeQuantImpl::observe(const torch::Tensor& x) {
   auto mm = torch::aminmax(x.detach());
   auto lo = std::get<0>(mm).reshape({1}).to(torch::kFloat);
   auto hi = std::get<1>(mm).reshape({1}).to(torch::kFloat);
+  if (relu) {
+    lo = torch::relu(lo);
+    hi = torch::relu(hi);
+  }
   running_min.copy_(
       torch::where(torch::isinf(running_min), lo, running_min + c * (lo - running_min)));
   running_max.copy_(

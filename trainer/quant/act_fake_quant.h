@@ -34,6 +34,9 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
  public:
   explicit ActFakeQuantImpl(const ActFakeQuantOptions& options = {});
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward(torch::relu(x)), values, buffers and gradients, with the ReLU fused into the
+  /// fake quantization pass on the CPU.
+  torch::Tensor relu_forward(const torch::Tensor& x);
 
   void enable_observer(bool on) { observer_enabled_ = on; }
   void enable_fake_quant(bool on) { fake_quant_enabled_ = on; }
@@ -57,8 +60,8 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
 
  private:
   bool fused_path() const;
-  /// Moves running_min / running_max towards x's range.
-  void observe(const torch::Tensor& x);
+  /// Moves running_min / running_max towards the range of x (of relu(x) with `relu`).
+  void observe(const torch::Tensor& x, bool relu = false);
   void update_qparams();
   torch::Tensor flag(bool on, const torch::Device& device);
 

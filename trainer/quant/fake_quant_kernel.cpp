@@ -8,6 +8,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/TensorIterator.h>
+#include <immintrin.h>
 
 namespace frostnas {
 namespace {
@@ -19,13 +20,19 @@ struct FqArgs {
 };
 
 // always_inline: each target-specific caller gets its own copy, compiled for its ISA.
+template <bool kRelu>
 __attribute__((always_inline)) inline void forward_loop(const float* x, float* y, uint8_t* mask,
                                                         int64_t n, FqArgs a) {
   for (int64_t i = 0; i < n; ++i) {
+    // ReLU first when fused: NaN stays NaN, and the gradient passes only where the ReLU's
+    // output is positive (LibTorch's threshold_backward on the output), that is where x
+    // is: tested on x, not on v, or GCC does not vectorize the loop.
+    const float v = kRelu ? (x[i] < 0.0f ? 0.0f : x[i]) : x[i];
     // As LibTorch: the product with the reciprocal rounded half to even, the zero point
     // added, the range test on the unclamped code.
-    const float q = std::nearbyint(x[i] * a.inv_scale) + a.zero_point;
-    mask[i] = static_cast<uint8_t>((q >= a.quant_min) & (q <= a.quant_max));
+    const float q = std::nearbyint(v * a.inv_scale) + a.zero_point;
+    const bool in_range = (q >= a.quant_min) & (q <= a.quant_max);
+    mask[i] = static_cast<uint8_t>(kRelu ? in_range & (x[i] > 0.0f) : in_range);
     const float c = q < a.quant_min ? a.quant_min : (q > a.quant_max ? a.quant_max : q);
     y[i] = (c - a.zero_point) * a.scale;
   }
@@ -38,14 +45,21 @@ __attribute__((always_inline)) inline void backward_loop(const float* g, const u
 
 __attribute__((target("avx2,fma"))) void forward_avx2(const float* x, float* y, uint8_t* m,
                                                       int64_t n, FqArgs a) {
-  forward_loop(x, y, m, n, a);
+  forward_loop<false>(x, y, m, n, a);
+}
+__attribute__((target("avx2,fma"))) void relu_forward_avx2(const float* x, float* y, uint8_t* m,
+                                                           int64_t n, FqArgs a) {
+  forward_loop<true>(x, y, m, n, a);
 }
 __attribute__((target("avx2,fma"))) void backward_avx2(const float* g, const uint8_t* m, float* dx,
                                                        int64_t n) {
   backward_loop(g, m, dx, n);
 }
 void forward_base(const float* x, float* y, uint8_t* m, int64_t n, FqArgs a) {
-  forward_loop(x, y, m, n, a);
+  forward_loop<false>(x, y, m, n, a);
+}
+void relu_forward_base(const float* x, float* y, uint8_t* m, int64_t n, FqArgs a) {
+  forward_loop<true>(x, y, m, n, a);
 }
 void backward_base(const float* g, const uint8_t* m, float* dx, int64_t n) {
   backward_loop(g, m, dx, n);
@@ -80,25 +94,31 @@ void masked_gradient_chunk(char** data, const int64_t* strides, int64_t n0, int6
 }
 
 /// The straight-through gradient where g's layout differs from the mask's (an expanded or
-/// transposed gradient). The iterator lays dx out as `g * mask` would, so the backward ops
-/// below sum in the same order, but reads the uint8 mask in place instead of casting it to
-/// a float copy first.
-torch::Tensor masked_gradient_strided(const torch::Tensor& g, const torch::Tensor& mask) {
-  at::TensorIterator iter = at::TensorIteratorConfig()
-                                .add_owned_output(torch::Tensor())
-                                .add_input(g)
-                                .add_input(mask)
-                                .check_all_same_dtype(false)
-                                .declare_static_dtype_and_device(torch::kFloat, g.device())
-                                .build();
+/// transposed gradient). dx is laid out as `g * mask` would be (`in_mask_layout`: as the
+/// mask, which is what a ReLU's backward gives), so the backward ops below sum in the same
+/// order; the uint8 mask is read in place instead of being cast to a float copy first.
+torch::Tensor masked_gradient_strided(const torch::Tensor& g, const torch::Tensor& mask,
+                                      bool in_mask_layout) {
+  at::TensorIterator iter =
+      at::TensorIteratorConfig()
+          .add_owned_output(in_mask_layout ? torch::empty_like(mask, g.options()) : torch::Tensor())
+          .add_input(g)
+          .add_input(mask)
+          .check_all_same_dtype(false)
+          .declare_static_dtype_and_device(torch::kFloat, g.device())
+          .build();
   iter.for_each(masked_gradient_chunk, kGrain);
   return iter.output();
 }
 
 /// The straight-through gradient: g where the code was in range, else 0.
-torch::Tensor masked_gradient(const torch::Tensor& g, const torch::Tensor& mask) {
-  if (g.scalar_type() != torch::kFloat || g.sizes() != mask.sizes()) return g * mask;
-  if (g.strides() != mask.strides()) return masked_gradient_strided(g, mask);
+torch::Tensor masked_gradient(const torch::Tensor& g, const torch::Tensor& mask,
+                              bool in_mask_layout = false) {
+  if (g.scalar_type() != torch::kFloat || g.sizes() != mask.sizes()) {
+    torch::Tensor dx = g * mask;
+    return in_mask_layout ? dx.contiguous(mask.suggest_memory_format()) : dx;
+  }
+  if (g.strides() != mask.strides()) return masked_gradient_strided(g, mask, in_mask_layout);
   torch::Tensor dx = torch::empty_like(g);
   const float* gp = g.data_ptr<float>();
   const uint8_t* mp = mask.data_ptr<uint8_t>();
@@ -114,7 +134,7 @@ class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
                                double scale, int64_t zero_point, int64_t quant_min,
-                               int64_t quant_max) {
+                               int64_t quant_max, bool relu) {
     // empty_like keeps a dense tensor's strides, so input, output and mask share one
     // element order and are walked linearly.
     const torch::Tensor x = input.is_non_overlapping_and_dense() ? input : input.contiguous();
@@ -126,56 +146,90 @@ class FakeQuantFunction : public torch::autograd::Function<FakeQuantFunction> {
     const float* xp = x.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     uint8_t* mp = mask.data_ptr<uint8_t>();
-    const auto fn = has_avx2() ? forward_avx2 : forward_base;
+    const auto fn = relu ? (has_avx2() ? relu_forward_avx2 : relu_forward_base)
+                         : (has_avx2() ? forward_avx2 : forward_base);
     at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
       fn(xp + begin, yp + begin, mp + begin, end - begin, a);
     });
     ctx->save_for_backward({mask});
+    ctx->saved_data["relu"] = relu;
     return y;
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
-    return {masked_gradient(grads[0], ctx->get_saved_variables()[0]), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    // The ReLU's own backward returns its gradient in the layout of its output (the
+    // mask's); the layers below reduce over it, so keeping that layout keeps their sums in
+    // the same order, and a run bit for bit the same as with a separate ReLU.
+    torch::Tensor dx = masked_gradient(grads[0], ctx->get_saved_variables()[0],
+                                       /*in_mask_layout=*/ctx->saved_data["relu"].toBool());
+    return {
+        dx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
-/// max|x| over n values; NaN wins, as in LibTorch's amax.
-__attribute__((always_inline)) inline float abs_max_loop(const float* x, int64_t n) {
-  float m = 0.0f;
-  bool nan = false;
-  for (int64_t i = 0; i < n; ++i) {
-    const float a = std::fabs(x[i]);
-    m = a > m ? a : m;
-    nan |= a != a;
-  }
-  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
-}
-__attribute__((target("avx2,fma"))) float abs_max_avx2(const float* x, int64_t n) {
-  return abs_max_loop(x, n);
-}
-float abs_max_base(const float* x, int64_t n) { return abs_max_loop(x, n); }
-
-/// min and max over n values; NaN wins both, as in LibTorch's aminmax.
+/// min and max over n values (of |x| with kAbs); `nan` when one is NaN, as LibTorch's
+/// aminmax and amax return NaN then.
 struct MinMax {
   float lo, hi;
   bool nan;
 };
-__attribute__((always_inline)) inline MinMax min_max_loop(const float* x, int64_t n) {
-  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-  bool nan = false;
+
+template <bool kAbs>
+__attribute__((always_inline)) inline MinMax min_max_scalar(const float* x, int64_t n, MinMax m) {
   for (int64_t i = 0; i < n; ++i) {
-    lo = x[i] < lo ? x[i] : lo;
-    hi = x[i] > hi ? x[i] : hi;
-    nan |= x[i] != x[i];
+    const float v = kAbs ? std::fabs(x[i]) : x[i];
+    m.lo = v < m.lo ? v : m.lo;
+    m.hi = v > m.hi ? v : m.hi;
+    m.nan |= v != v;
   }
-  return {lo, hi, nan};
+  return m;
 }
+
+template <bool kAbs>
+MinMax min_max_base(const float* x, int64_t n) {
+  return min_max_scalar<kAbs>(
+      x, n,
+      {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(), false});
+}
+
+// A float min / max reduction does not vectorize without -ffast-math, so the AVX2 build
+// is written with intrinsics. Min and max do not depend on the order of the values; NaN
+// is tracked on its own, as _mm256_min_ps / _mm256_max_ps drop it.
+template <bool kAbs>
 __attribute__((target("avx2,fma"))) MinMax min_max_avx2(const float* x, int64_t n) {
-  return min_max_loop(x, n);
+  __m256 lo = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  __m256 hi = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 nan = _mm256_setzero_ps();
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    if (kAbs) v = _mm256_and_ps(v, abs_mask);
+    lo = _mm256_min_ps(lo, v);
+    hi = _mm256_max_ps(hi, v);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  }
+  alignas(32) float lo_lanes[8], hi_lanes[8];
+  _mm256_store_ps(lo_lanes, lo);
+  _mm256_store_ps(hi_lanes, hi);
+  MinMax m{lo_lanes[0], hi_lanes[0], _mm256_movemask_ps(nan) != 0};
+  for (int j = 1; j < 8; ++j) {
+    m.lo = lo_lanes[j] < m.lo ? lo_lanes[j] : m.lo;
+    m.hi = hi_lanes[j] > m.hi ? hi_lanes[j] : m.hi;
+  }
+  return min_max_scalar<kAbs>(x + i, n - i, m);
 }
-MinMax min_max_base(const float* x, int64_t n) { return min_max_loop(x, n); }
+
+MinMax min_max(const float* x, int64_t n) {
+  return has_avx2() ? min_max_avx2<false>(x, n) : min_max_base<false>(x, n);
+}
+
+/// max|x| over n values; NaN wins, as in LibTorch's amax.
+float abs_max(const float* x, int64_t n) {
+  const MinMax m = has_avx2() ? min_max_avx2<true>(x, n) : min_max_base<true>(x, n);
+  return m.nan ? std::numeric_limits<float>::quiet_NaN() : std::max(m.hi, 0.0f);
+}
 
 /// Symmetric weight fake quantization in one node: the scales (max|w| / 127 per row of
 /// dim 0, or over the tensor, at least float eps) and the codes -127..127 in two passes
@@ -196,12 +250,11 @@ class WeightFakeQuantFunction : public torch::autograd::Function<WeightFakeQuant
     const float* xp = x.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     uint8_t* mp = mask.data_ptr<uint8_t>();
-    const auto amax_fn = has_avx2() ? abs_max_avx2 : abs_max_base;
     const auto fq_fn = has_avx2() ? forward_avx2 : forward_base;
     const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1));
     std::vector<float> scales(rows);
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) scales[r] = amax_fn(xp + r * len, len);
+      for (int64_t r = begin; r < end; ++r) scales[r] = abs_max(xp + r * len, len);
     });
     if (per_tensor && rows > 0) {
       const bool nan = std::any_of(scales.begin(), scales.end(), [](float v) { return v != v; });
@@ -236,15 +289,17 @@ class WeightFakeQuantFunction : public torch::autograd::Function<WeightFakeQuant
 void set_fake_quant_isa(FakeQuantIsa isa) { g_isa.store(isa); }
 
 torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int64_t zero_point,
-                                       int64_t quant_min, int64_t quant_max) {
+                                       int64_t quant_min, int64_t quant_max, bool relu) {
   TORCH_CHECK(scale > 0.0f, "fake_quantize_per_tensor: scale must be positive, got ", scale);
   TORCH_CHECK(quant_min <= zero_point && zero_point <= quant_max,
               "fake_quantize_per_tensor: zero point ", zero_point, " outside [", quant_min, ", ",
               quant_max, "]");
   if (!uses_fake_quant_kernel(x)) {
-    return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, quant_min, quant_max);
+    return torch::fake_quantize_per_tensor_affine(relu ? torch::relu(x) : x, scale, zero_point,
+                                                  quant_min, quant_max);
   }
-  return FakeQuantFunction::apply(x, static_cast<double>(scale), zero_point, quant_min, quant_max);
+  return FakeQuantFunction::apply(x, static_cast<double>(scale), zero_point, quant_min, quant_max,
+                                  relu);
 }
 
 torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool per_tensor,
@@ -260,14 +315,13 @@ std::pair<float, float> dense_min_max(const torch::Tensor& x) {
   // Min and max do not depend on the order of the values, so the storage is walked as
   // it lies: LibTorch's aminmax copies a channels-last tensor to contiguous first.
   const float* xp = x.data_ptr<float>();
-  const auto fn = has_avx2() ? min_max_avx2 : min_max_base;
   const int64_t n = x.numel();
   const int64_t chunks = std::min<int64_t>((n + kGrain - 1) / kGrain, at::get_num_threads() * 4);
   std::vector<MinMax> part(chunks);
   at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       const int64_t lo = n * c / chunks, hi = n * (c + 1) / chunks;
-      part[c] = fn(xp + lo, hi - lo);
+      part[c] = min_max(xp + lo, hi - lo);
     }
   });
   MinMax all = part[0];

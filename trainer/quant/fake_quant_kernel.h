@@ -18,8 +18,10 @@ namespace frostnas {
 /// Beyond LibTorch's defined behaviour (|x / scale| >= 2^63, inf, NaN) it saturates
 /// +-inf and huge values to the nearer end of the range and keeps NaN, where LibTorch's
 /// float-to-int64 conversion maps them to quant_min.
+/// With `relu`, the same of torch::relu(x), values and gradients, in the same single pass
+/// (the ReLU's own forward and backward passes are saved).
 torch::Tensor fake_quantize_per_tensor(const torch::Tensor& x, float scale, int64_t zero_point,
-                                       int64_t quant_min, int64_t quant_max);
+                                       int64_t quant_min, int64_t quant_max, bool relu = false);
 
 /// Symmetric int8 weight fake quantization of a float CPU weight [out, ...] (contiguous
 /// or channels-last) in one autograd node: scale max|w_c| / code_max per output channel

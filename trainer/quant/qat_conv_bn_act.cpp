@@ -66,8 +66,7 @@ torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
     y = torch::conv2d(in, w, {}, layer_.stride, layer_.padding(), 1, layer_.groups);
     y = batch_norm(y);
   }
-  if (layer_.relu) y = torch::relu(y);
-  return out_fq->forward(y);
+  return layer_.relu ? out_fq->relu_forward(y) : out_fq->forward(y);
 }
 
 }  // namespace frostnas

@@ -187,3 +187,42 @@ TEST(FakeQuantKernel, DenseMinMaxMatchesAminmaxInAnyLayout) {
   }
   set_fake_quant_isa(FakeQuantIsa::kAuto);
 }
+
+TEST(FakeQuantKernel, FusedReluMatchesReluThenFakeQuant) {
+  for (FakeQuantIsa isa : {FakeQuantIsa::kAuto, FakeQuantIsa::kBaseline}) {
+    set_fake_quant_isa(isa);
+    torch::manual_seed(8);
+    // Negative, zero, -0, positive in and beyond the range; dense and channels-last. (NaN
+    // differs from LibTorch's op with or without the ReLU, as documented.)
+    auto special = torch::tensor({-1.0f, -0.0f, 0.0f, 0.001f, 0.5f, 100.0f});
+    const std::vector<std::pair<std::string, torch::Tensor>> cases = {
+        {"special", special},
+        {"channels-last",
+         (torch::randn({2, 6, 5, 5}) * 3).contiguous(torch::MemoryFormat::ChannelsLast)},
+        {"large", torch::randn({70001}) * 4}};
+    for (const auto& [name, x0] : cases) {
+      SCOPED_TRACE(name + (isa == FakeQuantIsa::kAuto ? " auto" : " baseline"));
+      auto x = x0.detach().clone().requires_grad_();
+      auto xr = x0.detach().clone().requires_grad_();
+      auto y = fake_quantize_per_tensor(x, 0.04f, 9, 0, 127, /*relu=*/true);
+      auto ref = torch::fake_quantize_per_tensor_affine(torch::relu(xr), 0.04f, 9, 0, 127);
+      ASSERT_TRUE(torch::equal(y, ref));
+      auto g = torch::randn_like(ref);
+      (y * g).sum().backward();
+      (ref * g).sum().backward();
+      EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
+      // Both the ReLU and the range cut gradients somewhere, and some pass.
+      EXPECT_GT(xr.grad().ne(0).sum().item<int64_t>(), 0);
+      EXPECT_GT((x0 < 0).logical_and(xr.grad().eq(0)).sum().item<int64_t>(), 0);
+      // An expanded gradient (from a sum): the ReLU's backward returns it in the
+      // activation's layout, and so must the fused one.
+      auto xe = x0.detach().clone().requires_grad_();
+      auto xer = x0.detach().clone().requires_grad_();
+      fake_quantize_per_tensor(xe, 0.04f, 9, 0, 127, /*relu=*/true).sum().backward();
+      torch::fake_quantize_per_tensor_affine(torch::relu(xer), 0.04f, 9, 0, 127).sum().backward();
+      EXPECT_TRUE(torch::equal(xe.grad(), xer.grad()));
+      EXPECT_EQ(xe.grad().strides(), xer.grad().strides());
+    }
+  }
+  set_fake_quant_isa(FakeQuantIsa::kAuto);
+}

@@ -202,6 +202,43 @@ TEST(ActFakeQuant, MatchesLibTorchOpsInEveryModeAfterReLU) {
   }
 }
 
+TEST(ActFakeQuant, ReluForwardEqualsForwardOfReluInEveryMode) {
+  // The fused ReLU against forward(relu(x)) on a twin quantizer: values, observer buffers,
+  // qparams and input gradients bit for bit, for both engines' ranges and every mode.
+  for (QuantEngine engine : {QuantEngine::kOneDNN, QuantEngine::kQNNPACK}) {
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool observe = mode & 1, quantize = mode & 2;
+      SCOPED_TRACE(to_string(engine) + " observe " + std::to_string(observe) + " quantize " +
+                   std::to_string(quantize));
+      torch::manual_seed(12);
+      ActFakeQuant fused(act_fake_quant_options(engine)), twin(act_fake_quant_options(engine));
+      const auto first = torch::relu(torch::randn({64}) * 2);
+      for (ActFakeQuant* fq : {&fused, &twin}) {
+        (*fq)->enable_observer(true);
+        (*fq)->forward(first);
+        (*fq)->enable_observer(observe);
+        (*fq)->enable_fake_quant(quantize);
+      }
+      for (int step = 0; step < 3; ++step) {
+        auto x = (torch::randn({2, 3, 5, 5}) * (2.0 + 2 * step) + 0.2).requires_grad_();
+        auto xr = x.detach().clone().requires_grad_();
+        auto y = fused->relu_forward(x);
+        auto ref = twin->forward(torch::relu(xr));
+        ASSERT_TRUE(torch::equal(y, ref));
+        EXPECT_TRUE(torch::equal(fused->running_min, twin->running_min));
+        EXPECT_TRUE(torch::equal(fused->running_max, twin->running_max));
+        EXPECT_TRUE(torch::equal(fused->scale, twin->scale));
+        EXPECT_TRUE(torch::equal(fused->zero_point, twin->zero_point));
+        auto g = torch::randn_like(y);
+        (y * g).sum().backward();
+        (ref * g).sum().backward();
+        EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
+        EXPECT_GT(x.grad().eq(0).sum().item<int64_t>(), 0);  // the ReLU cut something
+      }
+    }
+  }
+}
+
 TEST(WeightFakeQuant, PerChannelSymmetricCodes) {
   auto w = torch::tensor({{1.27f, -0.5f, 0.01f}, {-2.54f, 1.0f, 0.0f}}).reshape({2, 3, 1, 1});
   auto s = weight_scales(w);
