@@ -74,14 +74,15 @@ QParams ActFakeQuantImpl::qparams() {
   return {static_cast<double>(scale.item<float>()), zero_point.item<int64_t>()};
 }
 
-torch::Tensor ActFakeQuantImpl::fake_quantize(const torch::Tensor& x) {
+torch::Tensor ActFakeQuantImpl::fake_quantize(const torch::Tensor& x, bool relu) {
   const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
   // On other devices the tensor qparams avoid a host sync for scale.item().
   if (uses_fake_quant_kernel(x)) {
     return fake_quantize_per_tensor(x, *scale.data_ptr<float>(), *zero_point.data_ptr<int32_t>(),
-                                    options.quant_min(), qmax);
+                                    options.quant_min(), qmax, relu);
   }
-  return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, options.quant_min(), qmax);
+  return torch::fake_quantize_per_tensor_affine(relu ? torch::relu(x) : x, scale, zero_point,
+                                                options.quant_min(), qmax);
 }
 
 torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
@@ -94,26 +95,25 @@ torch::Tensor ActFakeQuantImpl::forward(const torch::Tensor& x) {
         running_max, scale, zero_point, options.averaging_constant(), options.quant_min(),
         options.quant_max(), 0);
   }
-  if (observer_enabled_) observe(x);
-  if (!fake_quant_enabled_) return x;
-  TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
-  {
-    torch::NoGradGuard no_grad;
-    update_qparams();
-  }
-  return fake_quantize(x);
+  return observe_and_fake_quantize(x, /*relu=*/false);
 }
 
 torch::Tensor ActFakeQuantImpl::relu_forward(const torch::Tensor& x) {
   if (!fake_quant_enabled_ || !uses_fake_quant_kernel(x)) return forward(torch::relu(x));
   // relu(x)'s range is x's clamped at 0, so x is observed as it is, and the kernel
   // applies the ReLU in its pass.
-  if (observer_enabled_) observe(x, /*relu=*/true);
+  return observe_and_fake_quantize(x, /*relu=*/true);
+}
+
+torch::Tensor ActFakeQuantImpl::observe_and_fake_quantize(const torch::Tensor& x, bool relu) {
+  if (observer_enabled_) observe(x, relu);
+  if (!fake_quant_enabled_) return x;
   TORCH_CHECK(calibrated(), "ActFakeQuant: fake quantization enabled before any observation");
-  update_qparams();
-  const int64_t qmax = options.clamp_to_dtype() ? kActivationDtypeMax : options.quant_max();
-  return fake_quantize_per_tensor(x, *scale.data_ptr<float>(), *zero_point.data_ptr<int32_t>(),
-                                  options.quant_min(), qmax, /*relu=*/true);
+  {
+    torch::NoGradGuard no_grad;
+    update_qparams();
+  }
+  return fake_quantize(x, relu);
 }
 
 void ActFakeQuantImpl::observe(const torch::Tensor& x, bool relu) {

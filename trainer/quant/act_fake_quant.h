@@ -51,9 +51,10 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
   /// calls, elsewhere by that op itself.
   /// Throws (TORCH_CHECK) when not calibrated.
   QParams qparams();
-  /// Fake-quantizes `x` with the current qparams without observing (used to put the
-  /// pooled features back on the head's grid, as the quantized average pool does).
-  torch::Tensor fake_quantize(const torch::Tensor& x);
+  /// Fake-quantizes `x` (relu(x) with `relu`, fused into the kernel's pass on the CPU)
+  /// with the current qparams without observing (used to put the pooled features back on
+  /// the head's grid, as the quantized average pool does).
+  torch::Tensor fake_quantize(const torch::Tensor& x, bool relu = false);
 
   ActFakeQuantOptions options;
   torch::Tensor running_min, running_max, scale, zero_point;
@@ -62,6 +63,8 @@ class ActFakeQuantImpl : public torch::nn::Module, public QatModeTarget {
   bool fused_path() const;
   /// Moves running_min / running_max towards the range of x (of relu(x) with `relu`).
   void observe(const torch::Tensor& x, bool relu = false);
+  /// The unfused path of forward / relu_forward: observe, update qparams, fake-quantize.
+  torch::Tensor observe_and_fake_quantize(const torch::Tensor& x, bool relu);
   void update_qparams();
   torch::Tensor flag(bool on, const torch::Device& device);
 
