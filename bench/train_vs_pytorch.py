@@ -8,6 +8,10 @@ on it, one after the other (never two at once):
     right before or right after the QAT run (alternating by seed) so that both see the
     same machine state: frostnas's float throughput,
   - `bench/python/train_pytorch.py`, the same schedule in PyTorch 1.13 eager.
+With --ratio-pairs N (default 1) the QAT and float runs are repeated N times per seed, the
+order reversed every other pair (QAT float float QAT ...); frostnas runs are deterministic per
+seed, so the repeats differ only in timing, and QAT / float is then pooled over them: the
+float runs' seconds over the QAT runs' seconds. The first pair alone is printed beside it.
 Each process's wall time, user + system CPU time and peak RSS come from wait4(). Printed per
 network: per-seed rows, the median throughput ratio frostnas / PyTorch over the whole process
 (training images / wall seconds) and over the training loop, CPU utilisation, QAT / float
@@ -154,6 +158,15 @@ def qat_epochs_ratio(qat, flt):
     return sum(flt["epoch_seconds"][i] for i in idx) / sum(qat["epoch_seconds"][i] for i in idx)
 
 
+def pooled_qat_epochs_ratio(pairs):
+    """qat_epochs_ratio over repeated (QAT, float) pairs of one seed: summed seconds."""
+    idx = [i for i, on in enumerate(pairs[0][0]["epoch_qat"]) if on]
+    if not idx:
+        return float("nan")
+    flt = sum(f["epoch_seconds"][i] for _, f in pairs for i in idx)
+    return flt / sum(q["epoch_seconds"][i] for q, _ in pairs for i in idx)
+
+
 def report(name, rows):
     print(f"\n## {name}")
     print("| seed | run | img/s (run) | img/s (loop) | CPU % | peak MiB | INT8 % | fake-quant % | "
@@ -172,6 +185,7 @@ def report(name, rows):
     qf = [(r["frostnas"]["images"] / r["frostnas"]["train_s"]) /
           (r["frostnas_float"]["images"] / r["frostnas_float"]["train_s"]) for _, r in rows]
     qf_epochs = [qat_epochs_ratio(r["frostnas"], r["frostnas_float"]) for _, r in rows]
+    qf_pooled = [pooled_qat_epochs_ratio(r["pairs"]) for _, r in rows]
     cpu = [r["frostnas"]["cpu_percent"] for _, r in rows]
     diffs = [r["frostnas"]["int8"] - r["pytorch"]["int8"] for _, r in rows]
     mean, sd, ci, p = paired(diffs)
@@ -181,12 +195,18 @@ def report(name, rows):
     print(f"frostnas CPU utilisation: median {statistics.median(cpu):.0f} % of {100 * int(os.environ.get('BENCH_CORES', '2'))}")
     print(f"frostnas QAT / float throughput over the fake-quantized epochs: median "
           f"{statistics.median(qf_epochs):.3f} (per seed {', '.join(f'{v:.3f}' for v in qf_epochs)})")
+    if max(len(r["pairs"]) for _, r in rows) > 1:
+        print(f"frostnas QAT / float throughput over the fake-quantized epochs, pooled over "
+              f"{len(rows[0][1]['pairs'])} pairs of runs per seed: median "
+              f"{statistics.median(qf_pooled):.3f} (per seed {', '.join(f'{v:.3f}' for v in qf_pooled)}; "
+              f"the line above is the first pair alone)")
     print(f"frostnas QAT / float throughput over the whole training loop: median "
           f"{statistics.median(qf):.3f} (per seed {', '.join(f'{v:.3f}' for v in qf)})")
     print(f"INT8 test accuracy frostnas - PyTorch: mean {mean:+.2f} points, sd {sd:.2f}, "
           f"95 % CI [{ci[0]:+.2f}, {ci[1]:+.2f}], sign-flip p = {p:.3f} (n = {len(diffs)})")
     return {"ratio_run": ratio, "ratio_loop": loop, "qat_over_float": qf,
-            "qat_over_float_qat_epochs": qf_epochs, "cpu": cpu,
+            "qat_over_float_qat_epochs": qf_epochs,
+            "qat_over_float_qat_epochs_pooled": qf_pooled, "cpu": cpu,
             "int8_diff": diffs, "int8_diff_mean": mean, "int8_diff_ci": ci, "p": p}
 
 
@@ -202,6 +222,9 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ratio-pairs", type=int, default=1,
+                   help="QAT and float runs per seed for the QAT / float ratio (order reversed "
+                        "every other pair)")
     p.add_argument("--json", help="write every run's figures here")
     a = p.parse_args()
     env = dict(os.environ)
@@ -222,10 +245,15 @@ def main():
             for seed in seeds:
                 data_dir = os.path.join(tmp, f"data_{subset}_{seed}")
                 write_subset(data_dir, int(subset), seed, test)
-                order = ["statassist", "none"] if seed % 2 == 0 else ["none", "statassist"]
-                runs = {q: frostnas_run(a, arch_json, data_dir, seed, q, env) for q in order}
-                r = {"frostnas": runs["statassist"], "frostnas_float": runs["none"],
-                     "pytorch": pytorch_run(a, arch_json, data_dir, seed, env)}
+                pairs = []
+                for k in range(a.ratio_pairs):
+                    order = ["statassist", "none"] if (seed + k) % 2 == 0 else ["none", "statassist"]
+                    runs = {q: frostnas_run(a, arch_json, data_dir, seed, q, env) for q in order}
+                    pairs.append((runs["statassist"], runs["none"]))
+                    if k == 0:
+                        r = {"frostnas": runs["statassist"], "frostnas_float": runs["none"],
+                             "pytorch": pytorch_run(a, arch_json, data_dir, seed, env)}
+                r["pairs"] = pairs
                 rows.append((seed, r))
                 print(f"[{name} seed {seed} done]", file=sys.stderr, flush=True)
             title = f"{name} ({arch}, {subset} training / {test} test images, {a.epochs} epochs)"

@@ -231,48 +231,57 @@ float abs_max(const float* x, int64_t n) {
   return m.nan ? std::numeric_limits<float>::quiet_NaN() : std::max(m.hi, 0.0f);
 }
 
-/// Symmetric weight fake quantization in one node: the scales (max|w| / 127 per row of
-/// dim 0, or over the tensor, at least float eps) and the codes -127..127 in two passes
-/// over the weight, the mask kept for the straight-through backward.
+/// Symmetric fake quantization of `rows` rows of `len` values each (one output channel
+/// per row): the scales (max|x| / code_max per row, or over all rows when per_tensor, at
+/// least float eps) and the codes -code_max..code_max, in two passes; `x` may alias `y`.
+void fake_quantize_rows(const float* x, float* y, uint8_t* mask, int64_t rows, int64_t len,
+                        bool per_tensor, int64_t code_max) {
+  const auto fq_fn = has_avx2() ? forward_avx2 : forward_base;
+  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1));
+  std::vector<float> scales(rows);
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) scales[r] = abs_max(x + r * len, len);
+  });
+  if (per_tensor && rows > 0) {
+    const bool nan = std::any_of(scales.begin(), scales.end(), [](float v) { return v != v; });
+    const float m = nan ? std::numeric_limits<float>::quiet_NaN()
+                        : *std::max_element(scales.begin(), scales.end());
+    std::fill(scales.begin(), scales.end(), m);
+  }
+  const auto qmax = static_cast<float>(code_max);
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float amax = scales[r], s = amax / qmax;
+      // clamp_min(eps) keeps NaN, as LibTorch's does.
+      const float scale =
+          s < std::numeric_limits<float>::epsilon() ? std::numeric_limits<float>::epsilon() : s;
+      const FqArgs a{scale, 1.0f / scale, 0.0f, -qmax, qmax};
+      fq_fn(x + r * len, y + r * len, mask + r * len, len, a);
+    }
+  });
+}
+
+/// `weight` itself when each output channel is one block of its storage (contiguous or
+/// channels-last), else a contiguous copy.
+torch::Tensor row_blocked(const torch::Tensor& weight) {
+  return weight.is_contiguous() ||
+                 (weight.dim() == 4 && weight.is_contiguous(at::MemoryFormat::ChannelsLast))
+             ? weight
+             : weight.contiguous();
+}
+
+/// Symmetric weight fake quantization in one node, the mask kept for the straight-through
+/// backward.
 class WeightFakeQuantFunction : public torch::autograd::Function<WeightFakeQuantFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& weight,
                                bool per_tensor, int64_t code_max) {
-    // Contiguous or channels-last, each output channel is one block of the storage.
-    const torch::Tensor x =
-        weight.is_contiguous() ||
-                (weight.dim() == 4 && weight.is_contiguous(at::MemoryFormat::ChannelsLast))
-            ? weight
-            : weight.contiguous();
+    const torch::Tensor x = row_blocked(weight);
     torch::Tensor y = torch::empty_like(x);
     torch::Tensor mask = torch::empty_like(x, x.options().dtype(torch::kUInt8));
     const int64_t rows = x.size(0), len = x.numel() / std::max<int64_t>(rows, 1);
-    const float* xp = x.data_ptr<float>();
-    float* yp = y.data_ptr<float>();
-    uint8_t* mp = mask.data_ptr<uint8_t>();
-    const auto fq_fn = has_avx2() ? forward_avx2 : forward_base;
-    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1));
-    std::vector<float> scales(rows);
-    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) scales[r] = abs_max(xp + r * len, len);
-    });
-    if (per_tensor && rows > 0) {
-      const bool nan = std::any_of(scales.begin(), scales.end(), [](float v) { return v != v; });
-      const float m = nan ? std::numeric_limits<float>::quiet_NaN()
-                          : *std::max_element(scales.begin(), scales.end());
-      std::fill(scales.begin(), scales.end(), m);
-    }
-    const auto qmax = static_cast<float>(code_max);
-    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const float amax = scales[r], s = amax / qmax;
-        // clamp_min(eps) keeps NaN, as LibTorch's does.
-        const float scale =
-            s < std::numeric_limits<float>::epsilon() ? std::numeric_limits<float>::epsilon() : s;
-        const FqArgs a{scale, 1.0f / scale, 0.0f, -qmax, qmax};
-        fq_fn(xp + r * len, yp + r * len, mp + r * len, len, a);
-      }
-    });
+    fake_quantize_rows(x.data_ptr<float>(), y.data_ptr<float>(), mask.data_ptr<uint8_t>(), rows,
+                       len, per_tensor, code_max);
     ctx->save_for_backward({mask});
     return y;
   }
@@ -283,6 +292,76 @@ class WeightFakeQuantFunction : public torch::autograd::Function<WeightFakeQuant
             torch::Tensor()};
   }
 };
+
+/// fq_w(w * sf) * (1 / sf) with sf = gamma / sqrt(running_var + eps), in one node. Each
+/// value is computed with the same float operations, in the same order, as LibTorch's
+/// elementwise ops in QatConvBnAct's chain, so values and the weight's gradient match it
+/// bit for bit; gamma's gradient sums over the channel in double instead of LibTorch's
+/// float reduction order.
+class FoldedWeightFakeQuantFunction
+    : public torch::autograd::Function<FoldedWeightFakeQuantFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& weight,
+                               const torch::Tensor& gamma, const torch::Tensor& running_var,
+                               double eps, bool per_tensor, int64_t code_max) {
+    const torch::Tensor w = weight.contiguous();
+    const int64_t rows = w.size(0), len = w.numel() / std::max<int64_t>(rows, 1);
+    const torch::Tensor g = gamma.contiguous(), rv = running_var.contiguous();
+    torch::Tensor sf = torch::empty({rows}, w.options()), denom = torch::empty_like(sf);
+    const auto e = static_cast<float>(eps);
+    const float *gp = g.data_ptr<float>(), *rvp = rv.data_ptr<float>();
+    float *sfp = sf.data_ptr<float>(), *dp = denom.data_ptr<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+      dp[r] = std::sqrt(rvp[r] + e);
+      sfp[r] = gp[r] / dp[r];
+    }
+    torch::Tensor wq = torch::empty_like(w), y = torch::empty_like(w);
+    torch::Tensor mask = torch::empty_like(w, w.options().dtype(torch::kUInt8));
+    const float *wp = w.data_ptr<float>(), *sp = sf.data_ptr<float>();
+    float *qp = wq.data_ptr<float>(), *yp = y.data_ptr<float>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = r * len; i < (r + 1) * len; ++i) qp[i] = wp[i] * sp[r];
+    fake_quantize_rows(qp, qp, mask.data_ptr<uint8_t>(), rows, len, per_tensor, code_max);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float inv = 1.0f / sp[r];
+      for (int64_t i = r * len; i < (r + 1) * len; ++i) yp[i] = qp[i] * inv;
+    }
+    ctx->save_for_backward({w, wq, mask, sf, denom});
+    return y;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads);
+};
+
+torch::autograd::tensor_list FoldedWeightFakeQuantFunction::backward(
+    torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+  const auto saved = ctx->get_saved_variables();
+  const torch::Tensor &w = saved[0], &wq = saved[1], &mask = saved[2], &sf = saved[3],
+                      &denom = saved[4];
+  const torch::Tensor g = grads[0].contiguous();
+  const int64_t rows = w.size(0), len = w.numel() / std::max<int64_t>(rows, 1);
+  torch::Tensor dw = torch::empty_like(w), dgamma = torch::empty_like(sf);
+  const float *gp = g.data_ptr<float>(), *wp = w.data_ptr<float>(), *qp = wq.data_ptr<float>();
+  const float *sp = sf.data_ptr<float>(), *dp = denom.data_ptr<float>();
+  const uint8_t* mp = mask.data_ptr<uint8_t>();
+  float *dwp = dw.data_ptr<float>(), *dgp = dgamma.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float s = sp[r], inv = 1.0f / s;
+    // y = wq * inv: d/dwq = g * inv, d/dinv = sum(g * wq); wq = fq(u): straight through
+    // where in range; u = w * s: d/dw = du * s, d/ds = sum(du * w) - d/dinv * inv^2.
+    double d_inv = 0, d_s = 0;
+    for (int64_t i = r * len; i < (r + 1) * len; ++i) {
+      const float du = mp[i] ? gp[i] * inv : 0.0f;
+      dwp[i] = du * s;
+      d_s += static_cast<double>(du) * wp[i];
+      d_inv += static_cast<double>(gp[i]) * qp[i];
+    }
+    d_s -= d_inv * (static_cast<double>(inv) * inv);
+    dgp[r] = static_cast<float>(d_s / dp[r]);  // s = gamma / denom
+  }
+  return {dw, dgamma, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+}
 
 }  // namespace
 
@@ -307,6 +386,19 @@ torch::Tensor fake_quantize_weight_symmetric(const torch::Tensor& weight, bool p
   TORCH_CHECK(uses_fake_quant_kernel(weight) && weight.dim() >= 1,
               "fake_quantize_weight_symmetric: a float CPU tensor [out, ...] expected");
   return WeightFakeQuantFunction::apply(weight, per_tensor, code_max);
+}
+
+torch::Tensor fold_bn_fake_quantize_weight(const torch::Tensor& weight, const torch::Tensor& gamma,
+                                           const torch::Tensor& running_var, double eps,
+                                           bool per_tensor, int64_t code_max) {
+  TORCH_CHECK(uses_fake_quant_kernel(weight) && weight.dim() >= 1 &&
+                  uses_fake_quant_kernel(gamma) && uses_fake_quant_kernel(running_var) &&
+                  gamma.dim() == 1 && gamma.size(0) == weight.size(0) &&
+                  running_var.sizes() == gamma.sizes(),
+              "fold_bn_fake_quantize_weight: float CPU weight [out, ...], gamma and running_var "
+              "[out] expected");
+  return FoldedWeightFakeQuantFunction::apply(weight, gamma, running_var.detach(), eps, per_tensor,
+                                              code_max);
 }
 
 std::pair<float, float> dense_min_max(const torch::Tensor& x) {

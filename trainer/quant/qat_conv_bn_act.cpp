@@ -1,5 +1,7 @@
 #include "trainer/quant/qat_conv_bn_act.h"
 
+#include "trainer/quant/fake_quant_kernel.h"
+
 namespace frostnas {
 
 QatConvBnActImpl::QatConvBnActImpl(const ConvLayer& layer, QuantEngine engine) : layer_(layer) {
@@ -38,6 +40,23 @@ std::pair<torch::Tensor, torch::Tensor> QatConvBnActImpl::folded_weight_and_bias
   return {w.detach().clone(), b.detach().clone()};
 }
 
+torch::Tensor QatConvBnActImpl::folded_weight() const {
+  if (mode_.fake_quant && uses_fake_quant_kernel(conv->weight)) {
+    return fold_bn_fake_quantize_weight(conv->weight, bn->weight, bn->running_var,
+                                        bn->options.eps(), mode_.weights == WeightQuant::kPerTensor,
+                                        kWeightQuantMax);
+  }
+  auto sf = bn_scale_factor().reshape({-1, 1, 1, 1});
+  auto w = conv->weight * sf;
+  if (mode_.fake_quant) w = fake_quantize_weight(w, mode_.weights);
+  // PyTorch divides the conv output by sf. A convolution is linear in each output
+  // channel's filter, so dividing the (small) fake-quantized weight instead gives the
+  // same value and gradients up to rounding, and saves one pass over the activation
+  // forward and five backward (the quotient's gradient; the largest elementwise cost of
+  // a QAT step, bench/qat_step_profile).
+  return w * sf.reciprocal();
+}
+
 torch::Tensor QatConvBnActImpl::batch_norm(const torch::Tensor& y) {
   if (!mode_.bn_frozen) return bn->forward(y);
   return torch::batch_norm(y, bn->weight, bn->bias, bn->running_mean, bn->running_var,
@@ -48,24 +67,9 @@ torch::Tensor QatConvBnActImpl::forward(const torch::Tensor& x) {
   const auto format =
       channels_last_ ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   const torch::Tensor in = channels_last_ ? x.contiguous(format) : x;
-  torch::Tensor y;
-  if (!mode_.fold_bn) {
-    y = torch::conv2d(in, channels_last_ ? conv->weight.contiguous(format) : conv->weight, {},
-                      layer_.stride, layer_.padding(), 1, layer_.groups);
-    y = batch_norm(y);
-  } else {
-    auto sf = bn_scale_factor().reshape({-1, 1, 1, 1});
-    auto w = conv->weight * sf;
-    if (mode_.fake_quant) w = fake_quantize_weight(w, mode_.weights);
-    // PyTorch divides the conv output by sf. A convolution is linear in each output
-    // channel's filter, so dividing the (small) fake-quantized weight instead gives the
-    // same value and gradients up to rounding, and saves one pass over the activation
-    // forward and five backward (the quotient's gradient; the largest elementwise cost of
-    // a QAT step, bench/qat_step_profile).
-    w = (w * sf.reciprocal()).contiguous(format);
-    y = torch::conv2d(in, w, {}, layer_.stride, layer_.padding(), 1, layer_.groups);
-    y = batch_norm(y);
-  }
+  const torch::Tensor w = mode_.fold_bn ? folded_weight() : conv->weight;
+  const torch::Tensor y = batch_norm(torch::conv2d(in, w.contiguous(format), {}, layer_.stride,
+                                                   layer_.padding(), 1, layer_.groups));
   return layer_.relu ? out_fq->relu_forward(y) : out_fq->forward(y);
 }
 

@@ -46,6 +46,10 @@ class QatConvBnActImpl : public torch::nn::Module, public QatModeTarget {
   ActFakeQuant out_fq{nullptr};
 
  private:
+  /// fq_w(w * sf) / sf (or w * sf / sf without fake quantization): [out, in/groups, k, k].
+  /// Float CPU weights under fake quantization go through one fused autograd node
+  /// (fold_bn_fake_quantize_weight), others through LibTorch's ops.
+  torch::Tensor folded_weight() const;
   torch::Tensor batch_norm(const torch::Tensor& y);
   ConvLayer layer_;
   QatMode mode_;

@@ -157,6 +157,50 @@ TEST(FakeQuantKernel, WeightKernelMatchesLibTorchPerChannelAndPerTensor) {
   set_fake_quant_isa(FakeQuantIsa::kAuto);
 }
 
+TEST(FakeQuantKernel, FoldedWeightMatchesTheChainOfLibTorchOps) {
+  // QatConvBnAct's weight path as LibTorch ops: sf = gamma / sqrt(var + eps), then
+  // fq(w * sf) * (1 / sf). Values and the weight's gradient bit for bit; gamma's gradient
+  // to float rounding (it is a sum over the channel).
+  for (FakeQuantIsa isa : {FakeQuantIsa::kAuto, FakeQuantIsa::kBaseline}) {
+    set_fake_quant_isa(isa);
+    for (bool per_tensor : {false, true}) {
+      torch::manual_seed(9);
+      const std::vector<std::pair<std::string, torch::Tensor>> cases = {
+          {"conv", torch::randn({6, 4, 3, 3})},
+          {"depthwise", torch::randn({24, 1, 5, 5})},
+          {"pointwise, split across threads", torch::randn({300, 160, 1, 1})}};
+      for (const auto& [name, w0] : cases) {
+        for (bool channels_last_grad : {false, true}) {
+          SCOPED_TRACE(name + (per_tensor ? " per tensor" : " per channel") +
+                       (isa == FakeQuantIsa::kAuto ? " auto" : " baseline") +
+                       (channels_last_grad ? " channels-last gradient" : ""));
+          const int64_t out = w0.size(0);
+          const auto gamma0 = torch::rand({out}) * 2 + 0.1;
+          const auto var = torch::rand({out}) * 3 + 0.01;
+          auto w = w0.clone().requires_grad_(), wr = w0.clone().requires_grad_();
+          auto gamma = gamma0.clone().requires_grad_(), gr = gamma0.clone().requires_grad_();
+          auto y = fold_bn_fake_quantize_weight(w, gamma, var, 1e-5, per_tensor, 127);
+          auto sf = (gr / torch::sqrt(var + 1e-5)).reshape({-1, 1, 1, 1});
+          auto ref = libtorch_weight_fake_quant(wr * sf, per_tensor) * sf.reciprocal();
+          ASSERT_TRUE(torch::equal(y, ref));
+          EXPECT_GT(y.ne(w0).sum().item<int64_t>(), w0.numel() / 2);
+          const auto format = channels_last_grad ? torch::MemoryFormat::ChannelsLast
+                                                 : torch::MemoryFormat::Contiguous;
+          const auto g = torch::randn_like(ref);
+          (y.contiguous(format) * g).sum().backward();
+          (ref.contiguous(format) * g).sum().backward();
+          EXPECT_TRUE(torch::equal(w.grad(), wr.grad()));
+          EXPECT_TRUE(torch::allclose(gamma.grad(), gr.grad(), 1e-4, 1e-5))
+              << (gamma.grad() - gr.grad()).abs().max().item<float>();
+          EXPECT_GT(gr.grad().abs().min().item<float>(), 0.0f);
+          EXPECT_FALSE(var.requires_grad());
+        }
+      }
+    }
+  }
+  set_fake_quant_isa(FakeQuantIsa::kAuto);
+}
+
 TEST(FakeQuantKernel, DenseMinMaxMatchesAminmaxInAnyLayout) {
   for (FakeQuantIsa isa : {FakeQuantIsa::kAuto, FakeQuantIsa::kBaseline}) {
     set_fake_quant_isa(isa);
