@@ -20,36 +20,11 @@ using frostnas::testing::frostnas_error_lines;
 using frostnas::testing::kMpirun;
 using frostnas::testing::run_shell;
 
-class MpiSearch : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("frostnas_mpi_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    write_config("tiny.json", 3);
-    write_config("other.json", 4);
-    skip_ = frostnas::testing::mpirun_missing();
-    if (!skip_.empty()) return;
-    const CliResult probe =
-        run_shell(std::string(FROSTNAS_BINARY) + " search --workers mpi " + "--config " +
-                  config("tiny.json") + " --db " + (dir_ / "probe.sqlite").string());
-    if (probe.err.find("built without MPI") != std::string::npos) {
-      skip_ = "frostnas is built without MPI";
-      return;
-    }
-    // The reference: the serial run with the same batch size.
-    serial_ = run_shell(std::string(FROSTNAS_BINARY) + " search --workers serial --quiet " +
-                        "--config " + config("tiny.json") + " --db " + db("serial"));
-  }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-
-  void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_EQ(serial_.status, 0) << serial_.err;
-  }
-
-  static void write_config(const std::string& name, int64_t seed) {
-    std::ofstream(dir_ / name) << nlohmann::json{
+class MpiSearch : public frostnas::testing::MpiCommandTest<MpiSearch> {
+ public:
+  static constexpr const char* kCommand = "search";
+  static nlohmann::json config_json(int64_t seed) {
+    return {
         {"format", "frostnas.search/1"},
         {"name", "mpi"},
         {"space", std::string(FROSTNAS_SOURCE_DIR) + "/experiments/spaces/proxy.json"},
@@ -59,23 +34,17 @@ class MpiSearch : public ::testing::Test {
         {"seed", seed},
         {"data", {{"name", "synthetic"}, {"train_subset", 256}, {"val_size", 64}}},
         {"train", {{"epochs", 1}, {"batch_size", 64}, {"fp_warmup_epochs", 0.5}, {"threads", 1}}},
-        {"latency",
-         {{"source", "macs"},
-          {"target_ms", 5.0}}}}.dump();
-  }
-  static std::string config(const std::string& name) { return (dir_ / name).string(); }
-  static std::string db(const std::string& name) { return (dir_ / (name + ".sqlite")).string(); }
-  static CliResult mpirun(const std::string& env, int np, const std::string& args) {
-    return run_shell(env + " " + kMpirun + " -np " + std::to_string(np) + " " + FROSTNAS_BINARY +
-                     " search --quiet " + args);
+        {"latency", {{"source", "macs"}, {"target_ms", 5.0}}}};
   }
 
+ protected:
   /// Every candidate has exactly one result and the record equals the serial one.
   static void expect_serial_record(const std::string& path) {
-    Store serial(db("serial"));
+    ASSERT_EQ(serial().status, 0) << serial().err;
+    Store reference(db("serial"));
     Store store(path);
     EXPECT_EQ(store.integrity_check(), "ok");
-    const auto a = serial.list_candidates(1);
+    const auto a = reference.list_candidates(1);
     const auto b = store.list_candidates(1);
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
@@ -87,12 +56,8 @@ class MpiSearch : public ::testing::Test {
       EXPECT_TRUE(b[i].worker && *b[i].worker >= 1 && *b[i].worker <= 2) << i;
     }
     EXPECT_EQ(store.get_experiment(1).status, frostnas::ExperimentStatus::kDone);
-    EXPECT_EQ(store.load_strategy_state(1)->state, serial.load_strategy_state(1)->state);
+    EXPECT_EQ(store.load_strategy_state(1)->state, reference.load_strategy_state(1)->state);
   }
-
-  static inline fs::path dir_;
-  static inline std::string skip_;
-  static inline CliResult serial_;
 };
 
 TEST_F(MpiSearch, TwoWorkersRecordTheSerialSearchOfTheSameBatchSize) {

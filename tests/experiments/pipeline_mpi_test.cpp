@@ -36,49 +36,20 @@ std::map<std::string, std::string> files_below(const fs::path& dir) {
   return files;
 }
 
-class MpiPipeline : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("frostnas_mpi_pipeline_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    write_config("tiny.json", 3);
-    write_config("other.json", 4);
-    skip_ = testing::mpirun_missing();
-    if (!skip_.empty()) return;
-    const CliResult probe =
-        run_shell(std::string(FROSTNAS_BINARY) + " pipeline --workers mpi --config " +
-                  config("tiny.json") + " --db " + db("probe"));
-    if (probe.err.find("built without MPI") != std::string::npos) {
-      skip_ = "frostnas is built without MPI";
-      return;
-    }
-    serial_ = run_shell(std::string(FROSTNAS_BINARY) + " pipeline --workers serial --quiet " +
-                        "--config " + config("tiny.json") + " --db " + db("serial"));
-  }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-
-  void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_EQ(serial_.status, 0) << serial_.err;
-  }
-
-  static void write_config(const std::string& name, int64_t seed) {
+class MpiPipeline : public testing::MpiCommandTest<MpiPipeline> {
+ public:
+  static constexpr const char* kCommand = "pipeline";
+  static nlohmann::json config_json(int64_t seed) {
     nlohmann::json j = testing::tiny_pipeline_config();
     j["seed"] = seed;
     j["search"]["space"] = testing::source_path("experiments/spaces/proxy.json");
     // One MobileNet width: the width is chosen by latencies measured on rank 0, which two
     // runs on a busy machine need not order alike.
     j["baselines"]["mobilenet_widths"] = {0.5};
-    std::ofstream(dir_ / name) << j.dump();
-  }
-  static std::string config(const std::string& name) { return (dir_ / name).string(); }
-  static std::string db(const std::string& name) { return (dir_ / (name + ".sqlite")).string(); }
-  static CliResult mpirun(const std::string& env, int np, const std::string& args) {
-    return run_shell(env + " " + kMpirun + " -np " + std::to_string(np) + " " + FROSTNAS_BINARY +
-                     " pipeline --quiet " + args);
+    return j;
   }
 
+ protected:
   /// The candidates of the experiment of `kind` equal the serial run's, trained by workers.
   static void expect_same_candidates(const Store& serial, const Store& store,
                                      const std::string& kind) {
@@ -98,12 +69,13 @@ class MpiPipeline : public ::testing::Test {
   /// The pipeline of `path` recorded what the serial one did: the search's candidates, the
   /// final models' accuracies, and byte for byte the same saved model files.
   static void expect_serial_record(const std::string& path) {
-    Store serial(db("serial"));
+    ASSERT_EQ(serial().status, 0) << serial().err;
+    Store reference(db("serial"));
     Store store(path);
     EXPECT_EQ(store.integrity_check(), "ok");
     EXPECT_EQ(store.get_experiment(1).status, ExperimentStatus::kDone);
-    expect_same_candidates(serial, store, "search");
-    expect_same_candidates(serial, store, kPipelineFinalKind);
+    expect_same_candidates(reference, store, "search");
+    expect_same_candidates(reference, store, kPipelineFinalKind);
     const auto a = files_below(fs::path(db("serial") + ".d") / "pipeline" / "1");
     const auto b = files_below(fs::path(path + ".d") / "pipeline" / "1");
     ASSERT_EQ(a.size(), b.size());
@@ -113,10 +85,6 @@ class MpiPipeline : public ::testing::Test {
       EXPECT_TRUE(b.at(file) == bytes) << file << " differs from the serial run's";
     }
   }
-
-  static inline fs::path dir_;
-  static inline std::string skip_;
-  static inline CliResult serial_;
 };
 
 TEST_F(MpiPipeline, TwoWorkersRecordTheSerialFinalModels) {
