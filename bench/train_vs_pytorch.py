@@ -149,17 +149,10 @@ def arch_file(a, arch, tmp):
     return out
 
 
-def qat_epochs_ratio(qat, flt):
+def qat_epochs_ratio(pairs):
     """Float seconds over QAT seconds for the epochs in which the QAT run fake-quantized
-    (the same epochs, hence the same images, in both runs)."""
-    idx = [i for i, on in enumerate(qat["epoch_qat"]) if on]
-    if not idx:
-        return float("nan")
-    return sum(flt["epoch_seconds"][i] for i in idx) / sum(qat["epoch_seconds"][i] for i in idx)
-
-
-def pooled_qat_epochs_ratio(pairs):
-    """qat_epochs_ratio over repeated (QAT, float) pairs of one seed: summed seconds."""
+    (the same epochs, hence the same images, in both runs), summed over the (QAT, float)
+    pairs of runs of one seed."""
     idx = [i for i, on in enumerate(pairs[0][0]["epoch_qat"]) if on]
     if not idx:
         return float("nan")
@@ -184,8 +177,8 @@ def report(name, rows):
             (r["pytorch"]["images"] / r["pytorch"]["train_s"]) for _, r in rows]
     qf = [(r["frostnas"]["images"] / r["frostnas"]["train_s"]) /
           (r["frostnas_float"]["images"] / r["frostnas_float"]["train_s"]) for _, r in rows]
-    qf_epochs = [qat_epochs_ratio(r["frostnas"], r["frostnas_float"]) for _, r in rows]
-    qf_pooled = [pooled_qat_epochs_ratio(r["pairs"]) for _, r in rows]
+    qf_epochs = [qat_epochs_ratio(r["pairs"][:1]) for _, r in rows]
+    qf_pooled = [qat_epochs_ratio(r["pairs"]) for _, r in rows]
     cpu = [r["frostnas"]["cpu_percent"] for _, r in rows]
     diffs = [r["frostnas"]["int8"] - r["pytorch"]["int8"] for _, r in rows]
     mean, sd, ci, p = paired(diffs)
@@ -227,6 +220,8 @@ def main():
                         "every other pair)")
     p.add_argument("--json", help="write every run's figures here")
     a = p.parse_args()
+    if a.ratio_pairs < 1:
+        p.error(f"--ratio-pairs: {a.ratio_pairs} is not allowed (allowed: an integer >= 1)")
     env = dict(os.environ)
     print(f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY', '(unset)')}")
     seeds = [int(s) for s in a.seeds.split(",")]
